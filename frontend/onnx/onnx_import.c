@@ -1,0 +1,379 @@
+/* onnx_import.c — builds the graph IR from a decoded ONNX model.
+ *
+ * Initializers and Constant nodes become IR constants that point into the
+ * mapped model (raw_data) or into mapped external-data files; only tensors
+ * stored in typed protobuf fields are converted into the graph arena. Nodes
+ * of the default domain map by name onto the IR op of the same name, with
+ * attributes checked against the op's schema (ops.def); attributes that newer
+ * opsets turned into inputs (onnx_moved_attrs.def) become constant inputs.
+ * All unsupported ops are listed in one report before anything is built.
+ */
+#include "onnx_import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx/onnx_pb.h"
+#include "ir/mapfile.h"
+
+typedef struct importer {
+    const char *path;
+    char dir[4096];     /* the model's folder, for external data */
+    onnx_model *model;
+    ir_graph *g;
+    int64_t opset;      /* ai.onnx opset of the model */
+    diag *d;
+} importer;
+
+typedef enum { MOVED_INTS, MOVED_FLOAT } moved_kind;
+typedef struct moved_attr {
+    const char *op_type, *attr;
+    uint32_t input;
+    int64_t since;
+    moved_kind kind;
+} moved_attr;
+
+static const moved_attr moved_attrs[] = {
+#define MOVED(op, attr, input, since, kind) {#op, #attr, input, since, MOVED_##kind},
+#include "onnx_moved_attrs.def"
+#undef MOVED
+};
+#define N_MOVED (sizeof moved_attrs / sizeof moved_attrs[0])
+
+static const moved_attr *find_moved(const char *op_type, const char *attr, int64_t opset) {
+    for (size_t i = 0; i < N_MOVED; i++)
+        if (!strcmp(moved_attrs[i].op_type, op_type) && !strcmp(moved_attrs[i].attr, attr) &&
+            opset < moved_attrs[i].since)
+            return &moved_attrs[i];
+    return NULL;
+}
+
+static bool is_default_domain(const char *domain) { return !*domain || !strcmp(domain, "ai.onnx"); }
+
+static const char *node_label(const onnx_node *n) {
+    if (*n->name) return n->name;
+    return n->n_outputs ? n->outputs[0] : "";
+}
+
+/* ---- tensors -> constants ---------------------------------------------------- */
+
+/* External data: map the file named by ext_location and point into it. */
+static int external_bytes(importer *im, const onnx_tensor *t, uint64_t nbytes, const void **data, int32_t *mapping) {
+    const char *loc = t->ext_location;
+    if (!*loc) return diag_error(im->d, "%s: tensor '%s': external data without a location", im->path, t->name);
+    if (loc[0] == '/' || strstr(loc, ".."))
+        return diag_error(im->d, "%s: tensor '%s': external data location '%s' must be a relative path inside the model's folder",
+                          im->path, t->name, loc);
+    char full[8192];
+    snprintf(full, sizeof full, "%s%s", im->dir, loc);
+    int32_t m = -1;
+    for (uint32_t i = 0; i < im->g->n_maps; i++)
+        if (!strcmp(im->g->maps[i].path, full)) m = (int32_t)i;
+    if (m < 0) {
+        const uint8_t *base;
+        size_t size;
+        size_t mark = im->d->len;
+        if (map_file(full, &base, &size, im->d)) {
+            char prefix[512];
+            snprintf(prefix, sizeof prefix, "%s: tensor '%s': external data", im->path, t->name);
+            diag_prefix_since(im->d, mark, prefix);
+            return -1;
+        }
+        m = ir_add_mapping(im->g, full, base, size, true);
+        if (m < 0) {
+            unmap_file(base, size);
+            return diag_error(im->d, "%s: out of memory", im->path);
+        }
+    }
+    const ir_mapping *map = &im->g->maps[m];
+    uint64_t len = t->ext_has_length ? t->ext_length : nbytes;
+    if (len != nbytes || t->ext_offset > map->size || map->size - t->ext_offset < nbytes)
+        return diag_error(im->d, "%s: tensor '%s': external data needs %llu bytes at offset %llu of '%s', which has %zu bytes",
+                          im->path, t->name, (unsigned long long)nbytes, (unsigned long long)t->ext_offset, loc,
+                          map->size);
+    *data = map->base + t->ext_offset;
+    *mapping = m;
+    return 0;
+}
+
+static ir_id import_tensor(importer *im, const onnx_tensor *t, const char *name) {
+    ir_dtype dt = ir_dtype_from_onnx(t->data_type);
+    if (dt == IR_DTYPE_NONE) {
+        diag_error(im->d, "%s: tensor '%s' has data type %s, which smelt does not support", im->path, name,
+                   onnx_dtype_name(t->data_type));
+        return IR_NONE;
+    }
+    if (t->ndims > IR_MAX_RANK) {
+        diag_error(im->d, "%s: tensor '%s' has rank %zu, more than %d", im->path, name, t->ndims, IR_MAX_RANK);
+        return IR_NONE;
+    }
+    ir_dim dims[IR_MAX_RANK];
+    for (size_t i = 0; i < t->ndims; i++) dims[i] = ir_dim_const(t->dims[i]);
+    uint64_t nbytes;
+    if (onnx_tensor_nbytes(t, &nbytes)) {
+        diag_error(im->d, "%s: tensor '%s': unsupported data type", im->path, name);
+        return IR_NONE;
+    }
+    const void *data = NULL;
+    int32_t mapping = -1;
+    if (t->is_external) {
+        if (external_bytes(im, t, nbytes, &data, &mapping)) return IR_NONE;
+    } else {
+        const uint8_t *p;
+        size_t n;
+        if (onnx_tensor_bytes(t, &im->g->arena, &p, &n, im->d)) return IR_NONE;
+        data = p;
+        if (t->has_raw_data) {
+            mapping = 0; /* the model file itself */
+        } else if (n) {
+            /* typed fields may be returned as decoded, in the scratch arena */
+            data = arena_memdup(&im->g->arena, p, n, 1);
+            if (!data) {
+                diag_error(im->d, "%s: out of memory", im->path);
+                return IR_NONE;
+            }
+        }
+    }
+    return ir_add_const(im->g, name, dt, (int)t->ndims, dims, data, nbytes, mapping, im->d);
+}
+
+/* A constant of `n` int64 values or one float, made for a moved attribute. */
+static ir_id make_const(importer *im, const char *base, ir_dtype dt, int rank, int64_t n, const void *vals, size_t elem) {
+    ir_dim dim = ir_dim_const(n);
+    void *copy = arena_memdup(&im->g->arena, vals, (size_t)n, elem);
+    if (n && !copy) {
+        diag_error(im->d, "%s: out of memory", im->path);
+        return IR_NONE;
+    }
+    return ir_add_const(im->g, ir_fresh_name(im->g, base), dt, rank, &dim, copy, (uint64_t)n * elem, -1, im->d);
+}
+
+/* ---- graph inputs -------------------------------------------------------------- */
+
+static int import_input(importer *im, const onnx_value_info *vi) {
+    if (vi->type.kind != ONNX_TYPE_TENSOR)
+        return diag_error(im->d, "%s: graph input '%s' is not a tensor (sequence, map and optional inputs are not supported)",
+                          im->path, vi->name);
+    ir_dtype dt = ir_dtype_from_onnx(vi->type.elem_type);
+    if (dt == IR_DTYPE_NONE)
+        return diag_error(im->d, "%s: graph input '%s' has data type %s, which smelt does not support", im->path,
+                          vi->name, onnx_dtype_name(vi->type.elem_type));
+    if (!vi->type.has_shape)
+        return diag_error(im->d, "%s: graph input '%s' has no shape; its rank must be known", im->path, vi->name);
+    if (vi->type.ndims > IR_MAX_RANK)
+        return diag_error(im->d, "%s: graph input '%s' has rank %zu, more than %d", im->path, vi->name,
+                          vi->type.ndims, IR_MAX_RANK);
+    ir_dim dims[IR_MAX_RANK];
+    for (size_t i = 0; i < vi->type.ndims; i++) {
+        const onnx_dim *od = &vi->type.dims[i];
+        if (od->kind == ONNX_DIM_VALUE) dims[i] = ir_dim_const(od->value);
+        else if (od->kind == ONNX_DIM_PARAM) dims[i] = ir_dim_named(im->g, od->param);
+        else dims[i] = ir_dim_fresh(im->g);
+    }
+    return ir_add_input(im->g, vi->name, dt, (int)vi->type.ndims, dims, im->d) == IR_NONE ? -1 : 0;
+}
+
+/* ---- nodes ------------------------------------------------------------------------ */
+
+static const char *unsupported_reason(const importer *im, const onnx_node *n) {
+    if (!is_default_domain(n->domain)) return "custom domain";
+    if (!strcmp(n->op_type, "Constant")) return NULL;
+    if (ir_op_from_name(n->op_type, -1) == IR_OP_NONE) return "unsupported op";
+    return NULL;
+}
+
+static int import_constant_node(importer *im, const onnx_node *n) {
+    if (n->n_outputs != 1 || n->n_attrs != 1)
+        return diag_error(im->d, "%s: node '%s' (Constant): expected one output and one attribute", im->path,
+                          node_label(n));
+    const onnx_attribute *a = &n->attrs[0];
+    const char *out = n->outputs[0];
+    ir_id v = IR_NONE;
+    if (!strcmp(a->name, "value") && a->t) v = import_tensor(im, a->t, out);
+    else if (!strcmp(a->name, "value_float")) v = make_const(im, out, IR_F32, 0, 1, &a->f, 4);
+    else if (!strcmp(a->name, "value_int")) v = make_const(im, out, IR_I64, 0, 1, &a->i, 8);
+    else if (!strcmp(a->name, "value_floats")) v = make_const(im, out, IR_F32, 1, (int64_t)a->n_floats, a->floats, 4);
+    else if (!strcmp(a->name, "value_ints")) v = make_const(im, out, IR_I64, 1, (int64_t)a->n_ints, a->ints, 8);
+    else
+        return diag_error(im->d, "%s: node '%s' (Constant): attribute '%s' is not supported", im->path,
+                          node_label(n), a->name);
+    if (v == IR_NONE) return -1;
+    /* make_const picks a fresh name; the value must carry the ONNX output name */
+    if (strcmp(im->g->values[v].name, out))
+        return diag_error(im->d, "%s: node '%s' (Constant): output name '%s' is already defined", im->path,
+                          node_label(n), out);
+    return 0;
+}
+
+static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attribute *a) {
+    ir_graph *g = im->g;
+    ir_op op = g->nodes[nid].op;
+    int idx = ir_attr_index(op, a->name);
+    if (idx < 0)
+        return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s' is not supported", a->name);
+    ir_attr_kind kind = ir_op_get(op)->attrs[idx].kind;
+    switch (kind) {
+    case IR_AK_INT:
+        if (a->type != ONNX_ATTR_INT) break;
+        return ir_set_attr_int(g, nid, a->name, a->i, im->d);
+    case IR_AK_DTYPE: {
+        if (a->type != ONNX_ATTR_INT) break;
+        ir_dtype dt = ir_dtype_from_onnx((int)a->i);
+        if (dt == IR_DTYPE_NONE)
+            return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s': data type %s is not supported", a->name,
+                                 onnx_dtype_name((int32_t)a->i));
+        return ir_set_attr_int(g, nid, a->name, dt, im->d);
+    }
+    case IR_AK_FLOAT:
+        if (a->type != ONNX_ATTR_FLOAT) break;
+        return ir_set_attr_float(g, nid, a->name, a->f, im->d);
+    case IR_AK_STR:
+        if (a->type != ONNX_ATTR_STRING) break;
+        return ir_set_attr_str(g, nid, a->name, a->s.str, im->d);
+    case IR_AK_INTS:
+        if (a->type != ONNX_ATTR_INTS) break;
+        return ir_set_attr_ints(g, nid, a->name, a->ints, (uint32_t)a->n_ints, im->d);
+    case IR_AK_FLOATS:
+        if (a->type != ONNX_ATTR_FLOATS) break;
+        return ir_set_attr_floats(g, nid, a->name, a->floats, (uint32_t)a->n_floats, im->d);
+    case IR_AK_STRS: {
+        if (a->type != ONNX_ATTR_STRINGS) break;
+        const char **s = arena_array(&g->arena, a->n_strings, sizeof *s);
+        for (size_t i = 0; s && i < a->n_strings; i++) s[i] = a->strings[i].str;
+        return ir_set_attr_strs(g, nid, a->name, s, (uint32_t)a->n_strings, im->d);
+    }
+    case IR_AK_GRAPH:
+        return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s': subgraphs are not supported yet", a->name);
+    }
+    (void)n;
+    return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s' must be %s", a->name, ir_attr_kind_name(kind));
+}
+
+static int import_node(importer *im, const onnx_node *n) {
+    if (!strcmp(n->op_type, "Constant")) return import_constant_node(im, n);
+    ir_graph *g = im->g;
+    ir_op op = ir_op_from_name(n->op_type, -1);
+    ir_id in[256];
+    uint32_t n_in = 0;
+    if (n->n_inputs > 200)
+        return diag_error(im->d, "%s: node '%s' (%s): %zu inputs, at most 200 supported", im->path, node_label(n),
+                          n->op_type, n->n_inputs);
+    for (size_t i = 0; i < n->n_inputs; i++) {
+        if (!*n->inputs[i]) {
+            in[n_in++] = IR_NONE;
+            continue;
+        }
+        ir_id v = ir_find_value(g, n->inputs[i]);
+        if (v == IR_NONE)
+            return diag_error(im->d, "%s: node '%s' (%s): input '%s' is not defined before it is used", im->path,
+                              node_label(n), n->op_type, n->inputs[i]);
+        in[n_in++] = v;
+    }
+    while (n_in > 0 && in[n_in - 1] == IR_NONE) n_in--; /* trailing omitted inputs */
+    for (size_t k = 0; k < n->n_attrs; k++) {
+        const onnx_attribute *a = &n->attrs[k];
+        const moved_attr *mv = find_moved(n->op_type, a->name, im->opset);
+        if (!mv) continue;
+        while (n_in <= mv->input) in[n_in++] = IR_NONE;
+        ir_id c;
+        if (mv->kind == MOVED_INTS) {
+            c = make_const(im, a->name, IR_I64, 1, (int64_t)a->n_ints, a->ints, 8);
+        } else {
+            ir_dtype xt = n_in && in[0] != IR_NONE ? g->values[in[0]].dtype : IR_F32;
+            if (xt != IR_F32)
+                return diag_error(im->d, "%s: node '%s' (%s): attribute '%s' on %s input is not supported", im->path,
+                                  node_label(n), n->op_type, a->name, ir_dtype_name(xt));
+            ir_dim none;
+            c = ir_add_const(g, ir_fresh_name(g, a->name), IR_F32, 0, &none, arena_memdup(&g->arena, &a->f, 1, 4),
+                             4, -1, im->d);
+        }
+        if (c == IR_NONE) return -1;
+        in[mv->input] = c;
+    }
+    ir_id nid = ir_add_node(g, op, in, n_in, (const char *const *)n->outputs, (uint32_t)n->n_outputs,
+                            node_label(n), im->d);
+    if (nid == IR_NONE) return -1;
+    for (size_t k = 0; k < n->n_attrs; k++) {
+        if (find_moved(n->op_type, n->attrs[k].name, im->opset)) continue;
+        if (set_attr(im, nid, n, &n->attrs[k])) return -1;
+    }
+    return ir_infer_node(g, nid, im->d);
+}
+
+/* ---- the model ------------------------------------------------------------------- */
+
+static int check_supported(importer *im) {
+    const onnx_graph *og = im->model->graph;
+    int bad = 0;
+    for (size_t i = 0; i < og->n_nodes; i++) {
+        const onnx_node *n = &og->nodes[i];
+        const char *why = unsupported_reason(im, n);
+        if (!why) continue;
+        if (!bad) diag_error(im->d, "%s: unsupported operators:", im->path);
+        diag_error(im->d, "  node '%s': %s%s%s (%s)", node_label(n), *n->domain ? n->domain : "",
+                   *n->domain ? "." : "", n->op_type, why);
+        bad++;
+    }
+    if (og->n_sparse_initializers)
+        return diag_error(im->d, "%s: sparse initializer '%s' is not supported", im->path,
+                          og->sparse_initializers[0].name);
+    return bad ? -1 : 0;
+}
+
+static int build(importer *im) {
+    const onnx_graph *og = im->model->graph;
+    for (size_t i = 0; i < og->n_initializers; i++)
+        if (import_tensor(im, &og->initializers[i], og->initializers[i].name) == IR_NONE) return -1;
+    for (size_t i = 0; i < og->n_inputs; i++) {
+        if (ir_find_value(im->g, og->inputs[i].name) != IR_NONE) continue; /* an initializer listed as input */
+        if (import_input(im, &og->inputs[i])) return -1;
+    }
+    if (check_supported(im)) return -1;
+    for (size_t i = 0; i < og->n_nodes; i++)
+        if (import_node(im, &og->nodes[i])) return -1;
+    for (size_t i = 0; i < og->n_outputs; i++) {
+        ir_id v = ir_find_value(im->g, og->outputs[i].name);
+        if (v == IR_NONE)
+            return diag_error(im->d, "%s: graph output '%s' is not produced by any node", im->path,
+                              og->outputs[i].name);
+        if (ir_add_output(im->g, v, im->d)) return -1;
+    }
+    return 0;
+}
+
+ir_graph *onnx_import_file(const char *path, diag *d) {
+    importer im = {.path = path, .d = d};
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path + 1) : 0;
+    if (dl >= sizeof im.dir) dl = 0;
+    memcpy(im.dir, path, dl);
+    im.dir[dl] = 0;
+
+    const uint8_t *base;
+    size_t size;
+    if (map_file(path, &base, &size, d)) return NULL;
+    ir_graph *g = ir_graph_new("main", path);
+    if (!g || ir_add_mapping(g, path, base, size, true) != 0) {
+        unmap_file(base, size);
+        ir_graph_free(g);
+        diag_error(d, "%s: out of memory", path);
+        return NULL;
+    }
+    arena scratch;
+    arena_init(&scratch);
+    if (onnx_pb_decode_model(base, size, path, &scratch, &im.model, d)) goto fail;
+    if (*im.model->graph->name) g->name = arena_strdup(&g->arena, im.model->graph->name);
+    im.g = g;
+    im.opset = -1;
+    for (size_t i = 0; i < im.model->n_opset_import; i++)
+        if (is_default_domain(im.model->opset_import[i].domain)) im.opset = im.model->opset_import[i].version;
+    if (im.opset < 0) im.opset = 1;
+    if (build(&im)) goto fail;
+    arena_free(&scratch);
+    return g;
+fail:
+    ir_graph_free(g);
+    arena_free(&scratch);
+    return NULL;
+}

@@ -1,0 +1,60 @@
+/* infer.h — dtype and shape inference functions named by ops.def rows, and
+ * the helpers they share. Each function sets the dtypes and shapes of one
+ * node's outputs from its inputs and attributes, or reports why it cannot.
+ */
+#ifndef SMELT_INFER_H
+#define SMELT_INFER_H
+
+#include "ir.h"
+
+#define INFER_FN(name) int name(struct ir_graph *g, uint32_t node, struct diag *d);
+INFER_FN(infer_unary)
+INFER_FN(infer_unary_bool)
+INFER_FN(infer_unary_axis)
+INFER_FN(infer_cast)
+INFER_FN(infer_cast_like)
+INFER_FN(infer_broadcast)
+INFER_FN(infer_pow)
+INFER_FN(infer_compare)
+INFER_FN(infer_where)
+INFER_FN(infer_first_input)
+INFER_FN(infer_matmul)
+INFER_FN(infer_gemm)
+INFER_FN(infer_conv)
+INFER_FN(infer_conv_transpose)
+INFER_FN(infer_pool)
+INFER_FN(infer_global_pool)
+INFER_FN(infer_layer_norm)
+INFER_FN(infer_reduce)
+INFER_FN(infer_arg_reduce)
+INFER_FN(infer_reshape)
+INFER_FN(infer_transpose)
+INFER_FN(infer_flatten)
+INFER_FN(infer_squeeze)
+INFER_FN(infer_unsqueeze)
+INFER_FN(infer_concat)
+INFER_FN(infer_gather)
+INFER_FN(infer_expand)
+INFER_FN(infer_shape_op)
+INFER_FN(infer_size_op)
+#undef INFER_FN
+
+/* ---- helpers shared by the inference functions (infer_util.c) ---- */
+
+/* Input i of the node, or NULL when omitted or out of range. */
+const ir_value *infer_input(ir_graph *g, const ir_node *n, uint32_t i);
+/* Fails with a node error unless input i is present and has a known rank. */
+int infer_require(ir_graph *g, const ir_node *n, uint32_t i, diag *d);
+/* Numpy-style multidirectional broadcast of a and b into out (rank returned
+ * in *rank). Symbolic dims broadcast against 1 or an equal dim. */
+int infer_broadcast_shapes(ir_graph *g, const ir_node *n, const ir_dim *a, int ra,
+                           const ir_dim *b, int rb, ir_dim *out, int *rank, diag *d);
+/* Normalize an axis in [-rank, rank) to [0, rank); error names the node. */
+int infer_axis(const ir_graph *g, const ir_node *n, int64_t axis, int rank, int *out, diag *d);
+/* Reads a constant integer input (i32/i64) into vals (at most max), count
+ * in *n. Returns 0 if constant, 1 if the input is not a constant, -1 error. */
+int infer_const_ints(ir_graph *g, const ir_node *n, uint32_t i, int64_t *vals, int max, int *count, diag *d);
+/* Set output o of the node. */
+int infer_set(ir_graph *g, const ir_node *n, uint32_t o, ir_dtype t, int rank, const ir_dim *dims, diag *d);
+
+#endif

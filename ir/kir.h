@@ -1,0 +1,125 @@
+/* kir.h — the kernel IR: what every graph op is lowered into, once.
+ *
+ * A kir_program is a list of buffers (one per graph value that needs
+ * storage, plus temporaries) and an ordered list of kernels. A loop kernel
+ * writes one output buffer over an iteration domain equal to that buffer's
+ * shape: for every domain point it evaluates a scalar expression DAG made of
+ * loads (with one index expression per buffer axis: affine, div/mod, or data
+ * dependent as in Gather), arithmetic and math functions, comparisons and
+ * selects, casts. A kernel may also reduce: then the body is evaluated over
+ * an extra reduction domain and combined with SUM/PROD/MAX/MIN/ARGMAX/ARGMIN;
+ * an optional post expression turns the accumulated value (KX_ACC) into the
+ * stored one (e.g. a mean divides by the count).
+ *
+ * Ops that are not loop nests (sorting, TopK, NonZero, ...) are library
+ * kernels: a named routine with buffer operands, implemented by each runtime.
+ *
+ * Expressions are hash-consed per program: equal sub-expressions share one
+ * node. Dimensions (domain sizes, DIM leaves, buffer shapes) are ir_dims of
+ * the source graph, so symbolic sizes are bound at run time.
+ *
+ * Three consumers read this IR: ir/interp.c (reference results and constant
+ * folding), codegen/llvm and codegen/spirv.
+ */
+#ifndef SMELT_KIR_H
+#define SMELT_KIR_H
+
+#include <stdio.h>
+
+#include "ir.h"
+
+typedef enum kx_op {
+#define KX(NAME, arity, cls) KX_##NAME,
+#include "kir_ops.def"
+#undef KX
+    KX_COUNT
+} kx_op;
+
+typedef enum kx_class { KXC_LEAF, KXC_ARITH, KXC_MATH, KXC_CMP, KXC_LOGIC, KXC_BIT, KXC_SPECIAL } kx_class;
+
+typedef struct kx_info {
+    const char *name;
+    uint8_t arity;
+    kx_class cls;
+} kx_info;
+const kx_info *kx_get(kx_op op);
+
+#define KIR_NONE UINT32_MAX
+
+typedef struct kir_expr {
+    kx_op op;
+    ir_dtype dtype;       /* result type; index math is i64 */
+    uint32_t n_args;
+    uint32_t *args;       /* operand expressions (LOAD: one per buffer axis) */
+    uint32_t buffer;      /* LOAD */
+    int32_t axis;         /* IDX, RIDX */
+    ir_dim dim;           /* DIM */
+    int64_t ival;         /* CONST of integer/bool dtype; CAST: 1 = saturate */
+    double fval;          /* CONST of float dtype */
+} kir_expr;
+
+typedef enum kir_buffer_kind {
+    KB_INPUT,   /* a graph input */
+    KB_CONST,   /* a constant: data is known */
+    KB_VALUE,   /* an intermediate graph value */
+    KB_TEMP,    /* made by lowering (softmax max, layernorm mean, ...) */
+} kir_buffer_kind;
+
+typedef struct kir_buffer {
+    const char *name;
+    kir_buffer_kind kind;
+    ir_dtype dtype;
+    int rank;
+    ir_dim *dims;
+    ir_id value;          /* the graph value it holds, IR_NONE for temps */
+    const void *data;     /* KB_CONST */
+} kir_buffer;
+
+typedef enum kir_reduce {
+    KR_NONE, KR_SUM, KR_PROD, KR_MAX, KR_MIN, KR_ARGMAX, KR_ARGMIN
+} kir_reduce;
+
+typedef enum kir_kernel_kind { KK_LOOP, KK_LIB } kir_kernel_kind;
+
+typedef struct kir_kernel {
+    kir_kernel_kind kind;
+    const char *name;     /* origin: the graph node's name */
+    ir_id node;           /* the graph node it came from */
+    uint32_t out;         /* output buffer; the domain is its shape */
+    /* KK_LOOP */
+    kir_reduce reduce;
+    bool select_last;     /* ARGMAX/ARGMIN: last index among equal values */
+    int rrank;            /* reduction axes */
+    ir_dim red[IR_MAX_RANK];
+    ir_dtype acc_dtype;   /* accumulator type of a reduction */
+    uint32_t body;        /* per point (and reduction point) */
+    uint32_t post;        /* KIR_NONE, or an expression of ACC (and IDX) */
+    /* KK_LIB */
+    const char *lib;      /* routine name */
+    uint32_t *lib_in, *lib_out;
+    uint32_t n_lib_in, n_lib_out;
+} kir_kernel;
+
+typedef struct kir_program {
+    ir_graph *g;          /* symbols, constants, attributes of library kernels */
+    arena arena;
+    kir_buffer *bufs;
+    uint32_t n_bufs, cap_bufs;
+    kir_kernel *kernels;
+    uint32_t n_kernels, cap_kernels;
+    kir_expr *exprs;
+    uint32_t n_exprs, cap_exprs;
+    uint32_t *hash;       /* expression hash-consing table */
+    uint32_t hash_cap;
+    uint32_t *value_buf;  /* graph value id -> buffer, KIR_NONE if none yet */
+    uint32_t *inputs, *outputs; /* buffers of the graph inputs / outputs */
+    uint32_t n_inputs, n_outputs;
+} kir_program;
+
+/* Lower every live node of g (shapes inferred) into a new program. */
+kir_program *kir_lower(ir_graph *g, diag *d);
+void kir_free(kir_program *p);
+/* Write the program as text, for --print-kernels and tests. */
+void kir_print(const kir_program *p, FILE *out);
+
+#endif

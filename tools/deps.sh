@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tools/deps.sh — install everything smelt needs to build and test, on Debian 12.
+#
+# Installs only what is missing: Debian packages (LLVM 16 C API, lld, clang,
+# Vulkan loader and Mesa's lavapipe, SPIRV-Tools, cJSON, zlib, the ONNX 1.12
+# test data) and a Python venv in .venv with the test oracles (numpy, onnx,
+# onnxruntime). Safe to run again; the Makefile runs it through a stamp file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(build-essential pkg-config python3 python3-venv
+  llvm-16-dev lld-16 clang-16 libvulkan-dev mesa-vulkan-drivers vulkan-tools
+  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# Python oracles, pinned: onnx 1.22.0 is the newest wheel that ships
+# onnx/backend/test/data/node (1.23 dropped the node cases).
+PY_REQS=(numpy==2.3.5 onnx==1.22.0 onnxruntime==1.24.4)
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+want="${PY_REQS[*]}"
+if [ ! -f "$VENV/.reqs" ] || [ "$(cat "$VENV/.reqs")" != "$want" ]; then
+  echo "deps: installing Python oracles into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_REQS[@]}"
+  echo "$want" > "$VENV/.reqs"
+fi
