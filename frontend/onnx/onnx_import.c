@@ -23,6 +23,8 @@ typedef struct importer {
     onnx_model *model;
     ir_graph *g;
     int64_t opset;      /* ai.onnx opset of the model */
+    const onnx_input_binding *bind; /* graph inputs fixed to constants */
+    uint32_t n_bind;
     diag *d;
 } importer;
 
@@ -151,7 +153,25 @@ static ir_id make_const(importer *im, const char *base, ir_dtype dt, int rank, i
 
 /* ---- graph inputs -------------------------------------------------------------- */
 
+/* A graph input bound to a value at import becomes a constant of that value. */
+static int import_bound_input(importer *im, const onnx_value_info *vi, const onnx_input_binding *b) {
+    if (b->rank > IR_MAX_RANK)
+        return diag_error(im->d, "%s: value for input '%s' has rank %d, more than %d", im->path, vi->name, b->rank,
+                          IR_MAX_RANK);
+    ir_dim dims[IR_MAX_RANK];
+    for (int i = 0; i < b->rank; i++) dims[i] = ir_dim_const(b->shape[i]);
+    ir_id v = ir_add_const(im->g, vi->name, b->dtype, b->rank, dims, b->data, b->nbytes, -1, im->d);
+    if (v == IR_NONE) return -1;
+    /* the declared type must still hold */
+    if (vi->type.kind == ONNX_TYPE_TENSOR && ir_dtype_from_onnx(vi->type.elem_type) != b->dtype)
+        return diag_error(im->d, "%s: input '%s' is declared %s, the value given is %s", im->path, vi->name,
+                          onnx_dtype_name(vi->type.elem_type), ir_dtype_name(b->dtype));
+    return 0;
+}
+
 static int import_input(importer *im, const onnx_value_info *vi) {
+    for (uint32_t i = 0; i < im->n_bind; i++)
+        if (!strcmp(im->bind[i].name, vi->name)) return import_bound_input(im, vi, &im->bind[i]);
     if (vi->type.kind != ONNX_TYPE_TENSOR)
         return diag_error(im->d, "%s: graph input '%s' is not a tensor (sequence, map and optional inputs are not supported)",
                           im->path, vi->name);
@@ -342,8 +362,10 @@ static int build(importer *im) {
     return 0;
 }
 
-ir_graph *onnx_import_file(const char *path, diag *d) {
-    importer im = {.path = path, .d = d};
+ir_graph *onnx_import_file(const char *path, diag *d) { return onnx_import_file_bound(path, NULL, 0, d); }
+
+ir_graph *onnx_import_file_bound(const char *path, const onnx_input_binding *bind, uint32_t n_bind, diag *d) {
+    importer im = {.path = path, .bind = bind, .n_bind = n_bind, .d = d};
     const char *slash = strrchr(path, '/');
     size_t dl = slash ? (size_t)(slash - path + 1) : 0;
     if (dl >= sizeof im.dir) dl = 0;
@@ -376,4 +398,40 @@ fail:
     ir_graph_free(g);
     arena_free(&scratch);
     return NULL;
+}
+
+int onnx_list_inputs(const char *path, char ***names, uint32_t *n, diag *d) {
+    *names = NULL;
+    *n = 0;
+    const uint8_t *base;
+    size_t size;
+    if (map_file(path, &base, &size, d)) return -1;
+    arena scratch;
+    arena_init(&scratch);
+    onnx_model *m;
+    int rc = -1;
+    if (onnx_pb_decode_model(base, size, path, &scratch, &m, d)) goto out;
+    const onnx_graph *og = m->graph;
+    *names = calloc(og->n_inputs ? og->n_inputs : 1, sizeof **names);
+    if (!*names) goto oom;
+    for (size_t i = 0; i < og->n_inputs; i++) {
+        bool init = false;
+        for (size_t k = 0; k < og->n_initializers && !init; k++)
+            init = !strcmp(og->initializers[k].name, og->inputs[i].name);
+        if (init) continue;
+        if (!((*names)[*n] = strdup(og->inputs[i].name))) goto oom;
+        (*n)++;
+    }
+    rc = 0;
+    goto out;
+oom:
+    diag_error(d, "%s: out of memory", path);
+    for (uint32_t i = 0; *names && i < *n; i++) free((*names)[i]);
+    free(*names);
+    *names = NULL;
+    *n = 0;
+out:
+    arena_free(&scratch);
+    unmap_file(base, size);
+    return rc;
 }
