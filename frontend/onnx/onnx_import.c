@@ -341,6 +341,23 @@ static int check_supported(importer *im) {
     return bad ? -1 : 0;
 }
 
+/* Producer and opsets, as `smelt inspect` shows them. */
+static int record_meta(importer *im) {
+    const onnx_model *m = im->model;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s%s%s", m->producer_name, *m->producer_version ? " " : "", m->producer_version);
+    if (ir_add_meta(im->g, "producer", buf)) return diag_error(im->d, "%s: out of memory", im->path);
+    snprintf(buf, sizeof buf, "%lld", (long long)m->ir_version);
+    if (ir_add_meta(im->g, "onnx ir_version", buf)) return diag_error(im->d, "%s: out of memory", im->path);
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        char key[300];
+        snprintf(key, sizeof key, "opset %s", *m->opset_import[i].domain ? m->opset_import[i].domain : "ai.onnx");
+        snprintf(buf, sizeof buf, "%lld", (long long)m->opset_import[i].version);
+        if (ir_add_meta(im->g, key, buf)) return diag_error(im->d, "%s: out of memory", im->path);
+    }
+    return 0;
+}
+
 static int build(importer *im) {
     const onnx_graph *og = im->model->graph;
     for (size_t i = 0; i < og->n_initializers; i++)
@@ -391,6 +408,7 @@ ir_graph *onnx_import_file_bound(const char *path, const onnx_input_binding *bin
     for (size_t i = 0; i < im.model->n_opset_import; i++)
         if (is_default_domain(im.model->opset_import[i].domain)) im.opset = im.model->opset_import[i].version;
     if (im.opset < 0) im.opset = 1;
+    if (record_meta(&im)) goto fail;
     if (build(&im)) goto fail;
     arena_free(&scratch);
     return g;
