@@ -3,14 +3,18 @@
 #
 # Installs only what is missing: Debian packages (LLVM 16 C API, lld, clang,
 # Vulkan loader and Mesa's lavapipe, SPIRV-Tools, cJSON, zlib, the ONNX 1.12
-# test data) and a Python venv in .venv with the test oracles (numpy, onnx,
-# onnxruntime). Safe to run again; the Makefile runs it through a stamp file.
+# test data, PyTorch 1.13 and torchvision 0.14 for the model tests), a Python
+# venv in .venv with the test oracles (numpy, onnx, onnxruntime), and a second
+# venv .venv-torch on Debian's python3 that sees Debian's torch and adds
+# transformers (tests/models exports its models there). Safe to run again;
+# the Makefile runs it through a stamp file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   llvm-16-dev lld-16 clang-16 libvulkan-dev mesa-vulkan-drivers vulkan-tools
-  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata)
+  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata
+  python3-torch python3-torchvision)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -36,4 +40,20 @@ if [ ! -f "$VENV/.reqs" ] || [ "$(cat "$VENV/.reqs")" != "$want" ]; then
   echo "deps: installing Python oracles into $VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_REQS[@]}"
   echo "$want" > "$VENV/.reqs"
+fi
+
+# The model exporter (tests/models/export_models.py): Debian's torch is built
+# for Debian's /usr/bin/python3 and numpy 1.24, so it gets its own venv that
+# sees the system packages; transformers 4.40 is a release that still
+# supports torch 1.13. "numpy<2" keeps pip from replacing Debian's numpy.
+TORCH_REQS=(transformers==4.40.2 "numpy<2")
+TVENV=.venv-torch
+if [ ! -x "$TVENV/bin/python" ]; then
+  /usr/bin/python3 -m venv --system-site-packages "$TVENV"
+fi
+want="${TORCH_REQS[*]}"
+if [ ! -f "$TVENV/.reqs" ] || [ "$(cat "$TVENV/.reqs")" != "$want" ]; then
+  echo "deps: installing the model exporter into $TVENV"
+  "$TVENV/bin/pip" install -q --disable-pip-version-check "${TORCH_REQS[@]}"
+  echo "$want" > "$TVENV/.reqs"
 fi
