@@ -24,9 +24,10 @@ const cli_verb verb_run = {
     "without NAME= they bind to the graph inputs in order (a .pb file's own\n"
     "tensor name is used when it names an input). --target interp runs the\n"
     "reference interpreter (the only target so far).\n\n"
-    "The model is compiled for the inputs given: integer inputs of at most 64\n"
-    "elements (shape operands such as axes, target shapes, pads) become\n"
-    "constants of the graph unless --no-specialize is given.\n",
+    "The model is compiled for the inputs given: symbolic dimensions take the\n"
+    "inputs' sizes, and integer inputs of at most 64 elements (shape operands\n"
+    "such as axes, target shapes, pads) become constants of the graph, unless\n"
+    "--no-specialize is given.\n",
     run_run};
 
 #define MAX_INPUTS 256
@@ -159,10 +160,9 @@ static int run_run(int argc, char **argv) {
         goto fail;
     }
     if (outdir && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
-    for (uint32_t k = 0; outdir && specialize && k < n_names; k++)
-        if (specializable(&given[k]))
-            bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
-                                                  given[k].data, given[k].nbytes};
+    for (uint32_t k = 0; outdir && specialize && k < n_names; k++) /* values of shape operands, shapes of the rest */
+        bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
+                                              specializable(&given[k]) ? given[k].data : NULL, given[k].nbytes};
     g = model_load_bound(model, bind, n_bind, &d);
     if (!g) goto fail;
     prog = kir_lower(g, &d);
