@@ -18,15 +18,17 @@ static int run_run(int argc, char **argv);
 const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp] [--print-kernels]\n"
-    "                 [--no-specialize]\n\n"
+    "                 [--no-specialize] [--no-fuse]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
     "with its exact dtype. Inputs are .npy files or ONNX TensorProto .pb files;\n"
     "without NAME= they bind to the graph inputs in order (a .pb file's own\n"
     "tensor name is used when it names an input). --target interp runs the\n"
     "reference interpreter (the only target so far).\n\n"
-    "The model is compiled for the inputs given: integer inputs of at most 64\n"
-    "elements (shape operands such as axes, target shapes, pads) become\n"
-    "constants of the graph unless --no-specialize is given.\n",
+    "The model is compiled for the inputs given: symbolic dimensions take the\n"
+    "inputs' sizes, and integer inputs of at most 64 elements (shape operands\n"
+    "such as axes, target shapes, pads) become constants of the graph, unless\n"
+    "--no-specialize is given. Elementwise kernels are fused into their\n"
+    "consumers unless --no-fuse is given.\n",
     run_run};
 
 #define MAX_INPUTS 256
@@ -103,7 +105,7 @@ static bool specializable(const interp_tensor *t) {
 static int run_run(int argc, char **argv) {
     const char *model = NULL, *outdir = NULL, *target = "interp";
     input_arg inputs[MAX_INPUTS];
-    int n_inputs = 0, print_kernels = 0, specialize = 1;
+    int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-i")) {
             if (++i >= argc) return cli_usage_error(&verb_run, "-i needs [NAME=]FILE");
@@ -125,6 +127,8 @@ static int run_run(int argc, char **argv) {
             print_kernels = 1;
         } else if (!strcmp(argv[i], "--no-specialize")) {
             specialize = 0;
+        } else if (!strcmp(argv[i], "--no-fuse")) {
+            fuse = 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error(&verb_run, "unknown option '%s'", argv[i]);
         } else if (!model) {
@@ -159,14 +163,13 @@ static int run_run(int argc, char **argv) {
         goto fail;
     }
     if (outdir && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
-    for (uint32_t k = 0; outdir && specialize && k < n_names; k++)
-        if (specializable(&given[k]))
-            bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
-                                                  given[k].data, given[k].nbytes};
+    for (uint32_t k = 0; outdir && specialize && k < n_names; k++) /* values of shape operands, shapes of the rest */
+        bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
+                                              specializable(&given[k]) ? given[k].data : NULL, given[k].nbytes};
     g = model_load_bound(model, bind, n_bind, &d);
     if (!g) goto fail;
     prog = kir_lower(g, &d);
-    if (!prog) goto fail;
+    if (!prog || (fuse && kir_fuse(prog, &d))) goto fail;
     if (print_kernels) kir_print(prog, stdout);
     if (!outdir) {
         rc = EXIT_OK;

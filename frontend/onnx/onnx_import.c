@@ -16,6 +16,7 @@
 
 #include "frontend/onnx/onnx_pb.h"
 #include "ir/mapfile.h"
+#include "passes/passes.h"
 
 typedef struct importer {
     const char *path;
@@ -160,7 +161,17 @@ static int import_bound_input(importer *im, const onnx_value_info *vi, const onn
                           IR_MAX_RANK);
     ir_dim dims[IR_MAX_RANK];
     for (int i = 0; i < b->rank; i++) dims[i] = ir_dim_const(b->shape[i]);
-    ir_id v = ir_add_const(im->g, vi->name, b->dtype, b->rank, dims, b->data, b->nbytes, -1, im->d);
+    if (vi->type.kind == ONNX_TYPE_TENSOR && vi->type.has_shape) {
+        if (vi->type.ndims != (size_t)b->rank)
+            return diag_error(im->d, "%s: input '%s' has rank %zu, the value given has rank %d", im->path, vi->name,
+                              vi->type.ndims, b->rank);
+        for (int i = 0; i < b->rank; i++)
+            if (vi->type.dims[i].kind == ONNX_DIM_VALUE && vi->type.dims[i].value != b->shape[i])
+                return diag_error(im->d, "%s: input '%s' has size %lld at axis %d, the value given has %lld",
+                                  im->path, vi->name, (long long)vi->type.dims[i].value, i, (long long)b->shape[i]);
+    }
+    ir_id v = b->data ? ir_add_const(im->g, vi->name, b->dtype, b->rank, dims, b->data, b->nbytes, -1, im->d)
+                      : ir_add_input(im->g, vi->name, b->dtype, b->rank, dims, im->d);
     if (v == IR_NONE) return -1;
     /* the declared type must still hold */
     if (vi->type.kind == ONNX_TYPE_TENSOR && ir_dtype_from_onnx(vi->type.elem_type) != b->dtype)
@@ -318,7 +329,9 @@ static int import_node(importer *im, const onnx_node *n) {
         if (find_moved(n->op_type, n->attrs[k].name, im->opset)) continue;
         if (set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
-    return ir_infer_node(g, nid, im->d);
+    if (ir_infer_node(g, nid, im->d)) return -1;
+    /* fold now, so that the nodes after it see constants (shape computations) */
+    return fold_node(g, nid, im->d) < 0 ? -1 : 0;
 }
 
 /* ---- the model ------------------------------------------------------------------- */

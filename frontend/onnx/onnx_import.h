@@ -11,7 +11,8 @@
 ir_graph *onnx_import_file(const char *path, diag *d);
 
 /* A value for a graph input, fixed at import: the input becomes a constant
- * (the graph is specialized to it). data must outlive the graph. */
+ * (the graph is specialized to it; data must outlive the graph), or, with
+ * data NULL, stays an input whose shape is fixed to `shape`. */
 typedef struct onnx_input_binding {
     const char *name;
     ir_dtype dtype;

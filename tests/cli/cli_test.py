@@ -199,6 +199,14 @@ def test_run_against_onnxruntime(tmp):
         got = np.load(os.path.join(outdir, "y.npy"))
         check(got.dtype == np.float32 and got.shape == (3, 5), "run output dtype and shape")
         check(np.allclose(got, want, rtol=1e-5, atol=1e-6), f"run matches onnxruntime (max diff {np.abs(got - want).max()})")
+    # the elementwise chain fuses into one kernel; unfused, one kernel per node, same results
+    r = smelt("run", p, "--print-kernels")
+    check(r.stdout.count("\nkernel ") + r.stdout.startswith("kernel ") == 1, f"chain fused into one kernel:\n{r.stdout}")
+    r = smelt("run", p, "--print-kernels", "--no-fuse")
+    check(r.stdout.count("kernel ") == 4, f"unfused: four kernels:\n{r.stdout}")
+    r = smelt("run", p, "--no-fuse", "-i", "x=" + os.path.join(tmp, "x.npy"), "-i", os.path.join(tmp, "b.npy"), "-o", outdir + "2")
+    check(r.returncode == 0 and np.allclose(np.load(os.path.join(outdir + "2", "y.npy")), want, rtol=1e-5, atol=1e-6),
+          "unfused run matches onnxruntime")
     r = smelt("run", p, "-i", os.path.join(tmp, "x.npy"), "-o", outdir)
     check(r.returncode == 1 and "'b' is not given" in r.stderr, f"missing input named: {r.stderr[:200]}")
     np.save(os.path.join(tmp, "bad.npy"), np.zeros((3, 4), np.float32))
