@@ -213,7 +213,7 @@ def ensure(cache, name, force=False):
     if not force and os.path.exists(stamp) and open(stamp).read() == want:
         return None
     if not os.path.exists(TORCH_PYTHON):
-        return f"{TORCH_PYTHON} is missing: run tools/deps.sh"
+        return f"export: {TORCH_PYTHON} is missing (run tools/deps.sh)"
     tmp = d + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -223,12 +223,12 @@ def ensure(cache, name, force=False):
     if r.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         last = [l for l in r.stderr.strip().splitlines() if l.strip()][-1:] or ["no message"]
-        return f"export failed: {last[0]}"
+        return f"export: torch.onnx failed: {last[0]}"
     try:
         reference(tmp)
     except Exception as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        return f"onnxruntime failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        return f"export: onnxruntime failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     with open(os.path.join(tmp, "stamp"), "w") as f:
         f.write(want)
     shutil.rmtree(d, ignore_errors=True)
