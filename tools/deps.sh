@@ -13,20 +13,27 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   llvm-16-dev lld-16 clang-16 libvulkan-dev mesa-vulkan-drivers vulkan-tools
-  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata
-  python3-torch python3-torchvision)
+  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata)
+# the model tests' exporter, without its recommends (libtorch-dev, ffmpeg's python3-av)
+APT_NORECOMMENDS=(python3-torch python3-torchvision)
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+updated=0
+apt_install_missing() { # [apt-get option...] -- package...
+  local opts=() missing=() p
+  while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+  shift
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   echo "deps: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+  if [ "$updated" -eq 0 ]; then $SUDO apt-get update -qq; updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${opts[@]}" "${missing[@]}"
+}
+apt_install_missing -- "${APT_PACKAGES[@]}"
+apt_install_missing --no-install-recommends -- "${APT_NORECOMMENDS[@]}"
 
 # Python oracles, pinned: onnx 1.22.0 is the newest wheel that ships
 # onnx/backend/test/data/node (1.23 dropped the node cases).
