@@ -197,12 +197,13 @@ int infer_layer_norm(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *x = infer_input(g, n, 0);
     int axis;
-    if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d)) return -1;
+    ir_dtype st;
+    if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d) || infer_norm_stash_type(g, n, &st, d) ||
+        infer_norm_bcast_param(g, n, 1, d) || infer_norm_bcast_param(g, n, 2, d))
+        return -1;
     if (infer_set(g, n, 0, x->dtype, x->rank, x->dims, d)) return -1;
     ir_dim stat[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) stat[i] = i < axis ? x->dims[i] : ir_dim_const(1);
-    ir_dtype st = ir_dtype_from_onnx((int)ir_attr_int(n, "stash_type"));
-    if (st == IR_DTYPE_NONE) st = IR_F32;
     if (infer_set(g, n, 1, st, x->rank, stat, d)) return -1;
     return infer_set(g, n, 2, st, x->rank, stat, d);
 }

@@ -13,6 +13,19 @@ LOWER_FN(lower_cast)
 LOWER_FN(lower_clip)
 LOWER_FN(lower_binary)
 LOWER_FN(lower_where)
+/* reductions, softmax and normalizations: lower_reduce.c */
+LOWER_FN(lower_reduce)
+LOWER_FN(lower_arg_reduce)
+LOWER_FN(lower_softmax)
+/* lower_norm.c */
+LOWER_FN(lower_batch_norm)
+LOWER_FN(lower_instance_norm)
+LOWER_FN(lower_layer_norm)
+LOWER_FN(lower_group_norm)
+LOWER_FN(lower_rms_norm)
+LOWER_FN(lower_lp_norm)
+LOWER_FN(lower_mvn)
+LOWER_FN(lower_lrn)
 #undef LOWER_FN
 
 #endif
