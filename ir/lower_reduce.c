@@ -62,6 +62,7 @@ int lr_red_dims(const kir_program *p, uint32_t b, const lr_axes *ax, ir_dim *red
 uint32_t lr_count(kir_program *p, int n, const ir_dim *dims, ir_dtype t) {
     uint32_t c = kb_const_i(p, IR_I64, 1);
     for (int i = 0; i < n; i++) c = kb_bin(p, KX_MUL, c, kb_dim(p, dims[i]));
+    if (p->exprs[c].op == KX_CONST) return kb_const_i(p, t, p->exprs[c].ival); /* all sizes known */
     return kb_cast(p, t, c, false);
 }
 
@@ -158,7 +159,9 @@ int lower_reduce(kir_program *p, ir_id node, diag *d) {
     lr_axes ax = {.rank = kb_buf(p, x)->rank, .keep = ir_attr_int(n, "keepdims") != 0};
     bool noop;
     if (infer_reduce_axes(p->g, n, ax.mark, &noop, d)) return -1;
-    if (noop) return kb_kernel(p, node, out, kb_load_same(p, x)) < 0 ? -1 : 0;
+    /* noop_with_empty_axes: each element is a reduction of itself alone (so
+     * ReduceSumSquare still squares it): no axis is reduced */
+    for (int i = 0; noop && i < ax.rank; i++) ax.mark[i] = false;
 
     ir_dtype t = reduce_compute_type(rule, xt);
     ir_dim red[IR_MAX_RANK];
