@@ -49,6 +49,36 @@ static const moved_attr *find_moved(const char *op_type, const char *attr, int64
     return NULL;
 }
 
+typedef struct dropped_attr {
+    const char *op_type, *attr;
+    int64_t until;
+    bool any;       /* dropped whatever it holds */
+    int64_t value;  /* else dropped only when it holds this int */
+} dropped_attr;
+
+static const dropped_attr dropped_attrs[] = {
+#define ANY INT64_MIN
+#define DROPPED(op, attr, until, value) {#op, #attr, until, (value) == ANY, value},
+#include "onnx_dropped_attrs.def"
+#undef DROPPED
+#undef ANY
+};
+
+/* 1 when attribute a of node n (of the model's opset) is an old attribute to
+ * drop, 0 when it is not one, -1 (with an error) when it holds a value that
+ * the IR op cannot express. */
+static int check_dropped(const importer *im, const onnx_node *n, const onnx_attribute *a) {
+    for (size_t i = 0; i < sizeof dropped_attrs / sizeof dropped_attrs[0]; i++) {
+        const dropped_attr *da = &dropped_attrs[i];
+        if (strcmp(da->op_type, n->op_type) || strcmp(da->attr, a->name) || im->opset >= da->until) continue;
+        if (da->any || (a->type == ONNX_ATTR_INT && a->i == da->value)) return 1;
+        return diag_error(im->d, "%s: node '%s' (%s, opset %lld): attribute '%s' is supported only with value %lld",
+                          im->path, *n->name ? n->name : n->n_outputs ? n->outputs[0] : "", n->op_type,
+                          (long long)im->opset, a->name, (long long)da->value);
+    }
+    return 0;
+}
+
 static bool is_default_domain(const char *domain) { return !*domain || !strcmp(domain, "ai.onnx"); }
 
 static const char *node_label(const onnx_node *n) {
@@ -250,6 +280,30 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
     return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s' must be %s", a->name, ir_attr_kind_name(kind));
 }
 
+/* Softmax, LogSoftmax and Hardmax before opset 13 flatten the input to 2-D
+ * at `axis` (default 1) and normalize over all the axes from there on; the
+ * IR op (opset 13) normalizes along one axis. The two agree when at most one
+ * of those axes has a size other than 1: that axis becomes the IR's axis. */
+static int legacy_softmax_axis(importer *im, ir_id nid) {
+    ir_graph *g = im->g;
+    const ir_node *nd = &g->nodes[nid];
+    if (im->opset >= 13 || (nd->op != IR_OP_Softmax && nd->op != IR_OP_LogSoftmax && nd->op != IR_OP_Hardmax))
+        return 0;
+    const ir_value *x = &g->values[nd->in[0]];
+    int64_t axis = ir_attr_is_set(nd, "axis") ? ir_attr_int(nd, "axis") : 1;
+    if (x->rank < 1 || axis < -x->rank || axis >= x->rank) /* left to inference to report */
+        return ir_set_attr_int(g, nid, "axis", axis, im->d);
+    int first = (int)(axis < 0 ? axis + x->rank : axis), along = x->rank - 1, wide = 0;
+    for (int i = first; i < x->rank; i++)
+        if (!ir_dim_is_const(x->dims[i]) || x->dims[i].c != 1) along = i, wide++;
+    if (wide > 1)
+        return ir_node_error(g, nd, im->d,
+                             "opset %lld normalizes over axes %d to %d together (flattened); only one of them may "
+                             "have a size other than 1",
+                             (long long)im->opset, first, x->rank - 1);
+    return ir_set_attr_int(g, nid, "axis", along, im->d);
+}
+
 static int import_node(importer *im, const onnx_node *n) {
     if (!strcmp(n->op_type, "Constant")) return import_constant_node(im, n);
     ir_graph *g = im->g;
@@ -296,8 +350,11 @@ static int import_node(importer *im, const onnx_node *n) {
     if (nid == IR_NONE) return -1;
     for (size_t k = 0; k < n->n_attrs; k++) {
         if (find_moved(n->op_type, n->attrs[k].name, im->opset)) continue;
-        if (set_attr(im, nid, n, &n->attrs[k])) return -1;
+        int dropped = check_dropped(im, n, &n->attrs[k]);
+        if (dropped < 0) return -1;
+        if (!dropped && set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
+    if (legacy_softmax_axis(im, nid)) return -1;
     return ir_infer_node(g, nid, im->d);
 }
 
