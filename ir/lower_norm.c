@@ -261,19 +261,21 @@ int lower_lrn(kir_program *p, ir_id node, diag *d) {
     ir_dtype t = lr_float_type(xb->dtype);
     int64_t size = ir_attr_int(n, "size");
     double alpha = ir_attr_float(n, "alpha"), beta = ir_attr_float(n, "beta"), bias = ir_attr_float(n, "bias");
-    /* the window of channels c - floor((size-1)/2) .. c + ceil((size-1)/2), clipped to [0, C) */
-    uint32_t c = kb_bin(p, KX_ADD, kb_iadd(p, kb_idx(p, 1), -((size - 1) / 2)), kb_ridx(p, 0));
+    /* the window of channels c - floor((size-1)/2) .. c + ceil((size-1)/2), clipped to
+     * [0, C): channels start + r for r < min(size, C), start = max(0, c - floor((size-1)/2)) */
+    uint32_t cn = kb_idx(p, 1), nc = kb_dim(p, xb->dims[1]);
+    uint32_t start = kb_bin(p, KX_MAX, kb_iadd(p, cn, -((size - 1) / 2)), kb_const_i(p, IR_I64, 0));
+    uint32_t c = kb_bin(p, KX_ADD, start, kb_ridx(p, 0));
     uint32_t idx[IR_MAX_RANK];
     for (int i = 0; i < xb->rank; i++) idx[i] = i == 1 ? c : kb_idx(p, i);
-    uint32_t inside = kb_bin(p, KX_AND, kb_bin(p, KX_GE, c, kb_const_i(p, IR_I64, 0)),
-                             kb_bin(p, KX_LT, c, kb_dim(p, xb->dims[1])));
+    uint32_t inside = kb_bin(p, KX_AND, kb_bin(p, KX_LE, c, kb_iadd(p, cn, size / 2)), kb_bin(p, KX_LT, c, nc));
     uint32_t xc = kb_cast(p, t, kb_load(p, x, idx), false);
     uint32_t sq = kb_select(p, inside, kb_bin(p, KX_MUL, xc, xc), kb_const_f(p, t, 0));
     uint32_t acc = kb_acc(p, t);
     uint32_t den = kb_bin(p, KX_POW,
                           kb_bin(p, KX_ADD, kb_const_f(p, t, bias), kb_bin(p, KX_MUL, kb_const_f(p, t, alpha / (double)size), acc)),
                           kb_const_f(p, t, beta));
-    ir_dim window = ir_dim_const(size);
+    ir_dim window = ir_dim_expr(p->g, IR_SYM_MIN, ir_dim_const(size), xb->dims[1]);
     uint32_t dent = lr_temp(p, node, "den", t, xb->rank, xb->dims);
     // den (X shape) = (bias + alpha/size * sum of x[n, c', ...]^2 over the window) ^ beta
     if (kb_reduce(p, node, dent, KR_SUM, 1, &window, t, sq, den) < 0) return -1;

@@ -197,6 +197,10 @@ static void test_norm_stats(void) {
     check1("graph \"g\" { input %x: f32[1,3,1]\n %y: f32[1,3,1] = LRN(%x) {alpha=2, beta=1, bias=1, size=2}\n"
            " output %y }",
            lx, 3, (int64_t[]){1, 3, 1}, (double[]){1.0 / 6, 2.0 / 14, 3.0 / 10}, 3);
+    /* a window wider than the (symbolic) channel count covers every channel: 1 + 5/5 * 14 */
+    check1("graph \"g\" { sym c\n input %x: f32[1,c,1]\n %y: f32[1,c,1] = LRN(%x) {alpha=5, beta=1, bias=1, size=5}\n"
+           " output %y }",
+           lx, 3, (int64_t[]){1, 3, 1}, (double[]){1.0 / 15, 2.0 / 15, 3.0 / 15}, 3);
 }
 
 /* A graph that must fail to parse (inference) or to lower, with msg. */
