@@ -99,7 +99,13 @@ int infer_group_norm(ir_graph *g, uint32_t node, diag *d) {
     if (groups < 1) return ir_node_error(g, n, d, "num_groups must be positive, got %lld", (long long)groups);
     if (ir_dim_is_const(c) && c.c % groups)
         return ir_node_error(g, n, d, "%lld channels do not split into %lld groups", (long long)c.c, (long long)groups);
-    if (check_channel_vector(g, n, 1, c, d) || check_channel_vector(g, n, 2, c, d)) return -1;
+    for (uint32_t i = 1; i < 3; i++) {
+        const ir_value *v = infer_input(g, n, i);
+        if (v->rank == 1 && ir_dim_is_const(v->dims[0]) && v->dims[0].c == groups && !dims_may_equal(c, v->dims[0]))
+            return ir_node_error(g, n, d, "input %u ('%s') has one value per group, the form of opset 18; only opset "
+                                 "21's one value per channel is supported", i, v->name);
+        if (check_channel_vector(g, n, i, c, d)) return -1;
+    }
     return infer_set(g, n, 0, x->dtype, x->rank, x->dims, d);
 }
 

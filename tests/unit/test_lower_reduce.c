@@ -225,6 +225,9 @@ static void test_errors(void) {
     check_error("graph \"g\" { input %x: f32[2,4,4]\n input %v: f32[4]\n"
                 " %y: f32[2,4,4] = GroupNormalization(%x, %v, %v) {num_groups=3}\n output %y }",
                 false, "4 channels do not split into 3 groups");
+    check_error("graph \"g\" { input %x: f32[2,4,4]\n input %v: f32[2]\n"
+                " %y: f32[2,4,4] = GroupNormalization(%x, %v, %v) {num_groups=2}\n output %y }",
+                false, "one value per group, the form of opset 18");
     check_error("graph \"g\" { input %x: f32[2,4]\n input %w: f32[3]\n"
                 " %y: f32[2,4] = LayerNormalization(%x, %w)\n output %y }",
                 false, "does not broadcast to the input's shape");
