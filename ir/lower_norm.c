@@ -67,7 +67,8 @@ static int moments_over(kir_program *p, ir_id node, uint32_t x, const lr_axes *a
 }
 
 /* out (X shape) = cast<X>((x - mean) * spread) * scale + bias, where mean and
- * spread are keepdims-shaped buffers broadcast over X. */
+ * spread are keepdims-shaped buffers broadcast over X; without a mean
+ * (KIR_NONE) x itself is scaled, without inputs is / ib (-1) no scale / bias. */
 static int normalize(kir_program *p, ir_id node, uint32_t x, uint32_t mean, uint32_t spread, int is, int ib,
                      bool per_channel) {
     const kir_buffer *xb = kb_buf(p, x);
