@@ -37,6 +37,7 @@ TOOL_OBJS := $(call obj,$(TOOL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps test asan example clean unit
+.SECONDARY:
 all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(UNIT_BINS)
 
 deps: .deps-stamp

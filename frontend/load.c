@@ -21,7 +21,9 @@ model_format model_detect_format(const char *path) {
     return MODEL_ONNX; /* protobuf has no magic: let the decoder judge */
 }
 
-ir_graph *model_load(const char *path, diag *d) {
+ir_graph *model_load(const char *path, diag *d) { return model_load_bound(path, NULL, 0, d); }
+
+ir_graph *model_load_bound(const char *path, const onnx_input_binding *bind, uint32_t n_bind, diag *d) {
     ir_graph *g = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -30,7 +32,7 @@ ir_graph *model_load(const char *path, diag *d) {
     }
     fclose(f);
     switch (model_detect_format(path)) {
-    case MODEL_ONNX: g = onnx_import_file(path, d); break;
+    case MODEL_ONNX: g = onnx_import_file_bound(path, bind, n_bind, d); break;
     case MODEL_IR_TEXT: g = ir_parse_file(path, d); break;
     case MODEL_GGUF: diag_error(d, "%s: GGUF models are not supported yet", path); return NULL;
     case MODEL_UNKNOWN: diag_error(d, "%s: unknown model format", path); return NULL;

@@ -50,6 +50,7 @@ void ir_graph_free(ir_graph *g) {
     free(g->outputs);
     free(g->syms);
     free(g->maps);
+    free(g->meta);
     free(g->name_index);
     arena_free(&g->arena);
     free(g);
@@ -189,6 +190,16 @@ int ir_add_mapping(ir_graph *g, const char *path, const uint8_t *base, size_t si
     m->size = size;
     m->owned = owned;
     return (int)g->n_maps++;
+}
+
+int ir_add_meta(ir_graph *g, const char *key, const char *value) {
+    if (grow((void **)&g->meta, &g->cap_meta, g->n_meta + 1, sizeof(ir_meta))) return -1;
+    ir_meta *m = &g->meta[g->n_meta];
+    m->key = arena_strdup(&g->arena, key);
+    m->value = arena_strdup(&g->arena, value);
+    if (!m->key || !m->value) return -1;
+    g->n_meta++;
+    return 0;
 }
 
 int64_t ir_value_numel(const ir_graph *g, ir_id v) {

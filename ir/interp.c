@@ -171,27 +171,7 @@ static int64_t floordiv64(int64_t a, int64_t b) {
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-static int64_t dim_value(interp *it, ir_dim x) {
-    if (ir_dim_is_const(x)) return x.c;
-    int64_t *v = &it->sym[x.sym];
-    if (*v >= 0) return *v;
-    const ir_symbol *s = &it->g->syms[x.sym];
-    if (s->kind == IR_SYM_NAMED) return -1;
-    int64_t a = dim_value(it, s->a), b = dim_value(it, s->b);
-    if (a < 0 || b < 0) return -1;
-    switch (s->kind) {
-    case IR_SYM_ADD: *v = a + b; break;
-    case IR_SYM_SUB: *v = a - b; break;
-    case IR_SYM_MUL: *v = a * b; break;
-    case IR_SYM_DIV: *v = b ? floordiv64(a, b) : -1; break;
-    case IR_SYM_CDIV: *v = b ? -floordiv64(-a, b) : -1; break;
-    case IR_SYM_MOD: *v = b ? a - floordiv64(a, b) * b : -1; break;
-    case IR_SYM_MIN: *v = a < b ? a : b; break;
-    case IR_SYM_MAX: *v = a > b ? a : b; break;
-    default: break;
-    }
-    return *v;
-}
+static int64_t dim_value(interp *it, ir_dim x) { return ir_dim_eval(it->g, x, it->sym); }
 
 static int bind_dim(interp *it, ir_dim want, int64_t have, const char *what, int axis) {
     char buf[128];

@@ -108,6 +108,11 @@ typedef struct ir_node {
     bool dead;          /* removed by a pass; skipped everywhere */
 } ir_node;
 
+/* A fact about where the graph came from (producer, opsets), for inspect. */
+typedef struct ir_meta {
+    const char *key, *value;
+} ir_meta;
+
 /* A read-only file mapping that constants point into. */
 typedef struct ir_mapping {
     const char *path;
@@ -134,6 +139,8 @@ struct ir_graph {
     uint32_t n_syms, cap_syms;
     ir_mapping *maps;
     uint32_t n_maps, cap_maps;
+    ir_meta *meta;
+    uint32_t n_meta, cap_meta;
 
     /* name -> value index, open addressing */
     uint32_t *name_index;
@@ -158,6 +165,7 @@ ir_id ir_add_node(ir_graph *g, ir_op op, const ir_id *in, uint32_t n_in,
                   const char *origin_name, diag *d);
 int ir_add_output(ir_graph *g, ir_id v, diag *d);
 int ir_add_mapping(ir_graph *g, const char *path, const uint8_t *base, size_t size, bool owned);
+int ir_add_meta(ir_graph *g, const char *key, const char *value);
 
 ir_id ir_find_value(const ir_graph *g, const char *name);
 /* A name not used in g, built from base. Arena-owned. */
@@ -214,6 +222,10 @@ static inline ir_dim ir_dim_sub(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim
 static inline ir_dim ir_dim_mul(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_MUL, a, b); }
 static inline ir_dim ir_dim_div(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_DIV, a, b); }
 static inline ir_dim ir_dim_cdiv(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_CDIV, a, b); }
+/* Value of a dimension given the values of symbols in vals (indexed by
+ * symbol, -1 = unknown); expression values are memoized into vals.
+ * Returns -1 when it depends on an unknown symbol or is invalid. */
+int64_t ir_dim_eval(const ir_graph *g, ir_dim x, int64_t *vals);
 /* Write a dimension as text (`128`, `batch`, `(batch*seq)`); returns length. */
 int ir_dim_format(const ir_graph *g, ir_dim x, char *buf, size_t size);
 /* Write a type as text (`f32[batch,3,224,224]`, `i64[]` for a scalar). */

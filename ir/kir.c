@@ -18,7 +18,7 @@ void kir_free(kir_program *p) {
     free(p);
 }
 
-kir_program *kir_lower(ir_graph *g, diag *d) {
+static kir_program *new_program(ir_graph *g, diag *d) {
     kir_program *p = calloc(1, sizeof *p);
     if (!p) {
         diag_error(d, "%s: out of memory", g->source);
@@ -27,18 +27,23 @@ kir_program *kir_lower(ir_graph *g, diag *d) {
     p->g = g;
     arena_init(&p->arena);
     p->value_buf = malloc((g->n_values ? g->n_values : 1) * sizeof(uint32_t));
-    p->inputs = arena_array(&p->arena, g->n_inputs, sizeof(uint32_t));
-    p->outputs = arena_array(&p->arena, g->n_outputs, sizeof(uint32_t));
-    if (!p->value_buf || (g->n_inputs && !p->inputs) || (g->n_outputs && !p->outputs)) {
+    if (!p->value_buf) {
         kir_free(p);
         diag_error(d, "%s: out of memory", g->source);
         return NULL;
     }
     memset(p->value_buf, 0xff, (g->n_values ? g->n_values : 1) * sizeof(uint32_t));
-    for (uint32_t i = 0; i < g->n_inputs; i++) p->inputs[i] = kb_value(p, g->inputs[i]);
-    p->n_inputs = g->n_inputs;
+    return p;
+}
+
+/* Lower the given nodes (NULL: every live node) in order; errors list every
+ * node without a lowering at once. */
+static int lower_nodes(kir_program *p, const ir_id *nodes, uint32_t n_nodes, diag *d) {
+    ir_graph *g = p->g;
     int missing = 0;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
+    uint32_t count = nodes ? n_nodes : g->n_nodes;
+    for (uint32_t k = 0; k < count; k++) {
+        ir_id i = nodes ? nodes[k] : k;
         const ir_node *n = &g->nodes[i];
         if (n->dead) continue;
         ir_lower_fn lower = ir_op_get(n->op)->lower;
@@ -47,17 +52,43 @@ kir_program *kir_lower(ir_graph *g, diag *d) {
             ir_node_error(g, n, d, "no lowering for %s yet", ir_op_get(n->op)->name);
             continue;
         }
-        if (!missing && lower(p, i, d)) {
-            kir_free(p);
-            return NULL;
-        }
+        if (!missing && lower(p, i, d)) return -1;
     }
-    if (missing) {
+    return missing ? -1 : 0;
+}
+
+kir_program *kir_lower(ir_graph *g, diag *d) {
+    kir_program *p = new_program(g, d);
+    if (!p) return NULL;
+    p->inputs = arena_array(&p->arena, g->n_inputs, sizeof(uint32_t));
+    p->outputs = arena_array(&p->arena, g->n_outputs, sizeof(uint32_t));
+    if ((g->n_inputs && !p->inputs) || (g->n_outputs && !p->outputs)) {
+        kir_free(p);
+        diag_error(d, "%s: out of memory", g->source);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < g->n_inputs; i++) p->inputs[i] = kb_value(p, g->inputs[i]);
+    p->n_inputs = g->n_inputs;
+    if (lower_nodes(p, NULL, 0, d)) {
         kir_free(p);
         return NULL;
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) p->outputs[i] = kb_value(p, g->outputs[i]);
     p->n_outputs = g->n_outputs;
+    return p;
+}
+
+kir_program *kir_lower_node(ir_graph *g, ir_id node, diag *d) {
+    kir_program *p = new_program(g, d);
+    if (!p) return NULL;
+    const ir_node *n = &g->nodes[node];
+    p->outputs = arena_array(&p->arena, n->n_out, sizeof(uint32_t));
+    if ((n->n_out && !p->outputs) || lower_nodes(p, &node, 1, d)) {
+        kir_free(p);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n->n_out; i++) p->outputs[i] = kb_value(p, n->out[i]);
+    p->n_outputs = n->n_out;
     return p;
 }
 

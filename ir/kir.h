@@ -118,7 +118,13 @@ typedef struct kir_program {
 
 /* Lower every live node of g (shapes inferred) into a new program. */
 kir_program *kir_lower(ir_graph *g, diag *d);
+/* A program computing one node; its outputs are the node's outputs and it
+ * has no inputs (for constant folding: every input must be a constant). */
+kir_program *kir_lower_node(ir_graph *g, ir_id node, diag *d);
 void kir_free(kir_program *p);
+/* Inline elementwise kernels into the kernels that read their results
+ * (kir_fuse.c). */
+int kir_fuse(kir_program *p, diag *d);
 /* Write the program as text, for --print-kernels and tests. */
 void kir_print(const kir_program *p, FILE *out);
 

@@ -237,6 +237,12 @@ uint32_t kb_cast(kir_program *p, ir_dtype t, uint32_t a, bool saturate) {
     return intern(p, &e);
 }
 
+uint32_t kb_remake(kir_program *p, const kir_expr *proto, const uint32_t *args) {
+    kir_expr e = *proto;
+    e.args = (uint32_t *)args;
+    return intern(p, &e);
+}
+
 uint32_t kb_iadd(kir_program *p, uint32_t a, int64_t c) { return kb_bin(p, KX_ADD, a, kb_const_i(p, IR_I64, c)); }
 uint32_t kb_imul(kir_program *p, uint32_t a, int64_t c) { return kb_bin(p, KX_MUL, a, kb_const_i(p, IR_I64, c)); }
 

@@ -36,6 +36,9 @@ uint32_t kb_select(kir_program *p, uint32_t cond, uint32_t a, uint32_t b);
 uint32_t kb_cast(kir_program *p, ir_dtype t, uint32_t a, bool saturate);
 static inline ir_dtype kb_type(const kir_program *p, uint32_t e) { return p->exprs[e].dtype; }
 
+/* An expression like *proto but with the given operands (hash-consed). */
+uint32_t kb_remake(kir_program *p, const kir_expr *proto, const uint32_t *args);
+
 /* Index helpers: i64 arithmetic on index expressions */
 uint32_t kb_iadd(kir_program *p, uint32_t a, int64_t c);
 uint32_t kb_imul(kir_program *p, uint32_t a, int64_t c);

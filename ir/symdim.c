@@ -213,3 +213,16 @@ int ir_type_format(const ir_graph *g, ir_dtype t, int rank, const ir_dim *dims, 
     fmt_append(buf, size, &len, "%s", "]", 0);
     return (int)len;
 }
+
+int64_t ir_dim_eval(const ir_graph *g, ir_dim x, int64_t *vals) {
+    if (ir_dim_is_const(x)) return x.c;
+    int64_t *v = &vals[x.sym];
+    if (*v >= 0) return *v;
+    const ir_symbol *s = &g->syms[x.sym];
+    if (s->kind == IR_SYM_NAMED) return -1;
+    int64_t a = ir_dim_eval(g, s->a, vals), b = ir_dim_eval(g, s->b, vals);
+    if (a < 0 || b < 0) return -1;
+    ir_dim r = ir_dim_expr((ir_graph *)g, s->kind, ir_dim_const(a), ir_dim_const(b));
+    *v = r.c >= 0 ? r.c : -1;
+    return *v;
+}

@@ -1,6 +1,7 @@
 /* cmd_inspect.c — `smelt inspect MODEL`: what a model is before compiling
  * it: inputs and outputs with symbolic shapes, op histogram, parameters and
  * their bytes, and an estimate of the FLOPs of its contractions. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +25,30 @@ static void print_value(ir_graph *g, ir_id v) {
     printf("  %-32s %s\n", g->values[v].name, buf);
 }
 
-static int64_t numel_or(const ir_graph *g, ir_id v) { return v == IR_NONE ? -1 : ir_value_numel(g, v); }
+/* Element count with every named symbol taken as 1 (vals: symbol values). */
+static double numel_at(const ir_graph *g, ir_id v, int64_t *vals) {
+    double n = 1;
+    for (int i = 0; i < g->values[v].rank; i++) {
+        int64_t dv = ir_dim_eval(g, g->values[v].dims[i], vals);
+        if (dv < 0) return -1; /* a size known only at run time */
+        n *= (double)dv;
+    }
+    return n;
+}
 
-/* 2 x multiply-accumulates of a contraction; -1 when shapes are symbolic. */
-static double node_flops(ir_graph *g, const ir_node *n) {
-    int64_t out = numel_or(g, n->out[0]);
-    if (out < 0) return -1;
+/* 2 x multiply-accumulates of a contraction; 0 when sizes are data-dependent. */
+static double node_flops(ir_graph *g, const ir_node *n, int64_t *vals) {
+    double out = numel_at(g, n->out[0], vals), f;
     const ir_value *a = &g->values[n->in[0]], *w = n->n_in > 1 ? &g->values[n->in[1]] : NULL;
     switch (n->op) {
-    case IR_OP_MatMul: {
-        ir_dim k = a->dims[a->rank - 1];
-        return ir_dim_is_const(k) ? 2.0 * (double)out * (double)k.c : -1;
-    }
-    case IR_OP_Gemm: {
-        ir_dim k = a->dims[ir_attr_int(n, "transA") ? 0 : 1];
-        return ir_dim_is_const(k) ? 2.0 * (double)out * (double)k.c : -1;
-    }
-    case IR_OP_Conv: {
-        /* each output element: (C/group) x kernel MACs */
-        double per = 1;
-        for (int i = 1; i < w->rank; i++) {
-            if (!ir_dim_is_const(w->dims[i])) return -1;
-            per *= (double)w->dims[i].c;
-        }
-        return 2.0 * (double)out * per;
-    }
+    case IR_OP_MatMul: f = 2.0 * out * (double)ir_dim_eval(g, a->dims[a->rank - 1], vals); break;
+    case IR_OP_Gemm: f = 2.0 * out * (double)ir_dim_eval(g, a->dims[ir_attr_int(n, "transA") ? 0 : 1], vals); break;
+    case IR_OP_Conv: /* each output element: (C/group) x kernel MACs */
+        f = 2.0 * out * numel_at(g, n->in[1], vals) / (double)ir_dim_eval(g, w->dims[0], vals);
+        break;
     default: return 0;
     }
+    return f > 0 ? f : 0;
 }
 
 static int cmp_count(const void *x, const void *y) {
@@ -72,6 +70,7 @@ static int run_inspect(int argc, char **argv) {
     if (!g) return cli_fail(&d);
 
     printf("model: %s\ngraph: %s\n", model, g->name);
+    for (uint32_t i = 0; i < g->n_meta; i++) printf("%s: %s\n", g->meta[i].key, g->meta[i].value);
     printf("inputs (%u):\n", g->n_inputs);
     for (uint32_t i = 0; i < g->n_inputs; i++) print_value(g, g->inputs[i]);
     printf("outputs (%u):\n", g->n_outputs);
@@ -79,17 +78,28 @@ static int run_inspect(int argc, char **argv) {
 
     int hist[IR_OP_COUNT][2];
     for (int op = 0; op < IR_OP_COUNT; op++) hist[op][0] = op, hist[op][1] = 0;
+    /* FLOPs for every named symbol (batch, seq, ...) set to 1 */
+    int64_t *vals = malloc((g->n_syms ? g->n_syms : 1) * sizeof *vals);
+    if (!vals) {
+        ir_graph_free(g);
+        return EXIT_USER;
+    }
+    char named[256] = "";
+    size_t nl = 0;
+    for (uint32_t s = 0; s < g->n_syms; s++) {
+        bool is_named = g->syms[s].kind == IR_SYM_NAMED;
+        vals[s] = is_named ? 1 : -1;
+        if (is_named && nl < sizeof named - 1)
+            nl += (size_t)snprintf(named + nl, sizeof named - nl, "%s%s=1", nl ? ", " : "", g->syms[s].name);
+    }
     double flops = 0;
-    int symbolic = 0;
     uint32_t live = 0;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if (n->dead) continue;
         live++;
         hist[n->op][1]++;
-        double f = node_flops(g, n);
-        if (f < 0) symbolic = 1;
-        else flops += f;
+        flops += node_flops(g, n, vals);
     }
     qsort(hist, IR_OP_COUNT, sizeof hist[0], cmp_count);
     printf("ops (%u nodes):\n", live);
@@ -107,8 +117,8 @@ static int run_inspect(int argc, char **argv) {
     }
     printf("parameters: %llu in %u constants, %llu bytes (%.2f MiB)\n", (unsigned long long)params, consts,
            (unsigned long long)bytes, (double)bytes / (1024.0 * 1024.0));
-    printf("flops (MatMul/Gemm/Conv): %.4g%s\n", flops,
-           symbolic ? " (nodes with symbolic shapes not counted)" : "");
+    printf("flops (MatMul/Gemm/Conv): %.4g%s%s%s\n", flops, nl ? " (with " : "", named, nl ? ")" : "");
+    free(vals);
     ir_graph_free(g);
     return EXIT_OK;
 }

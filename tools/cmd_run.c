@@ -17,12 +17,18 @@ static int run_run(int argc, char **argv);
 
 const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
-    "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp] [--print-kernels]\n\n"
+    "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp] [--print-kernels]\n"
+    "                 [--no-specialize] [--no-fuse]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
     "with its exact dtype. Inputs are .npy files or ONNX TensorProto .pb files;\n"
     "without NAME= they bind to the graph inputs in order (a .pb file's own\n"
     "tensor name is used when it names an input). --target interp runs the\n"
-    "reference interpreter (the only target so far).\n",
+    "reference interpreter (the only target so far).\n\n"
+    "The model is compiled for the inputs given: symbolic dimensions take the\n"
+    "inputs' sizes, and integer inputs of at most 64 elements (shape operands\n"
+    "such as axes, target shapes, pads) become constants of the graph, unless\n"
+    "--no-specialize is given. Elementwise kernels are fused into their\n"
+    "consumers unless --no-fuse is given.\n",
     run_run};
 
 #define MAX_INPUTS 256
@@ -42,58 +48,64 @@ static void output_path(char *buf, size_t size, const char *dir, const char *nam
     snprintf(buf, size, "%s/%s.npy", dir, clean);
 }
 
-static int bind_inputs(ir_graph *g, const input_arg *args, int n_args, interp_tensor *tensors, diag *d) {
-    int positional = 0;
-    bool *bound = calloc(g->n_inputs ? g->n_inputs : 1, 1);
-    if (!bound) return diag_error(d, "out of memory");
-    int rc = -1;
+/* The graph input names of a model, in order, before it is built. */
+static int list_inputs(const char *model, char ***names, uint32_t *n, diag *d) {
+    if (model_detect_format(model) == MODEL_ONNX) return onnx_list_inputs(model, names, n, d);
+    ir_graph *g = model_load(model, d);
+    if (!g) return -1;
+    *n = 0;
+    *names = calloc(g->n_inputs ? g->n_inputs : 1, sizeof **names);
+    for (uint32_t i = 0; *names && i < g->n_inputs; i++) (*names)[(*n)++] = strdup(g->values[g->inputs[i]].name);
+    ir_graph_free(g);
+    return *names ? 0 : diag_error(d, "out of memory");
+}
+
+/* Reads the input files and matches each to a graph input: by NAME=, by
+ * the name inside a .pb file, or else the next input not yet given. */
+static int read_inputs(char **names, uint32_t n_names, const input_arg *args, int n_args, interp_tensor *tensors,
+                       diag *d) {
+    bool given[MAX_INPUTS] = {0};
     for (int i = 0; i < n_args; i++) {
         interp_tensor t;
         char *pb_name = NULL;
-        if (tensor_read(args[i].file, &t, &pb_name, d)) goto out;
-        const char *name = args[i].name;
-        if (!name && pb_name && *pb_name && ir_find_value(g, pb_name) != IR_NONE) name = pb_name;
+        if (tensor_read(args[i].file, &t, &pb_name, d)) return -1;
         uint32_t slot = UINT32_MAX;
-        for (uint32_t k = 0; k < g->n_inputs; k++) {
-            if (name ? !strcmp(g->values[g->inputs[k]].name, name) : !bound[k]) {
+        for (uint32_t k = 0; k < n_names && slot == UINT32_MAX; k++)
+            if (args[i].name ? !strcmp(names[k], args[i].name) : (pb_name && !strcmp(names[k], pb_name) && !given[k]))
                 slot = k;
-                break;
-            }
-        }
-        if (!name) positional++;
-        if (slot == UINT32_MAX) {
-            if (name) diag_error(d, "%s: the model has no input named '%s'", args[i].file, name);
-            else diag_error(d, "%s: more inputs given than the model has (%u)", args[i].file, g->n_inputs);
-            free(t.data);
-            free(pb_name);
-            goto out;
-        }
+        for (uint32_t k = 0; !args[i].name && k < n_names && slot == UINT32_MAX; k++)
+            if (!given[k]) slot = k;
         free(pb_name);
-        if (bound[slot]) {
+        if (slot == UINT32_MAX) {
             free(t.data);
-            diag_error(d, "input '%s' is given twice", g->values[g->inputs[slot]].name);
-            goto out;
+            if (args[i].name) return diag_error(d, "%s: the model has no input named '%s'", args[i].file, args[i].name);
+            return diag_error(d, "%s: more inputs given than the model has (%u)", args[i].file, n_names);
         }
-        bound[slot] = true;
+        if (given[slot]) {
+            free(t.data);
+            return diag_error(d, "input '%s' is given twice", names[slot]);
+        }
+        given[slot] = true;
         tensors[slot] = t;
     }
-    for (uint32_t k = 0; k < g->n_inputs; k++)
-        if (!bound[k]) {
-            diag_error(d, "input '%s' is not given (-i %s=FILE)", g->values[g->inputs[k]].name,
-                       g->values[g->inputs[k]].name);
-            goto out;
-        }
-    rc = 0;
-out:
-    free(bound);
-    (void)positional;
-    return rc;
+    for (uint32_t k = 0; k < n_names; k++)
+        if (!given[k]) return diag_error(d, "input '%s' is not given (-i %s=FILE)", names[k], names[k]);
+    return 0;
+}
+
+/* Small integer inputs are shape operands in practice (axes, target shapes,
+ * pads, k): the graph is specialized to their values, as an ahead-of-time
+ * compiler needs them known. */
+static bool specializable(const interp_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->rank; i++) n *= t->shape[i];
+    return (t->dtype == IR_I64 || t->dtype == IR_I32) && n <= 64;
 }
 
 static int run_run(int argc, char **argv) {
     const char *model = NULL, *outdir = NULL, *target = "interp";
     input_arg inputs[MAX_INPUTS];
-    int n_inputs = 0, print_kernels = 0;
+    int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-i")) {
             if (++i >= argc) return cli_usage_error(&verb_run, "-i needs [NAME=]FILE");
@@ -113,6 +125,10 @@ static int run_run(int argc, char **argv) {
             target = argv[i];
         } else if (!strcmp(argv[i], "--print-kernels")) {
             print_kernels = 1;
+        } else if (!strcmp(argv[i], "--no-specialize")) {
+            specialize = 0;
+        } else if (!strcmp(argv[i], "--no-fuse")) {
+            fuse = 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error(&verb_run, "unknown option '%s'", argv[i]);
         } else if (!model) {
@@ -128,12 +144,32 @@ static int run_run(int argc, char **argv) {
     diag d;
     diag_init(&d);
     int rc = EXIT_USER;
-    interp_tensor *in = NULL, *out = NULL;
+    char **names = NULL;
+    uint32_t n_names = 0;
+    interp_tensor *given = NULL, *in = NULL, *out = NULL;
+    onnx_input_binding *bind = NULL;
+    uint32_t n_bind = 0;
     kir_program *prog = NULL;
-    ir_graph *g = model_load(model, &d);
-    if (!g) return cli_fail(&d);
+    ir_graph *g = NULL;
+    if (list_inputs(model, &names, &n_names, &d)) return cli_fail(&d);
+    if (n_names > MAX_INPUTS) {
+        diag_error(&d, "%s: more than %d inputs", model, MAX_INPUTS);
+        goto fail;
+    }
+    given = calloc(n_names ? n_names : 1, sizeof *given);
+    bind = calloc(n_names ? n_names : 1, sizeof *bind);
+    if (!given || !bind) {
+        diag_error(&d, "out of memory");
+        goto fail;
+    }
+    if (outdir && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
+    for (uint32_t k = 0; outdir && specialize && k < n_names; k++) /* values of shape operands, shapes of the rest */
+        bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
+                                              specializable(&given[k]) ? given[k].data : NULL, given[k].nbytes};
+    g = model_load_bound(model, bind, n_bind, &d);
+    if (!g) goto fail;
     prog = kir_lower(g, &d);
-    if (!prog) goto fail;
+    if (!prog || (fuse && kir_fuse(prog, &d))) goto fail;
     if (print_kernels) kir_print(prog, stdout);
     if (!outdir) {
         rc = EXIT_OK;
@@ -145,7 +181,9 @@ static int run_run(int argc, char **argv) {
         diag_error(&d, "out of memory");
         goto fail;
     }
-    if (bind_inputs(g, inputs, n_inputs, in, &d)) goto fail;
+    for (uint32_t i = 0; i < g->n_inputs; i++) /* the graph's remaining inputs, by name */
+        for (uint32_t k = 0; k < n_names; k++)
+            if (!strcmp(names[k], g->values[g->inputs[i]].name)) in[i] = given[k];
     if (interp_run(prog, in, out, &d)) goto fail;
     if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
         diag_error(&d, "%s: cannot create folder: %s", outdir, strerror(errno));
@@ -161,8 +199,12 @@ static int run_run(int argc, char **argv) {
 fail:
     cli_fail(&d);
 done:
-    for (uint32_t k = 0; in && k < g->n_inputs; k++) free(in[k].data);
-    for (uint32_t k = 0; out && k < g->n_outputs; k++) free(out[k].data);
+    for (uint32_t k = 0; given && k < n_names; k++) free(given[k].data);
+    for (uint32_t k = 0; k < n_names; k++) free(names[k]);
+    for (uint32_t k = 0; g && out && k < g->n_outputs; k++) free(out[k].data);
+    free(names);
+    free(given);
+    free(bind);
     free(in);
     free(out);
     kir_free(prog);

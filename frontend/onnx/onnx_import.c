@@ -16,6 +16,7 @@
 
 #include "frontend/onnx/onnx_pb.h"
 #include "ir/mapfile.h"
+#include "passes/passes.h"
 
 typedef struct importer {
     const char *path;
@@ -23,6 +24,8 @@ typedef struct importer {
     onnx_model *model;
     ir_graph *g;
     int64_t opset;      /* ai.onnx opset of the model */
+    const onnx_input_binding *bind; /* graph inputs fixed to constants */
+    uint32_t n_bind;
     diag *d;
 } importer;
 
@@ -181,7 +184,35 @@ static ir_id make_const(importer *im, const char *base, ir_dtype dt, int rank, i
 
 /* ---- graph inputs -------------------------------------------------------------- */
 
+/* A graph input bound to a value at import becomes a constant of that value. */
+static int import_bound_input(importer *im, const onnx_value_info *vi, const onnx_input_binding *b) {
+    if (b->rank > IR_MAX_RANK)
+        return diag_error(im->d, "%s: value for input '%s' has rank %d, more than %d", im->path, vi->name, b->rank,
+                          IR_MAX_RANK);
+    ir_dim dims[IR_MAX_RANK];
+    for (int i = 0; i < b->rank; i++) dims[i] = ir_dim_const(b->shape[i]);
+    if (vi->type.kind == ONNX_TYPE_TENSOR && vi->type.has_shape) {
+        if (vi->type.ndims != (size_t)b->rank)
+            return diag_error(im->d, "%s: input '%s' has rank %zu, the value given has rank %d", im->path, vi->name,
+                              vi->type.ndims, b->rank);
+        for (int i = 0; i < b->rank; i++)
+            if (vi->type.dims[i].kind == ONNX_DIM_VALUE && vi->type.dims[i].value != b->shape[i])
+                return diag_error(im->d, "%s: input '%s' has size %lld at axis %d, the value given has %lld",
+                                  im->path, vi->name, (long long)vi->type.dims[i].value, i, (long long)b->shape[i]);
+    }
+    ir_id v = b->data ? ir_add_const(im->g, vi->name, b->dtype, b->rank, dims, b->data, b->nbytes, -1, im->d)
+                      : ir_add_input(im->g, vi->name, b->dtype, b->rank, dims, im->d);
+    if (v == IR_NONE) return -1;
+    /* the declared type must still hold */
+    if (vi->type.kind == ONNX_TYPE_TENSOR && ir_dtype_from_onnx(vi->type.elem_type) != b->dtype)
+        return diag_error(im->d, "%s: input '%s' is declared %s, the value given is %s", im->path, vi->name,
+                          onnx_dtype_name(vi->type.elem_type), ir_dtype_name(b->dtype));
+    return 0;
+}
+
 static int import_input(importer *im, const onnx_value_info *vi) {
+    for (uint32_t i = 0; i < im->n_bind; i++)
+        if (!strcmp(im->bind[i].name, vi->name)) return import_bound_input(im, vi, &im->bind[i]);
     if (vi->type.kind != ONNX_TYPE_TENSOR)
         return diag_error(im->d, "%s: graph input '%s' is not a tensor (sequence, map and optional inputs are not supported)",
                           im->path, vi->name);
@@ -355,7 +386,9 @@ static int import_node(importer *im, const onnx_node *n) {
         if (!dropped && set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
     if (legacy_softmax_axis(im, nid)) return -1;
-    return ir_infer_node(g, nid, im->d);
+    if (ir_infer_node(g, nid, im->d)) return -1;
+    /* fold now, so that the nodes after it see constants (shape computations) */
+    return fold_node(g, nid, im->d) < 0 ? -1 : 0;
 }
 
 /* ---- the model ------------------------------------------------------------------- */
@@ -376,6 +409,23 @@ static int check_supported(importer *im) {
         return diag_error(im->d, "%s: sparse initializer '%s' is not supported", im->path,
                           og->sparse_initializers[0].name);
     return bad ? -1 : 0;
+}
+
+/* Producer and opsets, as `smelt inspect` shows them. */
+static int record_meta(importer *im) {
+    const onnx_model *m = im->model;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s%s%s", m->producer_name, *m->producer_version ? " " : "", m->producer_version);
+    if (ir_add_meta(im->g, "producer", buf)) return diag_error(im->d, "%s: out of memory", im->path);
+    snprintf(buf, sizeof buf, "%lld", (long long)m->ir_version);
+    if (ir_add_meta(im->g, "onnx ir_version", buf)) return diag_error(im->d, "%s: out of memory", im->path);
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        char key[300];
+        snprintf(key, sizeof key, "opset %s", *m->opset_import[i].domain ? m->opset_import[i].domain : "ai.onnx");
+        snprintf(buf, sizeof buf, "%lld", (long long)m->opset_import[i].version);
+        if (ir_add_meta(im->g, key, buf)) return diag_error(im->d, "%s: out of memory", im->path);
+    }
+    return 0;
 }
 
 static int build(importer *im) {
@@ -399,8 +449,10 @@ static int build(importer *im) {
     return 0;
 }
 
-ir_graph *onnx_import_file(const char *path, diag *d) {
-    importer im = {.path = path, .d = d};
+ir_graph *onnx_import_file(const char *path, diag *d) { return onnx_import_file_bound(path, NULL, 0, d); }
+
+ir_graph *onnx_import_file_bound(const char *path, const onnx_input_binding *bind, uint32_t n_bind, diag *d) {
+    importer im = {.path = path, .bind = bind, .n_bind = n_bind, .d = d};
     const char *slash = strrchr(path, '/');
     size_t dl = slash ? (size_t)(slash - path + 1) : 0;
     if (dl >= sizeof im.dir) dl = 0;
@@ -426,6 +478,7 @@ ir_graph *onnx_import_file(const char *path, diag *d) {
     for (size_t i = 0; i < im.model->n_opset_import; i++)
         if (is_default_domain(im.model->opset_import[i].domain)) im.opset = im.model->opset_import[i].version;
     if (im.opset < 0) im.opset = 1;
+    if (record_meta(&im)) goto fail;
     if (build(&im)) goto fail;
     arena_free(&scratch);
     return g;
@@ -433,4 +486,40 @@ fail:
     ir_graph_free(g);
     arena_free(&scratch);
     return NULL;
+}
+
+int onnx_list_inputs(const char *path, char ***names, uint32_t *n, diag *d) {
+    *names = NULL;
+    *n = 0;
+    const uint8_t *base;
+    size_t size;
+    if (map_file(path, &base, &size, d)) return -1;
+    arena scratch;
+    arena_init(&scratch);
+    onnx_model *m;
+    int rc = -1;
+    if (onnx_pb_decode_model(base, size, path, &scratch, &m, d)) goto out;
+    const onnx_graph *og = m->graph;
+    *names = calloc(og->n_inputs ? og->n_inputs : 1, sizeof **names);
+    if (!*names) goto oom;
+    for (size_t i = 0; i < og->n_inputs; i++) {
+        bool init = false;
+        for (size_t k = 0; k < og->n_initializers && !init; k++)
+            init = !strcmp(og->initializers[k].name, og->inputs[i].name);
+        if (init) continue;
+        if (!((*names)[*n] = strdup(og->inputs[i].name))) goto oom;
+        (*n)++;
+    }
+    rc = 0;
+    goto out;
+oom:
+    diag_error(d, "%s: out of memory", path);
+    for (uint32_t i = 0; *names && i < *n; i++) free((*names)[i]);
+    free(*names);
+    *names = NULL;
+    *n = 0;
+out:
+    arena_free(&scratch);
+    unmap_file(base, size);
+    return rc;
 }

@@ -1,0 +1,60 @@
+/* fold_constants.c — constant folding through the reference interpreter.
+ *
+ * A node whose inputs are all constants is lowered alone, evaluated by
+ * ir/interp.c, and replaced by constants holding its results: exactly the
+ * values the compiled code would compute, with no second implementation of
+ * any op. Exported models compute many shapes this way (Shape -> Gather ->
+ * Concat -> Reshape); folding them is what gives later nodes static shapes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/interp.h"
+#include "passes/passes.h"
+
+static bool foldable(const ir_graph *g, const ir_node *n) {
+    if (n->dead || !ir_op_get(n->op)->lower) return false;
+    for (uint32_t i = 0; i < n->n_in; i++)
+        if (n->in[i] != IR_NONE && g->values[n->in[i]].kind != IR_VALUE_CONST) return false;
+    for (uint32_t o = 0; o < n->n_out; o++) {
+        int64_t numel = ir_value_numel(g, n->out[o]);
+        if (numel < 0 || numel > FOLD_MAX_ELEMENTS) return false;
+    }
+    return true;
+}
+
+int fold_node(ir_graph *g, ir_id node, diag *d) {
+    if (!foldable(g, &g->nodes[node])) return 0;
+    kir_program *p = kir_lower_node(g, node, d);
+    if (!p) return -1;
+    const ir_node *n = &g->nodes[node];
+    interp_tensor out[64];
+    if (n->n_out > 64) {
+        kir_free(p);
+        return 0;
+    }
+    memset(out, 0, sizeof out);
+    int rc = interp_run(p, NULL, out, d);
+    kir_free(p);
+    if (rc) return -1;
+    for (uint32_t o = 0; o < n->n_out && rc == 0; o++) {
+        ir_value *v = &g->values[n->out[o]];
+        void *data = arena_memdup(&g->arena, out[o].data, out[o].nbytes, 1);
+        if (out[o].nbytes && !data) rc = diag_error(d, "%s: out of memory", g->source);
+        v->kind = IR_VALUE_CONST;
+        v->producer = IR_NONE;
+        v->data = data;
+        v->nbytes = out[o].nbytes;
+        v->mapping = -1;
+    }
+    for (uint32_t o = 0; o < n->n_out; o++) free(out[o].data);
+    if (rc) return -1;
+    g->nodes[node].dead = true;
+    return 1;
+}
+
+int pass_fold_constants(ir_graph *g, diag *d) {
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        if (fold_node(g, i, d) < 0) return -1;
+    return 0;
+}

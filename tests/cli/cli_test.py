@@ -1,0 +1,229 @@
+"""tests/cli/cli_test.py — the smelt command as a user meets it.
+
+Exit codes and help of every verb; malformed model files (truncated,
+wrong wire type, a length past the end of the file, negative and
+overflowing dims, missing or short external data, unsupported operators)
+each give one clear message naming the file and a non-zero exit, never a
+crash; failed writes leave no file behind; `smelt convert` output reads back
+to the same text; and `smelt run` agrees with onnxruntime on small models.
+Ends with `cli: N passed, N failed`.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMELT = os.path.join(ROOT, os.environ.get("BUILD", "build"), "smelt")
+EXAMPLE = os.path.join(ROOT, "examples", "tiny_cnn.onnx")
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {what}")
+
+
+def smelt(*args):
+    return subprocess.run([SMELT, *args], capture_output=True, text=True, timeout=120)
+
+
+def expect_error(path, needle, what):
+    """smelt inspect on a bad file: exit 1 (not a crash), one message with the file name and needle."""
+    r = smelt("inspect", path)
+    check(r.returncode == 1, f"{what}: exit {r.returncode}, expected 1 (stderr: {r.stderr.strip()[:200]})")
+    check(os.path.basename(path) in r.stderr, f"{what}: message does not name the file: {r.stderr.strip()[:200]}")
+    check(needle in r.stderr, f"{what}: message lacks '{needle}': {r.stderr.strip()[:300]}")
+
+
+def test_usage():
+    r = smelt("--help")
+    check(r.returncode == 0 and "convert" in r.stdout and "inspect" in r.stdout, "--help")
+    r = smelt("--version")
+    check(r.returncode == 0 and r.stdout.startswith("smelt "), "--version")
+    check(smelt().returncode == 2, "no verb exits 2")
+    check(smelt("frobnicate").returncode == 2, "unknown verb exits 2")
+    for verb in ("convert", "compile", "run", "inspect", "bench"):
+        r = smelt(verb, "--help")
+        check(r.returncode == 0 and "usage: smelt " + verb in r.stdout, f"{verb} --help")
+    check(smelt("convert").returncode == 2, "convert without a model exits 2")
+    check(smelt("convert", EXAMPLE, "--bogus").returncode == 2, "unknown option exits 2")
+    check(smelt("run", EXAMPLE).returncode == 2, "run without -o exits 2")
+    r = smelt("inspect", "/nonexistent/model.onnx")
+    check(r.returncode == 1 and "/nonexistent/model.onnx" in r.stderr, "missing file exits 1 naming it")
+
+
+# ---- malformed protobuf files --------------------------------------------------
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def field(num, wire, payload):
+    return varint(num << 3 | wire) + payload
+
+
+def test_malformed(tmp):
+    data = open(EXAMPLE, "rb").read()
+    for cut in (1, 7, 50, 300, len(data) // 2, len(data) - 3):
+        p = os.path.join(tmp, f"cut{cut}.onnx")
+        open(p, "wb").write(data[:cut])
+        r = smelt("inspect", p)
+        check(r.returncode == 1 and p.split("/")[-1] in r.stderr, f"truncated at {cut}: exit {r.returncode} {r.stderr[:200]}")
+    # ModelProto.graph (field 7) sent as a varint instead of a message
+    p = os.path.join(tmp, "wire.onnx")
+    open(p, "wb").write(field(1, 0, varint(8)) + field(7, 0, varint(5)))
+    expect_error(p, "wire type", "wrong wire type")
+    # a length-delimited field whose length runs past the end of the file
+    p = os.path.join(tmp, "pastend.onnx")
+    open(p, "wb").write(field(1, 0, varint(8)) + field(7, 2, varint(1 << 30)) + b"\x00" * 8)
+    expect_error(p, "past end", "length past end of file")
+    # an overlong varint
+    p = os.path.join(tmp, "varint.onnx")
+    open(p, "wb").write(field(1, 0, b"\xff" * 11))
+    expect_error(p, "varint", "overlong varint")
+
+
+def model_with_initializer(tensor, extra_nodes=(), inputs=None):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    nodes = [helper.make_node("Add", ["x", "x"], ["y"], name="add")] + list(extra_nodes)
+    g = helper.make_graph(nodes, "g", inputs or [x], [y], [tensor] if tensor is not None else [])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_bad_tensors(tmp):
+    t = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    t.dims[:] = [-3]
+    p = os.path.join(tmp, "negdim.onnx")
+    onnx.save(model_with_initializer(t), p)
+    expect_error(p, "w", "negative dim")
+    check("negative" in smelt("inspect", p).stderr, "negative dim is called negative")
+
+    t = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    t.dims[:] = [1 << 40, 1 << 40]
+    p = os.path.join(tmp, "overflow.onnx")
+    onnx.save(model_with_initializer(t), p)
+    expect_error(p, "overflow", "overflowing dims")
+
+    t = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "missing.bin"), ("offset", "0"), ("length", "16")):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    p = os.path.join(tmp, "noext.onnx")
+    onnx.save(model_with_initializer(t), p)
+    expect_error(p, "missing.bin", "missing external data file")
+
+    open(os.path.join(tmp, "short.bin"), "wb").write(b"\x00" * 8)
+    t.external_data[0].value = "short.bin"
+    p = os.path.join(tmp, "shortext.onnx")
+    onnx.save(model_with_initializer(t), p)
+    expect_error(p, "short.bin", "external data file too short")
+
+    t.external_data[0].value = "../../etc/passwd"
+    p = os.path.join(tmp, "escape.onnx")
+    onnx.save(model_with_initializer(t), p)
+    expect_error(p, "relative path inside the model's folder", "external data outside the model folder")
+
+    # two unsupported operators: both listed with their node names
+    bad = [helper.make_node("FrobA", ["y"], ["z1"], name="first_bad", domain="com.example"),
+           helper.make_node("NoSuchOp", ["y"], ["z2"], name="second_bad")]
+    p = os.path.join(tmp, "unsupported.onnx")
+    onnx.save(model_with_initializer(None, bad), p)
+    r = smelt("inspect", p)
+    check(r.returncode == 1 and "first_bad" in r.stderr and "second_bad" in r.stderr,
+          f"all unsupported ops listed: {r.stderr[:300]}")
+
+    # an input without a shape
+    p = os.path.join(tmp, "noshape.onnx")
+    onnx.save(model_with_initializer(None, inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, None)]), p)
+    expect_error(p, "'x'", "input without shape")
+
+
+# ---- outputs -----------------------------------------------------------------------
+
+def test_outputs(tmp):
+    out = os.path.join(tmp, "tiny.ir")
+    r = smelt("convert", EXAMPLE, "-o", out)
+    check(r.returncode == 0 and os.path.exists(out), f"convert writes the file: {r.stderr[:200]}")
+    again = os.path.join(tmp, "tiny2.ir")
+    r = smelt("convert", out, "-o", again)
+    check(r.returncode == 0 and open(out).read() == open(again).read(), "convert of the .ir gives the same text")
+    before = open(out).read()
+    bad = os.path.join(tmp, "cut50.onnx")
+    r = smelt("convert", bad, "-o", out)
+    check(r.returncode == 1 and open(out).read() == before, "a failed convert leaves the old output untouched")
+    r = smelt("convert", bad, "-o", os.path.join(tmp, "never.ir"))
+    check(not os.path.exists(os.path.join(tmp, "never.ir")), "a failed convert writes no file")
+    check(not [f for f in os.listdir(tmp) if ".tmp-" in f], "no temporary files are left behind")
+
+
+def test_run_against_onnxruntime(tmp):
+    """Small elementwise models: smelt run matches onnxruntime."""
+    rng = np.random.default_rng(7)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [5])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 5])
+    nodes = [helper.make_node("Mul", ["x", "b"], ["m"]), helper.make_node("Sigmoid", ["m"], ["s"]),
+             helper.make_node("Sub", ["s", "x"], ["d"]), helper.make_node("Gelu", ["d"], ["y"], approximate="tanh")]
+    model = helper.make_model(helper.make_graph(nodes, "ew", [x, b], [y]), opset_imports=[helper.make_opsetid("", 20)])
+    p = os.path.join(tmp, "ew.onnx")
+    onnx.save(model, p)
+    feeds = {"x": rng.standard_normal((3, 5)).astype(np.float32), "b": rng.standard_normal(5).astype(np.float32)}
+    for k, v in feeds.items():
+        np.save(os.path.join(tmp, k + ".npy"), v)
+    want = ort.InferenceSession(p, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    outdir = os.path.join(tmp, "ewout")
+    r = smelt("run", p, "-i", "x=" + os.path.join(tmp, "x.npy"), "-i", os.path.join(tmp, "b.npy"), "-o", outdir)
+    check(r.returncode == 0, f"run: {r.stderr[:200]}")
+    if r.returncode == 0:
+        got = np.load(os.path.join(outdir, "y.npy"))
+        check(got.dtype == np.float32 and got.shape == (3, 5), "run output dtype and shape")
+        check(np.allclose(got, want, rtol=1e-5, atol=1e-6), f"run matches onnxruntime (max diff {np.abs(got - want).max()})")
+    # the elementwise chain fuses into one kernel; unfused, one kernel per node, same results
+    r = smelt("run", p, "--print-kernels")
+    check(r.stdout.count("\nkernel ") + r.stdout.startswith("kernel ") == 1, f"chain fused into one kernel:\n{r.stdout}")
+    r = smelt("run", p, "--print-kernels", "--no-fuse")
+    check(r.stdout.count("kernel ") == 4, f"unfused: four kernels:\n{r.stdout}")
+    r = smelt("run", p, "--no-fuse", "-i", "x=" + os.path.join(tmp, "x.npy"), "-i", os.path.join(tmp, "b.npy"), "-o", outdir + "2")
+    check(r.returncode == 0 and np.allclose(np.load(os.path.join(outdir + "2", "y.npy")), want, rtol=1e-5, atol=1e-6),
+          "unfused run matches onnxruntime")
+    r = smelt("run", p, "-i", os.path.join(tmp, "x.npy"), "-o", outdir)
+    check(r.returncode == 1 and "'b' is not given" in r.stderr, f"missing input named: {r.stderr[:200]}")
+    np.save(os.path.join(tmp, "bad.npy"), np.zeros((3, 4), np.float32))
+    r = smelt("run", p, "-i", "x=" + os.path.join(tmp, "bad.npy"), "-i", "b=" + os.path.join(tmp, "b.npy"), "-o", outdir)
+    check(r.returncode == 1 and "'x'" in r.stderr and "axis 1" in r.stderr, f"wrong input shape named: {r.stderr[:200]}")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        test_usage()
+        test_malformed(tmp)
+        test_bad_tensors(tmp)
+        test_outputs(tmp)
+        test_run_against_onnxruntime(tmp)
+    print(f"cli: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
