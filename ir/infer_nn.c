@@ -134,12 +134,13 @@ int infer_gemm(ir_graph *g, uint32_t node, diag *d) {
     if (ir_dim_is_const(ka) && ir_dim_is_const(kb) && ka.c != kb.c)
         return ir_node_error(g, n, d, "inner dimensions differ (%lld vs %lld)", (long long)ka.c, (long long)kb.c);
     ir_dim out[2] = {m, nn};
-    if (c) { /* C broadcasts to (M, N) (unidirectionally) */
-        ir_dim tmp[IR_MAX_RANK];
-        int r;
-        if (c->rank > 2 || infer_broadcast_shapes(g, n, out, 2, c->dims, c->rank, tmp, &r, d) ||
-            !ir_dim_eq(tmp[0], m) || !ir_dim_eq(tmp[1], nn))
-            return ir_node_error(g, n, d, "C of rank %d does not broadcast to (M, N)", c->rank);
+    /* C broadcasts to (M, N) (unidirectionally): each of its dims is 1 or equal */
+    if (c && c->rank > 2) return ir_node_error(g, n, d, "C has rank %d, expected at most 2", c->rank);
+    for (int i = 0; c && i < c->rank; i++) {
+        ir_dim have = c->dims[i], want = out[i + 2 - c->rank];
+        if (!dim_is_one(have) && !ir_dim_eq(have, want) && ir_dim_is_const(have) && ir_dim_is_const(want))
+            return ir_node_error(g, n, d, "C has size %lld at axis %d, which does not broadcast to %lld", (long long)have.c,
+                                 i, (long long)want.c);
     }
     return infer_set(g, n, 0, a->dtype, 2, out, d);
 }

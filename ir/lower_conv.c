@@ -97,15 +97,17 @@ int lower_qlinear_conv(kir_program *p, ir_id node, diag *d) {
 /* ---- ConvTranspose ---------------------------------------------------------------- */
 
 /* Begin padding of spatial axis i: the explicit pads, 0 for VALID, else a
- * split of total = stride*(in-1) + output_padding + span - out, the odd
- * element at the end for SAME_UPPER and at the begin otherwise (ONNX spec;
- * floor division, so a negative total grows the output at the end). */
+ * split of total = max(0, stride*(in-1) + output_padding + span - out), the
+ * odd element at the end for SAME_UPPER and at the begin otherwise (ONNX
+ * spec). An output_shape larger than the natural size (negative total) adds
+ * rows at the end, as onnxruntime and the ONNX reference do. */
 static uint32_t transpose_pad_begin(kir_program *p, const ir_window *w, const ir_transpose_window *t, int i, ir_dim in,
                                     ir_dim out) {
     bool same = w->auto_pad == IR_PAD_SAME_UPPER || w->auto_pad == IR_PAD_SAME_LOWER;
     if (!t->has_shape && !same) return nn_ix(p, w->auto_pad == IR_PAD_VALID ? 0 : w->pads[i]);
     uint32_t total = kb_imul(p, kb_iadd(p, kb_dim(p, in), -1), w->stride[i]);
     total = kb_bin(p, KX_SUB, kb_iadd(p, total, t->out_pad[i] + ir_window_span(w, i)), kb_dim(p, out));
+    total = nn_ibin(p, KX_MAX, total, nn_ix(p, 0));
     uint32_t half = nn_ibin(p, KX_FLOORDIV, total, nn_ix(p, 2));
     return w->auto_pad == IR_PAD_SAME_UPPER ? half : kb_bin(p, KX_SUB, total, half);
 }
