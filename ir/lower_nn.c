@@ -115,6 +115,7 @@ uint32_t nn_requantize(kir_program *p, uint32_t acc, uint32_t sa, uint32_t sb, u
     uint32_t mult = kb_bin(p, KX_DIV, kb_bin(p, KX_MUL, sa, sb), sy);
     uint32_t y = kb_bin(p, KX_MUL, kb_cast(p, IR_F64, acc, false), kb_cast(p, IR_F64, mult, false));
     y = kb_un(p, KX_ROUND, kb_bin(p, KX_ADD, y, kb_cast(p, IR_F64, zp, false)));
+    /* the range of ot: the identities of MAX (its minimum) and MIN (its maximum) */
     double lo = (double)kb_reduce_init_i(KR_MAX, ot), hi = (double)kb_reduce_init_i(KR_MIN, ot);
     y = kb_bin(p, KX_MIN, kb_bin(p, KX_MAX, y, kb_const_f(p, IR_F64, lo)), kb_const_f(p, IR_F64, hi));
     return kb_cast(p, ot, y, false);
