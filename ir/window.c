@@ -9,11 +9,12 @@
 #define WINDOW_MAX (INT64_C(1) << 32)
 
 /* Read list attribute `name` into dst (want values, each in [lo, WINDOW_MAX]),
- * or fill it with dflt when the attribute is absent. */
+ * or fill it with dflt when the attribute is absent (or name is NULL: the op
+ * has no such attribute). */
 static int read_list(const ir_graph *g, const ir_node *n, const char *name, int64_t *dst, int want, int64_t lo,
                      int64_t dflt, diag *d) {
     uint32_t cnt;
-    const int64_t *v = ir_attr_ints(n, name, &cnt);
+    const int64_t *v = name ? ir_attr_ints(n, name, &cnt) : NULL;
     if (!v) {
         for (int i = 0; i < want; i++) dst[i] = dflt;
         return 0;
@@ -67,10 +68,17 @@ int ir_window_read(const ir_graph *g, const ir_node *n, int k, const ir_dim *wdi
     if (read_list(g, n, "strides", w->stride, k, 1, 1, d) || read_list(g, n, "pads", w->pads, 2 * k, 0, 0, d) ||
         read_auto_pad(g, n, &w->auto_pad, d))
         return -1;
-    if (ir_attr_index(n->op, "dilations") >= 0 && read_list(g, n, "dilations", w->dil, k, 1, 1, d)) return -1;
-    if (ir_attr_index(n->op, "dilations") < 0)
-        for (int i = 0; i < k; i++) w->dil[i] = 1;
+    bool has_dilations = ir_attr_index(n->op, "dilations") >= 0;
+    if (read_list(g, n, has_dilations ? "dilations" : NULL, w->dil, k, 1, 1, d)) return -1;
     w->ceil_mode = ir_attr_index(n->op, "ceil_mode") >= 0 && ir_attr_int(n, "ceil_mode") != 0;
+    /* keep spans and tap counts far from overflowing index math */
+    int64_t taps = 1;
+    for (int i = 0; i < k; i++) {
+        if (w->kernel[i] > WINDOW_MAX / w->dil[i] || w->kernel[i] > WINDOW_MAX / taps)
+            return ir_node_error(g, n, d, "the window is too large (kernel %lld, dilation %lld)",
+                                 (long long)w->kernel[i], (long long)w->dil[i]);
+        taps *= w->kernel[i];
+    }
     return 0;
 }
 
