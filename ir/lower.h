@@ -24,7 +24,7 @@ LOWER_FN(lower_conv_transpose)
 LOWER_FN(lower_conv_integer)
 LOWER_FN(lower_qlinear_conv)
 LOWER_FN(lower_max_pool)
-LOWER_FN(lower_avg_pool)
+LOWER_FN(lower_avg_lp_pool)
 LOWER_FN(lower_global_pool)
 #undef LOWER_FN
 

@@ -163,7 +163,7 @@ static uint32_t average_count(kir_program *p, const pool *pl, bool include_pad) 
 
 /* AveragePool: Y = sum over taps inside of X / count;
  * LpPool: Y = (sum over taps inside of |X|^p)^(1/p). */
-int lower_avg_pool(kir_program *p, ir_id node, diag *d) {
+int lower_avg_lp_pool(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
     pool pl;
     if (pool_init(p, node, &pl, d)) return -1;
