@@ -109,39 +109,71 @@ static int implicit_output(const ir_graph *g, const ir_node *n, ir_einsum *e, co
     return 0;
 }
 
-int ir_einsum_parse(ir_graph *g, const ir_node *n, ir_einsum *e, diag *d) {
-    memset(e, 0, sizeof *e);
-    char eq[1024];
+/* The equation without whitespace into eq (size bytes). */
+static int read_equation(const ir_graph *g, const ir_node *n, char *eq, size_t size, diag *d) {
     size_t len = 0;
     for (const char *s = ir_attr_str(n, "equation"); *s; s++) {
         if (isspace((unsigned char)*s)) continue;
-        if (len + 1 >= sizeof eq) return ir_node_error(g, n, d, "equation is too long");
+        if (len + 1 >= size) return ir_node_error(g, n, d, "equation is too long");
         eq[len++] = *s;
     }
     eq[len] = 0;
-    if (n->n_in > EINSUM_MAX_IN) return ir_node_error(g, n, d, "more than %d operands", EINSUM_MAX_IN);
-    e->n_in = (int)n->n_in;
-    const char *arrow = strstr(eq, "->");
-    size_t lhs_len = arrow ? (size_t)(arrow - eq) : len;
-    term terms[EINSUM_MAX_IN];
-    int n_terms = 0, ell = 0;
+    return 0;
+}
+
+/* The comma-separated input terms of lhs (len chars), one per input, checked
+ * against the inputs' ranks; *ell: the largest ellipsis rank. */
+static int parse_inputs(const ir_graph *g, const ir_node *n, const char *lhs, size_t len, term *terms, int *ell,
+                        diag *d) {
+    int n_terms = 0;
+    *ell = 0;
     for (size_t start = 0;;) {
         size_t end = start;
-        while (end < lhs_len && eq[end] != ',') end++;
-        if (n_terms >= e->n_in) return ir_node_error(g, n, d, "equation has more terms than the %d inputs", e->n_in);
+        while (end < len && lhs[end] != ',') end++;
+        if (n_terms >= (int)n->n_in)
+            return ir_node_error(g, n, d, "equation has more terms than the %u inputs", n->n_in);
         term *t = &terms[n_terms];
-        if (parse_term(g, n, eq + start, end - start, t, d)) return -1;
-        const ir_value *v = &g->values[n->in[n_terms]];
-        int own_ell = v->rank - t->n_letters;
+        if (parse_term(g, n, lhs + start, end - start, t, d)) return -1;
+        int own_ell = g->values[n->in[n_terms]].rank - t->n_letters;
         if (t->ell_at < 0 ? own_ell != 0 : own_ell < 0)
             return ir_node_error(g, n, d, "equation term %d has %d subscripts for an input of rank %d", n_terms,
-                                 t->n_letters, v->rank);
-        if (t->ell_at >= 0 && own_ell > ell) ell = own_ell;
+                                 t->n_letters, g->values[n->in[n_terms]].rank);
+        if (t->ell_at >= 0 && own_ell > *ell) *ell = own_ell;
         n_terms++;
-        if (end >= lhs_len) break;
+        if (end >= len) break;
         start = end + 1;
     }
-    if (n_terms != e->n_in) return ir_node_error(g, n, d, "equation has %d terms for %d inputs", n_terms, e->n_in);
+    if (n_terms != (int)n->n_in) return ir_node_error(g, n, d, "equation has %d terms for %u inputs", n_terms, n->n_in);
+    return 0;
+}
+
+/* The labels of the inputs that the output lacks, in first-use order. */
+static int collect_sums(const ir_graph *g, const ir_node *n, ir_einsum *e, diag *d) {
+    for (int i = 0; i < e->n_in; i++)
+        for (int a = 0; a < e->rank[i]; a++) {
+            int l = e->label[i][a];
+            bool seen = in_output(e, l);
+            for (int s = 0; s < e->n_sum && !seen; s++) seen = e->sum[s] == l;
+            if (seen) continue;
+            if (e->n_sum >= IR_MAX_RANK) return ir_node_error(g, n, d, "equation sums over too many subscripts");
+            e->sum[e->n_sum++] = (uint8_t)l;
+        }
+    return 0;
+}
+
+int ir_einsum_parse(ir_graph *g, const ir_node *n, ir_einsum *e, diag *d) {
+    memset(e, 0, sizeof *e);
+    if (n->n_in > EINSUM_MAX_IN) return ir_node_error(g, n, d, "more than %d operands", EINSUM_MAX_IN);
+    for (uint32_t i = 0; i < n->n_in; i++)
+        if (n->in[i] == IR_NONE) return ir_node_error(g, n, d, "operand %u is missing", i);
+    e->n_in = (int)n->n_in;
+    char eq[1024];
+    term terms[EINSUM_MAX_IN];
+    int ell;
+    if (read_equation(g, n, eq, sizeof eq, d)) return -1;
+    const char *arrow = strstr(eq, "->");
+    size_t len = strlen(eq), lhs_len = arrow ? (size_t)(arrow - eq) : len;
+    if (parse_inputs(g, n, eq, lhs_len, terms, &ell, d)) return -1;
     int count[EINSUM_LABELS] = {0};
     for (int i = 0; i < e->n_in; i++) {
         if (label_operand(g, n, e, i, &terms[i], ell, d)) return -1;
@@ -155,14 +187,5 @@ int ir_einsum_parse(ir_graph *g, const ir_node *n, ir_einsum *e, diag *d) {
     } else if (implicit_output(g, n, e, count, ell, d)) {
         return -1;
     }
-    for (int i = 0; i < e->n_in; i++)
-        for (int a = 0; a < e->rank[i]; a++) {
-            int l = e->label[i][a];
-            bool seen = in_output(e, l);
-            for (int s = 0; s < e->n_sum && !seen; s++) seen = e->sum[s] == l;
-            if (seen) continue;
-            if (e->n_sum >= IR_MAX_RANK) return ir_node_error(g, n, d, "equation sums over too many subscripts");
-            e->sum[e->n_sum++] = (uint8_t)l;
-        }
-    return 0;
+    return collect_sums(g, n, e, d);
 }

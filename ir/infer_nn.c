@@ -149,9 +149,9 @@ int infer_gemm(ir_graph *g, uint32_t node, diag *d) {
 int infer_einsum(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     ir_einsum e;
+    if (ir_einsum_parse(g, n, &e, d)) return -1;
     for (uint32_t i = 1; i < n->n_in; i++)
         if (require_same_dtype(g, n, infer_input(g, n, 0), infer_input(g, n, i), d)) return -1;
-    if (ir_einsum_parse(g, n, &e, d)) return -1;
     ir_dim out[IR_MAX_RANK];
     for (int i = 0; i < e.out_rank; i++) out[i] = e.size[e.out[i]];
     return infer_set(g, n, 0, infer_input(g, n, 0)->dtype, e.out_rank, out, d);
