@@ -60,6 +60,7 @@ static uint32_t coefficient(kir_program *p, ir_dtype t, double v) {
 }
 
 int lower_matmul(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     nn_contraction c;
     matmul_operands(p, n->in[0], n->in[1], n->out[0], &c);
@@ -69,6 +70,7 @@ int lower_matmul(kir_program *p, ir_id node, diag *d) {
 
 /* MatMulInteger: sum over k of (A - a_zero_point) * (B - b_zero_point) in i32. */
 int lower_matmul_integer(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     nn_contraction c;
     matmul_operands(p, n->in[0], n->in[1], n->out[0], &c);
@@ -80,6 +82,7 @@ int lower_matmul_integer(kir_program *p, ir_id node, diag *d) {
 /* QLinearMatMul: the MatMulInteger sum, requantized:
  * y = saturate(round(acc * a_scale * b_scale / y_scale) + y_zero_point). */
 int lower_qlinear_matmul(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     nn_contraction c;
     matmul_axes ax = matmul_operands(p, n->in[0], n->in[3], n->out[0], &c);
@@ -95,6 +98,7 @@ int lower_qlinear_matmul(kir_program *p, ir_id node, diag *d) {
 /* Gemm: Y (M, N) = alpha * sum over k of A'[m, k] * B'[k, n] + beta * C,
  * A' = transA ? A^T : A, B' = transB ? B^T : B, C broadcast to (M, N). */
 int lower_gemm(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     bool ta = ir_attr_int(n, "transA") != 0, tb = ir_attr_int(n, "transB") != 0;
     uint32_t m = kb_idx(p, 0), nn = kb_idx(p, 1), k = kb_ridx(p, 0);

@@ -61,6 +61,7 @@ static uint32_t plus_bias(kir_program *p, const ir_node *n, uint32_t i, uint32_t
 static uint32_t out_buf(kir_program *p, ir_id node) { return kb_value(p, p->g->nodes[node].out[0]); }
 
 int lower_conv(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     nn_contraction c;
     if (conv_operands(p, node, n->in[0], n->in[1], &c, d)) return -1;
@@ -72,6 +73,7 @@ int lower_conv(kir_program *p, ir_id node, diag *d) {
 /* ConvInteger: sum of (x - x_zero_point) * (w - w_zero_point) in i32; the
  * padding contributes 0 (it stands for the zero point). */
 int lower_conv_integer(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     nn_contraction c;
     if (conv_operands(p, node, n->in[0], n->in[1], &c, d)) return -1;
@@ -83,6 +85,7 @@ int lower_conv_integer(kir_program *p, ir_id node, diag *d) {
 /* QLinearConv: the ConvInteger sum plus the i32 bias, requantized with the
  * per-tensor or per-output-channel weight scale. */
 int lower_qlinear_conv(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     nn_contraction c;
     if (conv_operands(p, node, n->in[0], n->in[3], &c, d)) return -1;
@@ -117,6 +120,7 @@ static uint32_t transpose_pad_begin(kir_program *p, const ir_window *w, const ir
  *                 X[n, g*C/group + c, i...] * W[g*C/group + c, m mod M/group, k...]
  * where o + pad_begin - k*d = i*s; taps with no such in-range i read 0. */
 int lower_conv_transpose(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     const kir_buffer *xb = kb_buf(p, kb_value(p, n->in[0])), *wb = kb_buf(p, kb_value(p, n->in[1]));
     uint32_t out = out_buf(p, node);

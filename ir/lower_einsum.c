@@ -19,6 +19,7 @@ static uint32_t label_index(kir_program *p, const ir_einsum *e, int l) {
 /* Out (labels of the output) = sum over the other labels of the product of
  * the operands at their labels' indices. */
 int lower_einsum(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     ir_einsum e;
     if (ir_einsum_parse(p->g, n, &e, d)) return -1;

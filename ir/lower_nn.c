@@ -5,6 +5,14 @@
 
 #include <math.h>
 
+void nn_bind_node(kir_program *p, ir_id node) {
+    const ir_node *n = &p->g->nodes[node];
+    for (uint32_t i = 0; i < n->n_in; i++)
+        if (n->in[i] != IR_NONE) kb_value(p, n->in[i]);
+    for (uint32_t i = 0; i < n->n_out; i++)
+        if (n->out[i] != IR_NONE) kb_value(p, n->out[i]);
+}
+
 /* ---- index math ------------------------------------------------------------------ */
 
 static bool const_val(const kir_program *p, uint32_t e, int64_t *v) {

@@ -12,6 +12,11 @@
 #include "lower.h"
 #include "window.h"
 
+/* Make the buffers of all of the node's inputs and outputs. Every lowering
+ * here calls it first: later kb_value calls then add no buffer, so the
+ * kir_buffer pointers it takes stay valid while it runs. */
+void nn_bind_node(kir_program *p, ir_id node);
+
 /* ---- index math (i64) ---- */
 
 static inline uint32_t nn_ix(kir_program *p, int64_t v) { return kb_const_i(p, IR_I64, v); }

@@ -95,6 +95,7 @@ static int max_pool_indices(kir_program *p, ir_id node, const pool *pl, uint32_t
 
 /* Y (N, C, O...) = max over taps of X[n, c, o*s - pad_begin + k*d]. */
 int lower_max_pool(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     pool pl;
     if (pool_init(p, node, &pl, d)) return -1;
@@ -164,6 +165,7 @@ static uint32_t average_count(kir_program *p, const pool *pl, bool include_pad) 
 /* AveragePool: Y = sum over taps inside of X / count;
  * LpPool: Y = (sum over taps inside of |X|^p)^(1/p). */
 int lower_avg_lp_pool(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     pool pl;
     if (pool_init(p, node, &pl, d)) return -1;
@@ -183,6 +185,7 @@ int lower_avg_lp_pool(kir_program *p, ir_id node, diag *d) {
 
 /* Y (N, C, 1...) = max, mean or Lp norm over the spatial axes of X[n, c, ...]. */
 int lower_global_pool(kir_program *p, ir_id node, diag *d) {
+    nn_bind_node(p, node);
     const ir_node *n = NODE;
     uint32_t xb = kb_value(p, n->in[0]), yb = kb_value(p, n->out[0]);
     const kir_buffer *x = kb_buf(p, xb);
