@@ -68,7 +68,7 @@ uint16_t interp_f32_to_f16(float f) {
     if (ax < 0x38800000) { /* subnormal or zero in half */
         if (ax < 0x33000000) return (uint16_t)sign; /* < half of the smallest subnormal */
         uint32_t man = (ax & 0x7fffff) | 0x800000;
-        int shift = 126 - (int)(ax >> 23) + 13; /* 14..24 */
+        int shift = 126 - (int)(ax >> 23); /* 14..24: half = mantissa * 2^(exp - 126) */
         uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
         if (rem > mid || (rem == mid && (half & 1))) half++;
         return (uint16_t)(sign | half);

@@ -26,6 +26,19 @@ LOWER_FN(lower_rms_norm)
 LOWER_FN(lower_lp_norm)
 LOWER_FN(lower_mvn)
 LOWER_FN(lower_lrn)
+/* nn family: lower_contraction.c, lower_einsum.c, lower_conv.c, lower_pool.c */
+LOWER_FN(lower_matmul)
+LOWER_FN(lower_gemm)
+LOWER_FN(lower_matmul_integer)
+LOWER_FN(lower_qlinear_matmul)
+LOWER_FN(lower_einsum)
+LOWER_FN(lower_conv)
+LOWER_FN(lower_conv_transpose)
+LOWER_FN(lower_conv_integer)
+LOWER_FN(lower_qlinear_conv)
+LOWER_FN(lower_max_pool)
+LOWER_FN(lower_avg_lp_pool)
+LOWER_FN(lower_global_pool)
 #undef LOWER_FN
 
 #endif
