@@ -12,6 +12,7 @@
 #include "interp.h"
 
 #include "kir_build.h"
+#include "minifloat.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -100,7 +101,8 @@ static double round_to(ir_dtype t, double v) {
     case IR_F32: return (double)(float)v;
     case IR_F16: return (double)interp_f16_to_f32(interp_f32_to_f16((float)v));
     case IR_BF16: return (double)interp_bf16_to_f32(interp_f32_to_bf16((float)v));
-    default: return v;
+    case IR_F64: return v;
+    default: return mf_is_minifloat(t) ? mf_round_to(t, v, false, MF_ROUND_NEAREST) : v;
     }
 }
 
@@ -115,12 +117,27 @@ static int64_t wrap(ir_dtype t, int64_t v) {
     case IR_BOOL: return v != 0;
     case IR_I4: return (int64_t)((uint64_t)v << 60) >> 60;
     case IR_U4: return v & 0xf;
+    case IR_I2: return (int64_t)((uint64_t)v << 62) >> 62;
+    case IR_U2: return v & 0x3;
     default: return v;
     }
 }
 
 static bool is_float(ir_dtype t) { return ir_dtype_is_float(t); }
-static bool is_unsigned(ir_dtype t) { return t == IR_U64 || t == IR_U32 || t == IR_U16 || t == IR_U8 || t == IR_U4 || t == IR_BOOL; }
+static bool is_unsigned(ir_dtype t) { return t == IR_U64 || t == IR_U32 || t == IR_U16 || t == IR_U8 || t == IR_U4 || t == IR_U2 || t == IR_BOOL; }
+
+/* Element i of a type of 8 / block_elems bits (8, 4 or 2), packed from the
+ * low bits of each byte up. */
+static uint32_t read_packed(ir_dtype t, const uint8_t *p, int64_t i) {
+    int per = (int)ir_dtype_get(t)->block_elems, bits = 8 / per, shift = (int)(i % per) * bits;
+    return (uint32_t)(p[i / per] >> shift) & ((1u << bits) - 1);
+}
+
+static void write_packed(ir_dtype t, uint8_t *p, int64_t i, uint8_t v) {
+    int per = (int)ir_dtype_get(t)->block_elems, bits = 8 / per, shift = (int)(i % per) * bits;
+    uint8_t mask = (uint8_t)(((1u << bits) - 1) << shift);
+    p[i / per] = (uint8_t)((p[i / per] & ~mask) | ((v << shift) & mask));
+}
 
 static slot read_elem(ir_dtype t, const void *base, int64_t i) {
     slot s;
@@ -138,8 +155,11 @@ static slot read_elem(ir_dtype t, const void *base, int64_t i) {
     case IR_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); s.i = v; break; }
     case IR_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); s.i = v; break; }
     case IR_I64: case IR_U64: memcpy(&s.i, p + 8 * i, 8); break;
-    case IR_I4: case IR_U4: { uint8_t b = p[i / 2]; s.i = wrap(t, (i & 1) ? b >> 4 : b & 0xf); break; }
-    default: s.i = 0; break;
+    case IR_I4: case IR_U4: case IR_I2: case IR_U2: s.i = wrap(t, read_packed(t, p, i)); break;
+    default:
+        if (mf_is_minifloat(t)) s.f = mf_decode(t, (uint8_t)read_packed(t, p, i));
+        else s.i = 0;
+        break;
     }
     return s;
 }
@@ -155,12 +175,10 @@ static void write_elem(ir_dtype t, void *base, int64_t i, slot s) {
     case IR_I16: case IR_U16: { uint16_t v = (uint16_t)s.i; memcpy(p + 2 * i, &v, 2); break; }
     case IR_I32: case IR_U32: { uint32_t v = (uint32_t)s.i; memcpy(p + 4 * i, &v, 4); break; }
     case IR_I64: case IR_U64: memcpy(p + 8 * i, &s.i, 8); break;
-    case IR_I4: case IR_U4: {
-        uint8_t b = p[i / 2], nib = (uint8_t)(s.i & 0xf);
-        p[i / 2] = (i & 1) ? (uint8_t)((b & 0x0f) | (nib << 4)) : (uint8_t)((b & 0xf0) | nib);
+    case IR_I4: case IR_U4: case IR_I2: case IR_U2: write_packed(t, p, i, (uint8_t)s.i); break;
+    default:
+        if (mf_is_minifloat(t)) write_packed(t, p, i, mf_encode(t, s.f, false, MF_ROUND_NEAREST));
         break;
-    }
-    default: break;
     }
 }
 
@@ -393,13 +411,17 @@ static bool compare(kx_op op, ir_dtype t, slot a, slot b) {
 }
 #undef COMPARE
 
-static slot cast_slot(ir_dtype from, ir_dtype to, slot s) {
+/* flags: kir_expr.ival of a CAST (saturate, e8m0 rounding). */
+static slot cast_slot(ir_dtype from, ir_dtype to, slot s, int64_t flags) {
     slot r;
     if (to == IR_BOOL) {
         r.i = is_float(from) ? s.f != 0 : s.i != 0;
     } else if (is_float(to)) {
         double v = is_float(from) ? s.f : from == IR_U64 ? (double)s.u : (double)s.i;
-        r.f = round_to(to, v);
+        if (mf_is_minifloat(to))
+            r.f = mf_round_to(to, v, flags & KIR_CAST_SATURATE, (mf_round)(flags >> KIR_CAST_ROUND_SHIFT));
+        else
+            r.f = round_to(to, v);
     } else if (is_float(from)) {
         double v = trunc(s.f);
         if (isnan(v)) r.i = to == IR_U64 ? 0 : INT64_MIN;
@@ -462,7 +484,7 @@ static void eval_node(kstate *ks, uint32_t e, slot *out) {
         return;
     case KX_CAST: {
         ir_dtype from = p->exprs[x->args[0]].dtype;
-        for (int l = 0; l < n; l++) out[l] = cast_slot(from, t, a[l]);
+        for (int l = 0; l < n; l++) out[l] = cast_slot(from, t, a[l], x->ival);
         return;
     }
     default: break;

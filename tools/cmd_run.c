@@ -19,7 +19,10 @@ const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp] [--print-kernels]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
-    "with its exact dtype. Inputs are .npy files or ONNX TensorProto .pb files;\n"
+    "with its exact dtype. Dtypes numpy has no type for (bf16, float8, float4,\n"
+    "4- and 2-bit ints) are written one element per '<u2' / '|u1' (float bits)\n"
+    "or '|i1' / '|u1' (int values) and OUTDIR/NAME.npy.dtype names the dtype.\n"
+    "Inputs are .npy files or ONNX TensorProto .pb files;\n"
     "without NAME= they bind to the graph inputs in order (a .pb file's own\n"
     "tensor name is used when it names an input). --target interp runs the\n"
     "reference interpreter (the only target so far).\n",
