@@ -37,6 +37,11 @@ INFER_FN(infer_gather)
 INFER_FN(infer_expand)
 INFER_FN(infer_shape_op)
 INFER_FN(infer_size_op)
+/* ops family: infer_library.c */
+INFER_FN(infer_topk)
+INFER_FN(infer_nonzero)
+INFER_FN(infer_unique)
+INFER_FN(infer_cumsum)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

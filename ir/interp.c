@@ -11,6 +11,10 @@
  */
 #include "interp.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "interp_lib.h"
 #include "kir_build.h"
 #include "minifloat.h"
 
@@ -20,11 +24,7 @@
 
 #define LANES 64
 
-typedef union slot {
-    double f;
-    int64_t i;
-    uint64_t u;
-} slot;
+typedef interp_slot slot;
 
 typedef struct rbuf {  /* a buffer at run time */
     void *data;
@@ -678,6 +678,98 @@ done:
     return rc;
 }
 
+/* ---- library kernels (interp_lib.h) ------------------------------------------------------ */
+
+#define LIB_MAX_IN 64
+#define LIB_MAX_OUT 16
+
+typedef struct lib_state {
+    interp *it;
+    const kir_kernel *k;
+    lib_tensor out[LIB_MAX_OUT];
+} lib_state;
+
+static lib_tensor view_of(interp *it, uint32_t b) {
+    lib_tensor t = {.present = b != KIR_NONE};
+    if (!t.present) return t;
+    const rbuf *r = &it->bufs[b];
+    t.dtype = it->p->bufs[b].dtype;
+    t.rank = it->p->bufs[b].rank;
+    memcpy(t.shape, r->shape, sizeof t.shape);
+    t.numel = r->numel;
+    t.data = r->data;
+    return t;
+}
+
+int lib_error(lib_call *c, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lib_state *st = c->priv;
+    return diag_error(st->it->d, "%s: node '%s' (%s): %s", c->g->source, c->node->name,
+                      ir_op_get(c->node->op)->name, msg);
+}
+
+lib_tensor *lib_output(lib_call *c, uint32_t o, const int64_t *shape) {
+    lib_state *st = c->priv;
+    interp *it = st->it;
+    if (o >= c->n_out || st->k->lib_out[o] == KIR_NONE) {
+        lib_error(c, "has no output %u", o);
+        return NULL;
+    }
+    uint32_t b = st->k->lib_out[o];
+    const kir_buffer *kb = &it->p->bufs[b];
+    for (int ax = 0; ax < kb->rank; ax++) {
+        ir_dim want = kb->dims[ax];
+        if (!ir_dim_is_const(want) && it->g->syms[want.sym].kind == IR_SYM_NAMED && it->sym[want.sym] < 0)
+            it->sym[want.sym] = shape[ax]; /* a data-dependent size, known now */
+        int64_t v = dim_value(it, want);
+        if (v != shape[ax]) {
+            char buf[128];
+            ir_dim_format(it->g, want, buf, sizeof buf);
+            lib_error(c, "output '%s' has size %lld at axis %d, its type says %s", kb->name, (long long)shape[ax], ax,
+                      buf);
+            return NULL;
+        }
+    }
+    if (alloc_buffer(it, b)) return NULL;
+    st->out[o] = view_of(it, b);
+    return &st->out[o];
+}
+
+interp_slot interp_read(ir_dtype t, const void *base, int64_t i) { return read_elem(t, base, i); }
+void interp_write(ir_dtype t, void *base, int64_t i, interp_slot v) { write_elem(t, base, i, v); }
+
+int interp_compare(ir_dtype t, interp_slot a, interp_slot b) {
+    if (is_float(t)) {
+        if (isnan(a.f) || isnan(b.f)) return isnan(a.f) - isnan(b.f);
+        return (a.f > b.f) - (a.f < b.f);
+    }
+    if (is_unsigned(t)) return (a.u > b.u) - (a.u < b.u);
+    return (a.i > b.i) - (a.i < b.i);
+}
+
+static int run_lib(interp *it, const kir_kernel *k) {
+    interp_lib_fn fn = interp_lib_find(k->lib);
+    if (!fn)
+        return diag_error(it->d, "%s: kernel '%s': library routine '%s' is not available in the interpreter",
+                          it->g->source, k->name, k->lib);
+    if (k->n_lib_in > LIB_MAX_IN || k->n_lib_out > LIB_MAX_OUT)
+        return diag_error(it->d, "%s: kernel '%s': too many operands", it->g->source, k->name);
+    lib_tensor in[LIB_MAX_IN];
+    for (uint32_t i = 0; i < k->n_lib_in; i++) in[i] = view_of(it, k->lib_in[i]);
+    lib_state st = {.it = it, .k = k};
+    lib_call c = {.g = it->g, .node = &it->g->nodes[k->node], .in = in, .n_in = k->n_lib_in,
+                  .n_out = k->n_lib_out, .priv = &st};
+    if (fn(&c)) return -1;
+    for (uint32_t o = 0; o < k->n_lib_out; o++)
+        if (k->lib_out[o] != KIR_NONE && !it->bufs[k->lib_out[o]].ready)
+            return lib_error(&c, "routine '%s' did not write output %u", k->lib, o);
+    return 0;
+}
+
 /* ---- driver ----------------------------------------------------------------------------- */
 
 int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor *outputs, diag *d) {
@@ -721,12 +813,7 @@ int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor 
     }
     for (uint32_t k = 0; k < p->n_kernels; k++) {
         const kir_kernel *kn = &p->kernels[k];
-        if (kn->kind == KK_LIB) {
-            diag_error(d, "%s: kernel '%s': library routine '%s' is not available in the interpreter", p->g->source,
-                       kn->name, kn->lib);
-            goto done;
-        }
-        if (run_loop(&it, kn)) goto done;
+        if (kn->kind == KK_LIB ? run_lib(&it, kn) : run_loop(&it, kn)) goto done;
     }
     for (uint32_t o = 0; o < p->n_outputs; o++) {
         uint32_t b = p->outputs[o];

@@ -13,6 +13,8 @@ LOWER_FN(lower_cast)
 LOWER_FN(lower_clip)
 LOWER_FN(lower_binary)
 LOWER_FN(lower_where)
+/* ops family: lower_library.c */
+LOWER_FN(lower_library)
 #undef LOWER_FN
 
 #endif

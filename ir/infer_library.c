@@ -1,0 +1,94 @@
+/* infer_library.c — inference for the ops that lower to library kernels
+ * (interp_lib.h): TopK, NonZero, Unique, CumSum. Sizes that depend on the
+ * data (NonZero's count, Unique's number of distinct values, TopK's K when
+ * it is not a constant) get fresh symbols; the library routine binds them
+ * when it runs. */
+#include "infer.h"
+
+#define NODE (&g->nodes[node])
+
+/* Input i must be one integer (a scalar or a one-element vector); its value
+ * in *v when it is a constant (returns 0), else returns 1; -1 on error. */
+static int one_int_input(ir_graph *g, const ir_node *n, uint32_t i, const char *what, int64_t *v, diag *d) {
+    const ir_value *x = infer_input(g, n, i);
+    if (x->dtype != IR_I64 && x->dtype != IR_I32)
+        return ir_node_error(g, n, d, "%s must be i32 or i64, got %s", what, ir_dtype_name(x->dtype));
+    if (x->rank > 1 || (x->rank == 1 && !(ir_dim_is_const(x->dims[0]) && x->dims[0].c == 1)))
+        return ir_node_error(g, n, d, "%s must be a scalar or a one-element vector", what);
+    int cnt = 0;
+    int rc = infer_const_ints(g, n, i, v, 1, &cnt, d);
+    return rc == 0 && cnt != 1 ? ir_node_error(g, n, d, "%s must hold one value", what) : rc;
+}
+
+/* TopK(X, K) -> Values (X's dtype), Indices (i64): X's shape with K at axis. */
+int infer_topk(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    int axis;
+    int64_t k = 0;
+    if (x->rank == 0) return ir_node_error(g, n, d, "input X must have rank >= 1");
+    if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d)) return -1;
+    int rc = one_int_input(g, n, 1, "K", &k, d);
+    if (rc < 0) return -1;
+    ir_dim out[IR_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) out[i] = x->dims[i];
+    if (rc == 0) {
+        ir_dim len = x->dims[axis];
+        if (k < 0) return ir_node_error(g, n, d, "K = %lld is negative", (long long)k);
+        if (ir_dim_is_const(len) && k > len.c)
+            return ir_node_error(g, n, d, "K = %lld is more than the size %lld of axis %d", (long long)k,
+                                 (long long)len.c, axis);
+        out[axis] = ir_dim_const(k);
+    } else {
+        out[axis] = ir_dim_fresh(g);
+    }
+    if (infer_set(g, n, 0, x->dtype, x->rank, out, d)) return -1;
+    return infer_set(g, n, 1, IR_I64, x->rank, out, d);
+}
+
+/* NonZero(X) -> i64 (rank, count); a scalar counts as rank 1. */
+int infer_nonzero(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    ir_dim out[2] = {ir_dim_const(x->rank ? x->rank : 1), ir_dim_fresh(g)};
+    return infer_set(g, n, 0, IR_I64, 2, out, d);
+}
+
+/* Unique(X) -> Y, indices (U), inverse_indices (N), counts (U): without an
+ * axis Y is the U distinct elements (N = numel), with one it is X with U
+ * slices along the axis (N = the axis' size). */
+int infer_unique(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    ir_dim u = ir_dim_fresh(g), y[IR_MAX_RANK], len;
+    int rank = 1;
+    y[0] = u;
+    if (ir_attr_is_set(n, "axis")) {
+        int axis;
+        if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d)) return -1;
+        for (int i = 0; i < x->rank; i++) y[i] = x->dims[i];
+        y[axis] = u;
+        rank = x->rank;
+        len = x->dims[axis];
+    } else {
+        len = ir_dim_const(1);
+        for (int i = 0; i < x->rank; i++) len = ir_dim_mul(g, len, x->dims[i]);
+    }
+    if (infer_set(g, n, 0, x->dtype, rank, y, d) || infer_set(g, n, 1, IR_I64, 1, &u, d) ||
+        infer_set(g, n, 2, IR_I64, 1, &len, d))
+        return -1;
+    return infer_set(g, n, 3, IR_I64, 1, &u, d);
+}
+
+/* CumSum(x, axis) -> x's type. */
+int infer_cumsum(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    int64_t a;
+    int axis;
+    if (x->dtype == IR_BOOL || ir_dtype_is_quant(x->dtype))
+        return ir_node_error(g, n, d, "cannot sum %s elements", ir_dtype_name(x->dtype));
+    int rc = one_int_input(g, n, 1, "axis", &a, d);
+    if (rc < 0 || (rc == 0 && infer_axis(g, n, a, x->rank ? x->rank : 1, &axis, d))) return -1;
+    return infer_set(g, n, 0, x->dtype, x->rank, x->dims, d);
+}
