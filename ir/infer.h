@@ -42,6 +42,10 @@ INFER_FN(infer_topk)
 INFER_FN(infer_nonzero)
 INFER_FN(infer_unique)
 INFER_FN(infer_cumsum)
+/* ops family: infer_quant.c */
+INFER_FN(infer_quantize)
+INFER_FN(infer_dequantize)
+INFER_FN(infer_dynamic_quantize)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

@@ -15,6 +15,10 @@ LOWER_FN(lower_binary)
 LOWER_FN(lower_where)
 /* ops family: lower_library.c */
 LOWER_FN(lower_library)
+/* ops family: lower_quant.c */
+LOWER_FN(lower_quantize)
+LOWER_FN(lower_dequantize)
+LOWER_FN(lower_dynamic_quantize)
 #undef LOWER_FN
 
 #endif

@@ -219,6 +219,7 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
         return ir_set_attr_int(g, nid, a->name, a->i, im->d);
     case IR_AK_DTYPE: {
         if (a->type != ONNX_ATTR_INT) break;
+        if (a->i == 0 && ir_op_get(op)->attrs[idx].def_i == IR_DTYPE_NONE) return 0; /* UNDEFINED: unset */
         ir_dtype dt = ir_dtype_from_onnx((int)a->i);
         if (dt == IR_DTYPE_NONE)
             return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s': data type %s is not supported", a->name,
