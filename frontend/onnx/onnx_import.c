@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/onnx/onnx_legacy.h"
 #include "frontend/onnx/onnx_pb.h"
 #include "ir/mapfile.h"
 
@@ -292,11 +293,15 @@ static int import_node(importer *im, const onnx_node *n) {
         if (c == IR_NONE) return -1;
         in[mv->input] = c;
     }
+    if (onnx_legacy_prepare(g, n, node_label(n), im->opset, in, n_in, im->path, im->d)) return -1;
+    int expanded = onnx_legacy_expand(g, n, node_label(n), im->opset, in, n_in, im->path, im->d);
+    if (expanded <= 0) return expanded;
     ir_id nid = ir_add_node(g, op, in, n_in, (const char *const *)n->outputs, (uint32_t)n->n_outputs,
                             node_label(n), im->d);
     if (nid == IR_NONE) return -1;
     for (size_t k = 0; k < n->n_attrs; k++) {
         if (find_moved(n->op_type, n->attrs[k].name, im->opset)) continue;
+        if (onnx_legacy_attr(n->op_type, n->attrs[k].name, im->opset)) continue;
         if (set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
     return ir_infer_node(g, nid, im->d);
