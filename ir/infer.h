@@ -42,6 +42,10 @@ INFER_FN(infer_topk)
 INFER_FN(infer_nonzero)
 INFER_FN(infer_unique)
 INFER_FN(infer_cumsum)
+INFER_FN(infer_dropout)
+/* Dropout's mode: 1 an identity (inference, or ratio 0), 0 random (training
+ * with a nonzero ratio: refused), -1 known only at run time. */
+int dropout_is_identity(ir_graph *g, const ir_node *n);
 /* ops family: infer_quant.c */
 INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)

@@ -1,9 +1,13 @@
 /* infer_library.c — inference for the ops that lower to library kernels
- * (interp_lib.h): TopK, NonZero, Unique, CumSum. Sizes that depend on the
+ * (interp_lib.h): TopK, NonZero, Unique, CumSum, and Dropout, which does
+ * when its mode is known only at run time. Sizes that depend on the
  * data (NonZero's count, Unique's number of distinct values, TopK's K when
  * it is not a constant) get fresh symbols; the library routine binds them
  * when it runs. */
 #include "infer.h"
+#include "interp.h"
+
+#include <string.h>
 
 #define NODE (&g->nodes[node])
 
@@ -91,4 +95,43 @@ int infer_cumsum(ir_graph *g, uint32_t node, diag *d) {
     int rc = one_int_input(g, n, 1, "axis", &a, d);
     if (rc < 0 || (rc == 0 && infer_axis(g, n, a, x->rank ? x->rank : 1, &axis, d))) return -1;
     return infer_set(g, n, 0, x->dtype, x->rank, x->dims, d);
+}
+
+/* ---- Dropout ---- */
+
+/* The value of constant scalar input i as a double (floats and bools). */
+static bool const_scalar(ir_graph *g, const ir_node *n, uint32_t i, double *v) {
+    const ir_value *x = infer_input(g, n, i);
+    if (!x || x->kind != IR_VALUE_CONST || ir_value_numel(g, n->in[i]) != 1 || !x->data) return false;
+    const uint8_t *p = x->data;
+    uint16_t h;
+    switch (x->dtype) {
+    case IR_BOOL: *v = p[0] != 0; return true;
+    case IR_F32: { float f; memcpy(&f, p, 4); *v = f; return true; }
+    case IR_F64: memcpy(v, p, 8); return true;
+    case IR_F16: memcpy(&h, p, 2); *v = interp_f16_to_f32(h); return true;
+    case IR_BF16: memcpy(&h, p, 2); *v = interp_bf16_to_f32(h); return true;
+    default: return false;
+    }
+}
+
+int dropout_is_identity(ir_graph *g, const ir_node *n) {
+    double training = 0, ratio = 0.5;
+    bool have_ratio = !infer_input(g, n, 1) || const_scalar(g, n, 1, &ratio);
+    if (!infer_input(g, n, 2)) return 1; /* inference mode */
+    if (!const_scalar(g, n, 2, &training)) return have_ratio && ratio == 0 ? 1 : -1;
+    return !training || (have_ratio && ratio == 0) ? 1 : have_ratio ? 0 : -1;
+}
+
+/* Dropout(data, ratio?, training_mode?) -> output (data's type), mask? (bool):
+ * an identity unless training with a nonzero ratio, which is random. */
+int infer_dropout(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0), *r = infer_input(g, n, 1), *t = infer_input(g, n, 2);
+    if (r && (!ir_dtype_is_float(r->dtype) || r->rank > 1)) return ir_node_error(g, n, d, "ratio must be a float scalar");
+    if (t && (t->dtype != IR_BOOL || t->rank > 1)) return ir_node_error(g, n, d, "training_mode must be a bool scalar");
+    if (dropout_is_identity(g, n) == 0)
+        return ir_node_error(g, n, d, "training-mode Dropout with a nonzero ratio is random: not supported");
+    if (infer_set(g, n, 0, x->dtype, x->rank, x->dims, d)) return -1;
+    return infer_set(g, n, 1, IR_BOOL, x->rank, x->dims, d);
 }

@@ -1,5 +1,5 @@
 /* interp_lib.c — the interpreter's library routines (see interp_lib.h): TopK,
- * NonZero, Unique and CumSum, one function each, and the name -> function
+ * NonZero, Unique, CumSum and Dropout, one function each, and the name -> function
  * table. They work on any dtype through interp_read / interp_write; sorting
  * is a stable merge sort of element positions, so equal values keep their
  * index order, as TopK and Unique specify. Routines check what inference
@@ -296,6 +296,26 @@ static int lib_cumsum(lib_call *c) {
     return 0;
 }
 
+/* ---- Dropout(data, ratio?, training_mode?) -> output, mask? ------------------------------ */
+
+/* An identity, as in inference, unless training_mode is true and the ratio
+ * nonzero: random dropping is not something a compiled model reproduces. */
+static int lib_dropout(lib_call *c) {
+    const lib_tensor *x = &c->in[0];
+    double ratio = 0.5;
+    bool training = false;
+    if (c->n_in > 1 && c->in[1].present) ratio = interp_read(c->in[1].dtype, c->in[1].data, 0).f;
+    if (c->n_in > 2 && c->in[2].present) training = interp_read(IR_BOOL, c->in[2].data, 0).i != 0;
+    if (training && ratio != 0) return lib_error(c, "training-mode Dropout with ratio %g is random: not supported", ratio);
+    lib_tensor *y = lib_output(c, 0, x->shape);
+    if (!y) return -1;
+    for (int64_t i = 0; i < x->numel; i++) copy_elem(x, i, y, i);
+    lib_tensor *mask = c->n_out > 1 ? lib_output(c, 1, x->shape) : NULL;
+    if (c->n_out > 1 && !mask) return -1;
+    for (int64_t i = 0; mask && i < x->numel; i++) interp_write(IR_BOOL, mask->data, i, (interp_slot){.i = 1});
+    return 0;
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static const struct {
@@ -306,6 +326,7 @@ static const struct {
     {"NonZero", lib_nonzero},
     {"Unique", lib_unique},
     {"CumSum", lib_cumsum},
+    {"Dropout", lib_dropout},
 };
 
 interp_lib_fn interp_lib_find(const char *name) {

@@ -15,6 +15,7 @@ LOWER_FN(lower_binary)
 LOWER_FN(lower_where)
 /* ops family: lower_library.c */
 LOWER_FN(lower_library)
+LOWER_FN(lower_dropout)
 /* ops family: lower_quant.c */
 LOWER_FN(lower_quantize)
 LOWER_FN(lower_dequantize)
