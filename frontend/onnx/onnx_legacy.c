@@ -1,7 +1,8 @@
 /* onnx_legacy.c — old-opset forms of ONNX nodes turned into the IR's newest
  * forms (see onnx_legacy.h): the attribute table onnx_legacy.def, B of old
- * broadcasting binary ops aligned at their `axis`, and Softmax / LogSoftmax /
- * Hardmax before opset 13 built as Flatten -> op(axis=-1) -> Reshape.
+ * broadcasting binary ops aligned at their `axis` (and PRelu's slope at the
+ * channel axis before opset 7), and Softmax / LogSoftmax / Hardmax before
+ * opset 13 built as Flatten -> op(axis=-1) -> Reshape.
  */
 #include "onnx_legacy.h"
 
@@ -106,6 +107,11 @@ static int align_b(ir_graph *g, const onnx_node *n, const char *label, int64_t o
 
 int onnx_legacy_prepare(ir_graph *g, const onnx_node *n, const char *label, int64_t opset, ir_id *in,
                         uint32_t n_in, const char *path, diag *d) {
+    /* PRelu before opset 7: a slope vector is per channel (axis 1), not numpy-broadcast */
+    if (opset < 7 && !strcmp(n->op_type, "PRelu") && n_in == 2 && in[0] != IR_NONE && in[1] != IR_NONE &&
+        g->values[in[0]].rank > 2 && g->values[in[1]].rank == 1 && ir_value_numel(g, in[1]) != 1 &&
+        align_b(g, n, label, opset, in, 1, path, d))
+        return -1;
     for (size_t k = 0; k < n->n_attrs; k++) {
         const onnx_attribute *a = &n->attrs[k];
         const legacy_attr *l = find_legacy(n->op_type, a->name, opset);
