@@ -228,12 +228,15 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
         if (a->type != ONNX_ATTR_INT) break;
         return ir_set_attr_int(g, nid, a->name, a->i, im->d);
     case IR_AK_DTYPE: {
-        if (a->type != ONNX_ATTR_INT) break;
-        if (a->i == 0 && ir_op_get(op)->attrs[idx].def_i == IR_DTYPE_NONE) return 0; /* UNDEFINED: unset */
-        ir_dtype dt = ir_dtype_from_onnx((int)a->i);
+        int64_t code = a->i;
+        if (a->type == ONNX_ATTR_STRING) /* Cast before opset 6 names the type: "FLOAT" */
+            for (code = 1; code < 64 && strcmp(onnx_dtype_name((int32_t)code), a->s.str); code++) {}
+        else if (a->type != ONNX_ATTR_INT) break;
+        if (code == 0 && ir_op_get(op)->attrs[idx].def_i == IR_DTYPE_NONE) return 0; /* UNDEFINED: unset */
+        ir_dtype dt = ir_dtype_from_onnx((int)code);
         if (dt == IR_DTYPE_NONE)
             return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s': data type %s is not supported", a->name,
-                                 onnx_dtype_name((int32_t)a->i));
+                                 a->type == ONNX_ATTR_STRING ? a->s.str : onnx_dtype_name((int32_t)code));
         return ir_set_attr_int(g, nid, a->name, dt, im->d);
     }
     case IR_AK_FLOAT:
