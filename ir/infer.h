@@ -43,6 +43,7 @@ INFER_FN(infer_nonzero)
 INFER_FN(infer_unique)
 INFER_FN(infer_cumsum)
 INFER_FN(infer_dropout)
+INFER_FN(infer_bitcast)
 /* Dropout's mode: 1 an identity (inference, or ratio 0), 0 random (training
  * with a nonzero ratio: refused), -1 known only at run time. */
 int dropout_is_identity(ir_graph *g, const ir_node *n);

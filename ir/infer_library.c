@@ -1,9 +1,9 @@
 /* infer_library.c — inference for the ops that lower to library kernels
- * (interp_lib.h): TopK, NonZero, Unique, CumSum, and Dropout, which does
- * when its mode is known only at run time. Sizes that depend on the
- * data (NonZero's count, Unique's number of distinct values, TopK's K when
- * it is not a constant) get fresh symbols; the library routine binds them
- * when it runs. */
+ * (interp_lib.h): TopK, NonZero, Unique, CumSum, BitCast, and Dropout when
+ * its mode is known only at run time. Sizes that depend on the data
+ * (NonZero's count, Unique's number of distinct values, TopK's K when it is
+ * not a constant) get fresh symbols; the library routine binds them when it
+ * runs. */
 #include "infer.h"
 #include "interp.h"
 
@@ -95,6 +95,19 @@ int infer_cumsum(ir_graph *g, uint32_t node, diag *d) {
     int rc = one_int_input(g, n, 1, "axis", &a, d);
     if (rc < 0 || (rc == 0 && infer_axis(g, n, a, x->rank ? x->rank : 1, &axis, d))) return -1;
     return infer_set(g, n, 0, x->dtype, x->rank, x->dims, d);
+}
+
+/* BitCast(x) -> x's shape as `to`, which must have x's bit width. */
+int infer_bitcast(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    ir_dtype to = (ir_dtype)ir_attr_int(n, "to");
+    const ir_dtype_info *a = ir_dtype_get(x->dtype), *b = ir_dtype_get(to);
+    if (ir_dtype_is_quant(x->dtype) || ir_dtype_is_quant(to) || to == IR_DTYPE_NONE ||
+        a->block_bytes * b->block_elems != b->block_bytes * a->block_elems)
+        return ir_node_error(g, n, d, "cannot reinterpret %s as %s: their widths differ", ir_dtype_name(x->dtype),
+                             ir_dtype_name(to));
+    return infer_set(g, n, 0, to, x->rank, x->dims, d);
 }
 
 /* ---- Dropout ---- */

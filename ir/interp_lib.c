@@ -1,6 +1,7 @@
-/* interp_lib.c — the interpreter's library routines (see interp_lib.h): TopK,
- * NonZero, Unique, CumSum and Dropout, one function each, and the name -> function
- * table. They work on any dtype through interp_read / interp_write; sorting
+/* interp_lib.c — the interpreter's library routines (see interp_lib.h):
+ * TopK, NonZero, Unique, CumSum, BitCast and Dropout, one function each, and
+ * the name -> function table. They work on any dtype through interp_read /
+ * interp_write; sorting
  * is a stable merge sort of element positions, so equal values keep their
  * index order, as TopK and Unique specify. Routines check what inference
  * could not (run-time K and axis values) and fail with a message, never
@@ -296,6 +297,18 @@ static int lib_cumsum(lib_call *c) {
     return 0;
 }
 
+/* ---- BitCast(x) -> y: the same bytes ------------------------------------------------------ */
+
+static int lib_bitcast(lib_call *c) {
+    const lib_tensor *x = &c->in[0];
+    lib_tensor *y = lib_output(c, 0, x->shape);
+    if (!y) return -1;
+    int64_t nbytes = ir_dtype_storage_bytes(x->dtype, x->numel);
+    if (nbytes != ir_dtype_storage_bytes(y->dtype, y->numel)) return lib_error(c, "input and output sizes differ");
+    if (nbytes > 0) memcpy(y->data, x->data, (size_t)nbytes);
+    return 0;
+}
+
 /* ---- Dropout(data, ratio?, training_mode?) -> output, mask? ------------------------------ */
 
 /* An identity, as in inference, unless training_mode is true and the ratio
@@ -326,6 +339,7 @@ static const struct {
     {"NonZero", lib_nonzero},
     {"Unique", lib_unique},
     {"CumSum", lib_cumsum},
+    {"BitCast", lib_bitcast},
     {"Dropout", lib_dropout},
 };
 
