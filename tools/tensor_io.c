@@ -109,9 +109,20 @@ static int from_container(const char *path, interp_tensor *t, ir_dtype real, npy
     t->dtype = real;
     if (ir_dtype_get(real)->block_elems > 1) {
         int64_t n = numel_of(t->shape, t->rank);
-        uint8_t *packed = malloc((size_t)ir_dtype_storage_bytes(real, n) + 1);
-        if (!packed) return diag_error(d, "%s: out of memory", path);
+        uint8_t *packed = malloc((size_t)ir_dtype_storage_bytes(real, n) + 1), *back = malloc((size_t)n + 1);
+        if (!packed || !back) {
+            free(packed);
+            free(back);
+            return diag_error(d, "%s: out of memory", path);
+        }
         pack_elems(real, t->data, packed, n);
+        unpack_elems(real, packed, back, n);
+        bool fits = n == 0 || !memcmp(back, t->data, (size_t)n);
+        free(back);
+        if (!fits) {
+            free(packed);
+            return diag_error(d, "%s: a value does not fit in %s", path, ir_dtype_name(real));
+        }
         free(t->data);
         t->data = packed;
         t->nbytes = (size_t)ir_dtype_storage_bytes(real, n);
