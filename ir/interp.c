@@ -6,8 +6,10 @@
  * all lanes (so dispatch costs are shared by the lanes); nodes that do not
  * depend on a reduction index are evaluated once per chunk, the others once
  * per reduction point. Values live in 8-byte slots: floats as doubles
- * holding a value exactly representable in their dtype, integers as int64
- * wrapped to their width (u64 as its bit pattern), bools as 0/1.
+ * holding a value exactly representable in their dtype (float8 / float4
+ * through minifloat.h), integers as int64 wrapped to their width (u64 as its
+ * bit pattern), bools as 0/1. A library kernel calls its routine in
+ * interp_lib.c, which may bind the symbols of data-dependent output sizes.
  */
 #include "interp.h"
 
@@ -744,7 +746,7 @@ void interp_write(ir_dtype t, void *base, int64_t i, interp_slot v) { write_elem
 
 int interp_compare(ir_dtype t, interp_slot a, interp_slot b) {
     if (is_float(t)) {
-        if (isnan(a.f) || isnan(b.f)) return isnan(a.f) - isnan(b.f);
+        if (isnan(a.f) || isnan(b.f)) return (isnan(a.f) != 0) - (isnan(b.f) != 0);
         return (a.f > b.f) - (a.f < b.f);
     }
     if (is_unsigned(t)) return (a.u > b.u) - (a.u < b.u);
