@@ -430,9 +430,10 @@ static int import_if(importer *im, const onnx_node *n) {
         n->n_outputs > 64)
         return diag_error(im->d, "%s: node '%s' (If): needs a defined condition and two branches with one output "
                           "per If output (at most 64)", im->path, node_label(n));
-    const ir_value *c = &g->values[cond];
+    const ir_value *c = &g->values[cond]; /* not valid once branches add values */
     if (c->dtype != IR_BOOL || ir_value_numel(g, cond) != 1)
         return diag_error(im->d, "%s: node '%s' (If): the condition must be one bool", im->path, node_label(n));
+    int cond_rank = c->rank;
     ir_id t[64], e[64];
     if (c->kind == IR_VALUE_CONST && c->data) { /* known branch: inline it alone */
         bool taken = *(const uint8_t *)c->data != 0;
@@ -444,10 +445,19 @@ static int import_if(importer *im, const onnx_node *n) {
     if (import_branch(im, n, "then", tb, t) || import_branch(im, n, "else", eb, e)) return -1;
     for (size_t i = 0; i < n->n_outputs; i++) {
         const ir_value *tv = &g->values[t[i]], *ev = &g->values[e[i]];
-        if (tv->dtype != ev->dtype || tv->rank != ev->rank || (c->rank > tv->rank))
-            return diag_error(im->d, "%s: node '%s' (If): output %zu is %s of rank %d in one branch and %s of rank %d "
-                              "in the other; a run-time condition needs branches that agree", im->path,
-                              node_label(n), i, ir_dtype_name(tv->dtype), tv->rank, ir_dtype_name(ev->dtype), ev->rank);
+        bool agree = tv->dtype == ev->dtype && tv->rank == ev->rank;
+        for (int k = 0; agree && k < tv->rank; k++) agree = ir_dim_eq(tv->dims[k], ev->dims[k]);
+        if (!agree) {
+            char ts[256], es[256];
+            ir_type_format(g, tv->dtype, tv->rank, tv->dims, ts, sizeof ts);
+            ir_type_format(g, ev->dtype, ev->rank, ev->dims, es, sizeof es);
+            return diag_error(im->d, "%s: node '%s' (If): output %zu is %s in the then branch and %s in the else "
+                              "branch; with a condition known only at run time the branches must agree", im->path,
+                              node_label(n), i, ts, es);
+        }
+        if (cond_rank > tv->rank)
+            return diag_error(im->d, "%s: node '%s' (If): a condition of rank %d cannot select output %zu of rank %d",
+                              im->path, node_label(n), cond_rank, i, tv->rank);
         ir_id win[3] = {cond, t[i], e[i]};
         if (add_named(im, IR_OP_Where, win, 3, n->outputs[i], n)) return -1;
     }
