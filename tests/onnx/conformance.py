@@ -142,6 +142,8 @@ def fix_legacy_bf16_inputs(model, inputs, tmp):
     """ONNX 1.12's suite stores bfloat16 test tensors as UINT16 bit patterns:
     give smelt a copy that says BFLOAT16."""
     types = {x.name: x.type.tensor_type.elem_type for x in model.graph.input}
+    if onnx.TensorProto.BFLOAT16 not in types.values():
+        return inputs
     fixed = []
     for name, path in inputs:
         t = onnx.TensorProto()
