@@ -50,6 +50,20 @@ INFER_FN(infer_group_norm)
 INFER_FN(infer_rms_norm)
 INFER_FN(infer_mvn)
 INFER_FN(infer_lrn)
+/* ops family: infer_library.c */
+INFER_FN(infer_topk)
+INFER_FN(infer_nonzero)
+INFER_FN(infer_unique)
+INFER_FN(infer_cumsum)
+INFER_FN(infer_dropout)
+INFER_FN(infer_bitcast)
+/* Dropout's mode: 1 an identity (inference, or ratio 0), 0 random (training
+ * with a nonzero ratio: refused), -1 known only at run time. */
+int dropout_is_identity(ir_graph *g, const ir_node *n);
+/* ops family: infer_quant.c */
+INFER_FN(infer_quantize)
+INFER_FN(infer_dequantize)
+INFER_FN(infer_dynamic_quantize)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

@@ -39,6 +39,13 @@ LOWER_FN(lower_qlinear_conv)
 LOWER_FN(lower_max_pool)
 LOWER_FN(lower_avg_lp_pool)
 LOWER_FN(lower_global_pool)
+/* ops family: lower_library.c */
+LOWER_FN(lower_library)
+LOWER_FN(lower_dropout)
+/* ops family: lower_quant.c */
+LOWER_FN(lower_quantize)
+LOWER_FN(lower_dequantize)
+LOWER_FN(lower_dynamic_quantize)
 #undef LOWER_FN
 
 #endif
