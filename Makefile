@@ -36,7 +36,7 @@ RT_OBJS := $(call obj,$(RT_SRCS))
 TOOL_OBJS := $(call obj,$(TOOL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test asan example clean unit
+.PHONY: all deps test asan example clean unit conformance-doc
 .SECONDARY:
 all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(UNIT_BINS)
 
@@ -74,6 +74,11 @@ asan: deps
 
 example: deps all
 	bash examples/run_example.sh $(BUILD)
+
+# Rewrite tests/onnx/expected_failures.txt (reasons from the current run) and
+# docs/conformance.md; review the diff before committing it.
+conformance-doc: deps all
+	.venv/bin/python tests/onnx/conformance.py --smelt $(BUILD)/smelt --update-expected --doc docs/conformance.md
 
 clean:
 	rm -rf build build-asan

@@ -35,7 +35,7 @@ ir_dtype ir_dtype_from_name(const char *name, int len); /* NONE if unknown; len<
 ir_dtype ir_dtype_from_onnx(int onnx_code);   /* NONE if unsupported */
 ir_dtype ir_dtype_from_gguf(int gguf_code);   /* NONE if unsupported */
 
-bool ir_dtype_is_float(ir_dtype t);   /* f16, bf16, f32, f64 */
+bool ir_dtype_is_float(ir_dtype t);   /* f16, bf16, f32, f64, float8 and float4 types */
 bool ir_dtype_is_int(ir_dtype t);     /* signed or unsigned integers, incl. 4-bit */
 bool ir_dtype_is_signed(ir_dtype t);  /* signed ints and floats */
 bool ir_dtype_is_quant(ir_dtype t);   /* block-quantized storage */

@@ -22,6 +22,12 @@ INFER_FN(infer_matmul)
 INFER_FN(infer_gemm)
 INFER_FN(infer_conv)
 INFER_FN(infer_conv_transpose)
+/* nn family: quantized contractions and Einsum */
+INFER_FN(infer_matmul_integer)
+INFER_FN(infer_qlinear_matmul)
+INFER_FN(infer_conv_integer)
+INFER_FN(infer_qlinear_conv)
+INFER_FN(infer_einsum)
 INFER_FN(infer_pool)
 INFER_FN(infer_global_pool)
 INFER_FN(infer_layer_norm)
@@ -37,6 +43,27 @@ INFER_FN(infer_gather)
 INFER_FN(infer_expand)
 INFER_FN(infer_shape_op)
 INFER_FN(infer_size_op)
+/* normalizations: infer_norm.c */
+INFER_FN(infer_batch_norm)
+INFER_FN(infer_instance_norm)
+INFER_FN(infer_group_norm)
+INFER_FN(infer_rms_norm)
+INFER_FN(infer_mvn)
+INFER_FN(infer_lrn)
+/* ops family: infer_library.c */
+INFER_FN(infer_topk)
+INFER_FN(infer_nonzero)
+INFER_FN(infer_unique)
+INFER_FN(infer_cumsum)
+INFER_FN(infer_dropout)
+INFER_FN(infer_bitcast)
+/* Dropout's mode: 1 an identity (inference, or ratio 0), 0 random (training
+ * with a nonzero ratio: refused), -1 known only at run time. */
+int dropout_is_identity(ir_graph *g, const ir_node *n);
+/* ops family: infer_quant.c */
+INFER_FN(infer_quantize)
+INFER_FN(infer_dequantize)
+INFER_FN(infer_dynamic_quantize)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */
@@ -54,6 +81,17 @@ int infer_axis(const ir_graph *g, const ir_node *n, int64_t axis, int rank, int 
 /* Reads a constant integer input (i32/i64) into vals (at most max), count
  * in *n. Returns 0 if constant, 1 if the input is not a constant, -1 error. */
 int infer_const_ints(ir_graph *g, const ir_node *n, uint32_t i, int64_t *vals, int max, int *count, diag *d);
+/* The axes a Reduce* node reduces: mark[i] for each reduced axis i (all
+ * when the axes input is absent or empty); *noop when the node is instead
+ * an identity (no axes and noop_with_empty_axes). Axes must be constant. */
+int infer_reduce_axes(ir_graph *g, const ir_node *n, bool *mark, bool *noop, diag *d);
+/* Normalizations (infer_norm.c): input i, when present, must broadcast into
+ * the shape of input 0 (a scale or bias); the stash_type attribute must
+ * name a float type, returned in *t; the axes MeanVarianceNormalization
+ * reduces (its axes attribute, default 0, 2, 3) as marks per axis. */
+int infer_norm_bcast_param(ir_graph *g, const ir_node *n, uint32_t i, diag *d);
+int infer_norm_stash_type(ir_graph *g, const ir_node *n, ir_dtype *t, diag *d);
+int infer_mvn_axes(ir_graph *g, const ir_node *n, bool *mark, diag *d);
 /* Set output o of the node. */
 int infer_set(ir_graph *g, const ir_node *n, uint32_t o, ir_dtype t, int rank, const ir_dim *dims, diag *d);
 

@@ -1,6 +1,7 @@
 /* infer_elementwise.c — inference for elementwise ops: unary, casts,
  * broadcasting binary and variadic ops, comparisons, Where. */
 #include "infer.h"
+#include "minifloat.h"
 
 #define NODE (&g->nodes[node])
 
@@ -18,16 +19,26 @@ int infer_unary_bool(ir_graph *g, uint32_t node, diag *d) {
 
 int infer_first_input(ir_graph *g, uint32_t node, diag *d) { return infer_unary(g, node, d); }
 
+/* Cast and CastLike's round_mode (float8e8m0 targets, minifloat.h). */
+static int check_round_mode(ir_graph *g, uint32_t node, diag *d) {
+    const char *mode = ir_attr_str(NODE, "round_mode");
+    if (mf_round_from_name(mode) < 0)
+        return ir_node_error(g, NODE, d, "round_mode '%s' must be up, down or nearest", mode);
+    return 0;
+}
+
 int infer_cast(ir_graph *g, uint32_t node, diag *d) {
     const ir_value *x = infer_input(g, NODE, 0);
     int64_t to = ir_attr_int(NODE, "to");
     if (to <= IR_DTYPE_NONE || to >= IR_DTYPE_COUNT || ir_dtype_is_quant((ir_dtype)to))
         return ir_node_error(g, NODE, d, "cannot cast to dtype #%lld", (long long)to);
+    if (check_round_mode(g, node, d)) return -1;
     return infer_set(g, NODE, 0, (ir_dtype)to, x->rank, x->dims, d);
 }
 
 int infer_cast_like(ir_graph *g, uint32_t node, diag *d) {
     const ir_value *x = infer_input(g, NODE, 0), *like = infer_input(g, NODE, 1);
+    if (check_round_mode(g, node, d)) return -1;
     return infer_set(g, NODE, 0, like->dtype, x->rank, x->dims, d);
 }
 

@@ -6,12 +6,19 @@
  * all lanes (so dispatch costs are shared by the lanes); nodes that do not
  * depend on a reduction index are evaluated once per chunk, the others once
  * per reduction point. Values live in 8-byte slots: floats as doubles
- * holding a value exactly representable in their dtype, integers as int64
- * wrapped to their width (u64 as its bit pattern), bools as 0/1.
+ * holding a value exactly representable in their dtype (float8 / float4
+ * through minifloat.h), integers as int64 wrapped to their width (u64 as its
+ * bit pattern), bools as 0/1. A library kernel calls its routine in
+ * interp_lib.c, which may bind the symbols of data-dependent output sizes.
  */
 #include "interp.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "interp_lib.h"
 #include "kir_build.h"
+#include "minifloat.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,11 +26,7 @@
 
 #define LANES 64
 
-typedef union slot {
-    double f;
-    int64_t i;
-    uint64_t u;
-} slot;
+typedef interp_slot slot;
 
 typedef struct rbuf {  /* a buffer at run time */
     void *data;
@@ -68,7 +71,7 @@ uint16_t interp_f32_to_f16(float f) {
     if (ax < 0x38800000) { /* subnormal or zero in half */
         if (ax < 0x33000000) return (uint16_t)sign; /* < half of the smallest subnormal */
         uint32_t man = (ax & 0x7fffff) | 0x800000;
-        int shift = 126 - (int)(ax >> 23) + 13; /* 14..24 */
+        int shift = 126 - (int)(ax >> 23); /* 14..24: half = mantissa * 2^(exp - 126) */
         uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
         if (rem > mid || (rem == mid && (half & 1))) half++;
         return (uint16_t)(sign | half);
@@ -100,7 +103,8 @@ static double round_to(ir_dtype t, double v) {
     case IR_F32: return (double)(float)v;
     case IR_F16: return (double)interp_f16_to_f32(interp_f32_to_f16((float)v));
     case IR_BF16: return (double)interp_bf16_to_f32(interp_f32_to_bf16((float)v));
-    default: return v;
+    case IR_F64: return v;
+    default: return mf_is_minifloat(t) ? mf_round_to(t, v, false, MF_ROUND_NEAREST) : v;
     }
 }
 
@@ -115,12 +119,27 @@ static int64_t wrap(ir_dtype t, int64_t v) {
     case IR_BOOL: return v != 0;
     case IR_I4: return (int64_t)((uint64_t)v << 60) >> 60;
     case IR_U4: return v & 0xf;
+    case IR_I2: return (int64_t)((uint64_t)v << 62) >> 62;
+    case IR_U2: return v & 0x3;
     default: return v;
     }
 }
 
 static bool is_float(ir_dtype t) { return ir_dtype_is_float(t); }
-static bool is_unsigned(ir_dtype t) { return t == IR_U64 || t == IR_U32 || t == IR_U16 || t == IR_U8 || t == IR_U4 || t == IR_BOOL; }
+static bool is_unsigned(ir_dtype t) { return t == IR_U64 || t == IR_U32 || t == IR_U16 || t == IR_U8 || t == IR_U4 || t == IR_U2 || t == IR_BOOL; }
+
+/* Element i of a type of 8 / block_elems bits (8, 4 or 2), packed from the
+ * low bits of each byte up. */
+static uint32_t read_packed(ir_dtype t, const uint8_t *p, int64_t i) {
+    int per = (int)ir_dtype_get(t)->block_elems, bits = 8 / per, shift = (int)(i % per) * bits;
+    return (uint32_t)(p[i / per] >> shift) & ((1u << bits) - 1);
+}
+
+static void write_packed(ir_dtype t, uint8_t *p, int64_t i, uint8_t v) {
+    int per = (int)ir_dtype_get(t)->block_elems, bits = 8 / per, shift = (int)(i % per) * bits;
+    uint8_t mask = (uint8_t)(((1u << bits) - 1) << shift);
+    p[i / per] = (uint8_t)((p[i / per] & ~mask) | ((v << shift) & mask));
+}
 
 static slot read_elem(ir_dtype t, const void *base, int64_t i) {
     slot s;
@@ -138,8 +157,11 @@ static slot read_elem(ir_dtype t, const void *base, int64_t i) {
     case IR_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); s.i = v; break; }
     case IR_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); s.i = v; break; }
     case IR_I64: case IR_U64: memcpy(&s.i, p + 8 * i, 8); break;
-    case IR_I4: case IR_U4: { uint8_t b = p[i / 2]; s.i = wrap(t, (i & 1) ? b >> 4 : b & 0xf); break; }
-    default: s.i = 0; break;
+    case IR_I4: case IR_U4: case IR_I2: case IR_U2: s.i = wrap(t, read_packed(t, p, i)); break;
+    default:
+        if (mf_is_minifloat(t)) s.f = mf_decode(t, (uint8_t)read_packed(t, p, i));
+        else s.i = 0;
+        break;
     }
     return s;
 }
@@ -155,12 +177,10 @@ static void write_elem(ir_dtype t, void *base, int64_t i, slot s) {
     case IR_I16: case IR_U16: { uint16_t v = (uint16_t)s.i; memcpy(p + 2 * i, &v, 2); break; }
     case IR_I32: case IR_U32: { uint32_t v = (uint32_t)s.i; memcpy(p + 4 * i, &v, 4); break; }
     case IR_I64: case IR_U64: memcpy(p + 8 * i, &s.i, 8); break;
-    case IR_I4: case IR_U4: {
-        uint8_t b = p[i / 2], nib = (uint8_t)(s.i & 0xf);
-        p[i / 2] = (i & 1) ? (uint8_t)((b & 0x0f) | (nib << 4)) : (uint8_t)((b & 0xf0) | nib);
+    case IR_I4: case IR_U4: case IR_I2: case IR_U2: write_packed(t, p, i, (uint8_t)s.i); break;
+    default:
+        if (mf_is_minifloat(t)) write_packed(t, p, i, mf_encode(t, s.f, false, MF_ROUND_NEAREST));
         break;
-    }
-    default: break;
     }
 }
 
@@ -373,13 +393,17 @@ static bool compare(kx_op op, ir_dtype t, slot a, slot b) {
 }
 #undef COMPARE
 
-static slot cast_slot(ir_dtype from, ir_dtype to, slot s) {
+/* flags: kir_expr.ival of a CAST (saturate, e8m0 rounding). */
+static slot cast_slot(ir_dtype from, ir_dtype to, slot s, int64_t flags) {
     slot r;
     if (to == IR_BOOL) {
         r.i = is_float(from) ? s.f != 0 : s.i != 0;
     } else if (is_float(to)) {
         double v = is_float(from) ? s.f : from == IR_U64 ? (double)s.u : (double)s.i;
-        r.f = round_to(to, v);
+        if (mf_is_minifloat(to))
+            r.f = mf_round_to(to, v, flags & KIR_CAST_SATURATE, (mf_round)(flags >> KIR_CAST_ROUND_SHIFT));
+        else
+            r.f = round_to(to, v);
     } else if (is_float(from)) {
         double v = trunc(s.f);
         if (isnan(v)) r.i = to == IR_U64 ? 0 : INT64_MIN;
@@ -442,7 +466,7 @@ static void eval_node(kstate *ks, uint32_t e, slot *out) {
         return;
     case KX_CAST: {
         ir_dtype from = p->exprs[x->args[0]].dtype;
-        for (int l = 0; l < n; l++) out[l] = cast_slot(from, t, a[l]);
+        for (int l = 0; l < n; l++) out[l] = cast_slot(from, t, a[l], x->ival);
         return;
     }
     default: break;
@@ -636,6 +660,98 @@ done:
     return rc;
 }
 
+/* ---- library kernels (interp_lib.h) ------------------------------------------------------ */
+
+#define LIB_MAX_IN 64
+#define LIB_MAX_OUT 16
+
+typedef struct lib_state {
+    interp *it;
+    const kir_kernel *k;
+    lib_tensor out[LIB_MAX_OUT];
+} lib_state;
+
+static lib_tensor view_of(interp *it, uint32_t b) {
+    lib_tensor t = {.present = b != KIR_NONE};
+    if (!t.present) return t;
+    const rbuf *r = &it->bufs[b];
+    t.dtype = it->p->bufs[b].dtype;
+    t.rank = it->p->bufs[b].rank;
+    memcpy(t.shape, r->shape, sizeof t.shape);
+    t.numel = r->numel;
+    t.data = r->data;
+    return t;
+}
+
+int lib_error(lib_call *c, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lib_state *st = c->priv;
+    return diag_error(st->it->d, "%s: node '%s' (%s): %s", c->g->source, c->node->name,
+                      ir_op_get(c->node->op)->name, msg);
+}
+
+lib_tensor *lib_output(lib_call *c, uint32_t o, const int64_t *shape) {
+    lib_state *st = c->priv;
+    interp *it = st->it;
+    if (o >= c->n_out || st->k->lib_out[o] == KIR_NONE) {
+        lib_error(c, "has no output %u", o);
+        return NULL;
+    }
+    uint32_t b = st->k->lib_out[o];
+    const kir_buffer *kb = &it->p->bufs[b];
+    for (int ax = 0; ax < kb->rank; ax++) {
+        ir_dim want = kb->dims[ax];
+        if (!ir_dim_is_const(want) && it->g->syms[want.sym].kind == IR_SYM_NAMED && it->sym[want.sym] < 0)
+            it->sym[want.sym] = shape[ax]; /* a data-dependent size, known now */
+        int64_t v = dim_value(it, want);
+        if (v != shape[ax]) {
+            char buf[128];
+            ir_dim_format(it->g, want, buf, sizeof buf);
+            lib_error(c, "output '%s' has size %lld at axis %d, its type says %s", kb->name, (long long)shape[ax], ax,
+                      buf);
+            return NULL;
+        }
+    }
+    if (alloc_buffer(it, b)) return NULL;
+    st->out[o] = view_of(it, b);
+    return &st->out[o];
+}
+
+interp_slot interp_read(ir_dtype t, const void *base, int64_t i) { return read_elem(t, base, i); }
+void interp_write(ir_dtype t, void *base, int64_t i, interp_slot v) { write_elem(t, base, i, v); }
+
+int interp_compare(ir_dtype t, interp_slot a, interp_slot b) {
+    if (is_float(t)) {
+        if (isnan(a.f) || isnan(b.f)) return (isnan(a.f) != 0) - (isnan(b.f) != 0);
+        return (a.f > b.f) - (a.f < b.f);
+    }
+    if (is_unsigned(t)) return (a.u > b.u) - (a.u < b.u);
+    return (a.i > b.i) - (a.i < b.i);
+}
+
+static int run_lib(interp *it, const kir_kernel *k) {
+    interp_lib_fn fn = interp_lib_find(k->lib);
+    if (!fn)
+        return diag_error(it->d, "%s: kernel '%s': library routine '%s' is not available in the interpreter",
+                          it->g->source, k->name, k->lib);
+    if (k->n_lib_in > LIB_MAX_IN || k->n_lib_out > LIB_MAX_OUT)
+        return diag_error(it->d, "%s: kernel '%s': too many operands", it->g->source, k->name);
+    lib_tensor in[LIB_MAX_IN];
+    for (uint32_t i = 0; i < k->n_lib_in; i++) in[i] = view_of(it, k->lib_in[i]);
+    lib_state st = {.it = it, .k = k};
+    lib_call c = {.g = it->g, .node = &it->g->nodes[k->node], .in = in, .n_in = k->n_lib_in,
+                  .n_out = k->n_lib_out, .priv = &st};
+    if (fn(&c)) return -1;
+    for (uint32_t o = 0; o < k->n_lib_out; o++)
+        if (k->lib_out[o] != KIR_NONE && !it->bufs[k->lib_out[o]].ready)
+            return lib_error(&c, "routine '%s' did not write output %u", k->lib, o);
+    return 0;
+}
+
 /* ---- driver ----------------------------------------------------------------------------- */
 
 int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor *outputs, diag *d) {
@@ -679,12 +795,7 @@ int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor 
     }
     for (uint32_t k = 0; k < p->n_kernels; k++) {
         const kir_kernel *kn = &p->kernels[k];
-        if (kn->kind == KK_LIB) {
-            diag_error(d, "%s: kernel '%s': library routine '%s' is not available in the interpreter", p->g->source,
-                       kn->name, kn->lib);
-            goto done;
-        }
-        if (run_loop(&it, kn)) goto done;
+        if (kn->kind == KK_LIB ? run_lib(&it, kn) : run_loop(&it, kn)) goto done;
     }
     for (uint32_t o = 0; o < p->n_outputs; o++) {
         uint32_t b = p->outputs[o];

@@ -54,9 +54,14 @@ typedef struct kir_expr {
     uint32_t buffer;      /* LOAD */
     int32_t axis;         /* IDX, RIDX */
     ir_dim dim;           /* DIM */
-    int64_t ival;         /* CONST of integer/bool dtype; CAST: 1 = saturate */
+    int64_t ival;         /* CONST of integer/bool dtype; CAST: KIR_CAST_* flags */
     double fval;          /* CONST of float dtype */
 } kir_expr;
+
+/* CAST flags: saturate out-of-range values (float8 targets, see
+ * minifloat.h); the rounding of float8e8m0 targets (mf_round) above the shift. */
+#define KIR_CAST_SATURATE 1
+#define KIR_CAST_ROUND_SHIFT 1
 
 typedef enum kir_buffer_kind {
     KB_INPUT,   /* a graph input */

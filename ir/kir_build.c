@@ -228,12 +228,12 @@ uint32_t kb_select(kir_program *p, uint32_t cond, uint32_t a, uint32_t b) {
     return intern(p, &e);
 }
 
-uint32_t kb_cast(kir_program *p, ir_dtype t, uint32_t a, bool saturate) {
+uint32_t kb_cast_round(kir_program *p, ir_dtype t, uint32_t a, bool saturate, int round) {
     if (kb_type(p, a) == t) return a;
     kir_expr e = blank(KX_CAST, t);
     e.n_args = 1;
     e.args = &a;
-    e.ival = saturate;
+    e.ival = (saturate ? KIR_CAST_SATURATE : 0) | (int64_t)round << KIR_CAST_ROUND_SHIFT;
     return intern(p, &e);
 }
 
@@ -242,6 +242,7 @@ uint32_t kb_remake(kir_program *p, const kir_expr *proto, const uint32_t *args) 
     e.args = (uint32_t *)args;
     return intern(p, &e);
 }
+uint32_t kb_cast(kir_program *p, ir_dtype t, uint32_t a, bool saturate) { return kb_cast_round(p, t, a, saturate, 0); }
 
 uint32_t kb_iadd(kir_program *p, uint32_t a, int64_t c) { return kb_bin(p, KX_ADD, a, kb_const_i(p, IR_I64, c)); }
 uint32_t kb_imul(kir_program *p, uint32_t a, int64_t c) { return kb_bin(p, KX_MUL, a, kb_const_i(p, IR_I64, c)); }

@@ -34,6 +34,9 @@ uint32_t kb_un(kir_program *p, kx_op op, uint32_t a);
 uint32_t kb_bin(kir_program *p, kx_op op, uint32_t a, uint32_t b);
 uint32_t kb_select(kir_program *p, uint32_t cond, uint32_t a, uint32_t b);
 uint32_t kb_cast(kir_program *p, ir_dtype t, uint32_t a, bool saturate);
+/* A cast to float8e8m0 with its rounding (an mf_round of minifloat.h); other
+ * targets round to nearest even. */
+uint32_t kb_cast_round(kir_program *p, ir_dtype t, uint32_t a, bool saturate, int round);
 static inline ir_dtype kb_type(const kir_program *p, uint32_t e) { return p->exprs[e].dtype; }
 
 /* An expression like *proto but with the given operands (hash-consed). */

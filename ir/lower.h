@@ -13,6 +13,39 @@ LOWER_FN(lower_cast)
 LOWER_FN(lower_clip)
 LOWER_FN(lower_binary)
 LOWER_FN(lower_where)
+/* reductions, softmax and normalizations: lower_reduce.c */
+LOWER_FN(lower_reduce)
+LOWER_FN(lower_arg_reduce)
+LOWER_FN(lower_softmax)
+/* lower_norm.c */
+LOWER_FN(lower_batch_norm)
+LOWER_FN(lower_instance_norm)
+LOWER_FN(lower_layer_norm)
+LOWER_FN(lower_group_norm)
+LOWER_FN(lower_rms_norm)
+LOWER_FN(lower_lp_norm)
+LOWER_FN(lower_mvn)
+LOWER_FN(lower_lrn)
+/* nn family: lower_contraction.c, lower_einsum.c, lower_conv.c, lower_pool.c */
+LOWER_FN(lower_matmul)
+LOWER_FN(lower_gemm)
+LOWER_FN(lower_matmul_integer)
+LOWER_FN(lower_qlinear_matmul)
+LOWER_FN(lower_einsum)
+LOWER_FN(lower_conv)
+LOWER_FN(lower_conv_transpose)
+LOWER_FN(lower_conv_integer)
+LOWER_FN(lower_qlinear_conv)
+LOWER_FN(lower_max_pool)
+LOWER_FN(lower_avg_lp_pool)
+LOWER_FN(lower_global_pool)
+/* ops family: lower_library.c */
+LOWER_FN(lower_library)
+LOWER_FN(lower_dropout)
+/* ops family: lower_quant.c */
+LOWER_FN(lower_quantize)
+LOWER_FN(lower_dequantize)
+LOWER_FN(lower_dynamic_quantize)
 #undef LOWER_FN
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "minifloat.h"
 
 #define NODE (&p->g->nodes[node])
 
@@ -150,7 +151,9 @@ int lower_activation(kir_program *p, ir_id node, diag *d) {
 
 int lower_cast(kir_program *p, ir_id node, diag *d) {
     const ir_value *o = &p->g->values[NODE->out[0]];
-    uint32_t body = kb_cast(p, o->dtype, in_at_out(p, node, 0), ir_attr_int(NODE, "saturate") != 0);
+    int round = mf_round_from_name(ir_attr_str(NODE, "round_mode")); /* checked by inference */
+    if (round < 0) return ir_node_error(p->g, NODE, d, "bad round_mode");
+    uint32_t body = kb_cast_round(p, o->dtype, in_at_out(p, node, 0), ir_attr_int(NODE, "saturate") != 0, round);
     return kb_kernel(p, node, out_buf(p, node), body) < 0 ? -1 : 0;
 }
 

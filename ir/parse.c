@@ -1118,7 +1118,10 @@ static int check_node(parser *p, ir_graph *g, ir_id nid, uint32_t op_line, uint3
         for (uint32_t o = 0; o < n->n_out; o++) {
             const ir_value *now = &g->values[n->out[o]];
             bool same = now->dtype == saved[o].dtype && now->rank == saved[o].rank;
-            for (int i = 0; same && i < now->rank; i++) same = ir_dim_eq(now->dims[i], saved[o].dims[i]);
+            for (int i = 0; same && i < now->rank; i++) { /* a size that inference made up (fresh) matches any symbol */
+                bool fresh = !ir_dim_is_const(now->dims[i]) && (uint32_t)now->dims[i].sym >= n_syms;
+                same = fresh ? !ir_dim_is_const(saved[o].dims[i]) : ir_dim_eq(now->dims[i], saved[o].dims[i]);
+            }
             if (same) continue;
             char want[512], have[512], nb[256];
             ir_type_format(g, now->dtype, now->rank, now->dims, want, sizeof want);

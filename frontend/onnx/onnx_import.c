@@ -5,7 +5,9 @@
  * stored in typed protobuf fields are converted into the graph arena. Nodes
  * of the default domain map by name onto the IR op of the same name, with
  * attributes checked against the op's schema (ops.def); attributes that newer
- * opsets turned into inputs (onnx_moved_attrs.def) become constant inputs.
+ * opsets turned into inputs (onnx_moved_attrs.def) become constant inputs,
+ * and old-opset forms are rewritten (onnx_legacy.h). Calls of model-local
+ * functions are inlined, and so are the branches of If (onnx_scope.h).
  * All unsupported ops are listed in one report before anything is built.
  */
 #include "onnx_import.h"
@@ -14,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/onnx/onnx_legacy.h"
 #include "frontend/onnx/onnx_pb.h"
+#include "frontend/onnx/onnx_scope.h"
 #include "ir/mapfile.h"
 #include "passes/passes.h"
 
@@ -23,7 +27,9 @@ typedef struct importer {
     char dir[4096];     /* the model's folder, for external data */
     onnx_model *model;
     ir_graph *g;
-    int64_t opset;      /* ai.onnx opset of the model */
+    int64_t opset;      /* ai.onnx opset of the model (of a function body while inlining it) */
+    const onnx_scope *scope; /* names of the function body or If branch being inlined; NULL: the graph */
+    int depth;          /* nesting of inlined bodies */
     const onnx_input_binding *bind; /* graph inputs fixed to constants */
     uint32_t n_bind;
     diag *d;
@@ -207,8 +213,12 @@ static int import_input(importer *im, const onnx_value_info *vi) {
 
 /* ---- nodes ------------------------------------------------------------------------ */
 
+static const onnx_function *find_function(const importer *im, const onnx_node *n);
+
 static const char *unsupported_reason(const importer *im, const onnx_node *n) {
+    if (find_function(im, n)) return NULL;
     if (!is_default_domain(n->domain)) return "custom domain";
+    if (!strcmp(n->op_type, "If")) return NULL;
     if (!strcmp(n->op_type, "Constant")) return NULL;
     if (ir_op_from_name(n->op_type, -1) == IR_OP_NONE) return "unsupported op";
     return NULL;
@@ -249,11 +259,15 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
         if (a->type != ONNX_ATTR_INT) break;
         return ir_set_attr_int(g, nid, a->name, a->i, im->d);
     case IR_AK_DTYPE: {
-        if (a->type != ONNX_ATTR_INT) break;
-        ir_dtype dt = ir_dtype_from_onnx((int)a->i);
+        int64_t code = a->i;
+        if (a->type == ONNX_ATTR_STRING) /* Cast before opset 6 names the type: "FLOAT" */
+            for (code = 1; code < 64 && strcmp(onnx_dtype_name((int32_t)code), a->s.str); code++) {}
+        else if (a->type != ONNX_ATTR_INT) break;
+        if (code == 0 && ir_op_get(op)->attrs[idx].def_i == IR_DTYPE_NONE) return 0; /* UNDEFINED: unset */
+        ir_dtype dt = ir_dtype_from_onnx((int)code);
         if (dt == IR_DTYPE_NONE)
             return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s': data type %s is not supported", a->name,
-                                 onnx_dtype_name((int32_t)a->i));
+                                 a->type == ONNX_ATTR_STRING ? a->s.str : onnx_dtype_name((int32_t)code));
         return ir_set_attr_int(g, nid, a->name, dt, im->d);
     }
     case IR_AK_FLOAT:
@@ -281,8 +295,24 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
     return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s' must be %s", a->name, ir_attr_kind_name(kind));
 }
 
-static int import_node(importer *im, const onnx_node *n) {
+static int expand_function(importer *im, const onnx_node *n, const onnx_function *f);
+static int import_if(importer *im, const onnx_node *n);
+
+static int import_node(importer *im, const onnx_node *raw) {
+    onnx_node scoped;
+    const onnx_node *n = raw;
+    if (im->scope) { /* inside an inlined body: the graph's names */
+        if (onnx_scope_node(im->g, im->scope, raw, &scoped, im->d)) return -1;
+        n = &scoped;
+    }
+    const onnx_function *f = find_function(im, n);
+    if (f) return expand_function(im, n, f);
+    if (is_default_domain(n->domain) && !strcmp(n->op_type, "If")) return import_if(im, n);
     if (!strcmp(n->op_type, "Constant")) return import_constant_node(im, n);
+    const char *why = unsupported_reason(im, n); /* checked up front for the graph, not for inlined bodies */
+    if (why)
+        return diag_error(im->d, "%s: node '%s': %s%s%s is not supported (%s)", im->path, node_label(n), n->domain,
+                          *n->domain ? "." : "", n->op_type, why);
     ir_graph *g = im->g;
     ir_op op = ir_op_from_name(n->op_type, -1);
     ir_id in[256];
@@ -322,16 +352,149 @@ static int import_node(importer *im, const onnx_node *n) {
         if (c == IR_NONE) return -1;
         in[mv->input] = c;
     }
+    if (onnx_legacy_prepare(g, n, node_label(n), im->opset, in, n_in, im->path, im->d)) return -1;
+    int expanded = onnx_legacy_expand(g, n, node_label(n), im->opset, in, n_in, im->path, im->d);
+    if (expanded <= 0) return expanded;
     ir_id nid = ir_add_node(g, op, in, n_in, (const char *const *)n->outputs, (uint32_t)n->n_outputs,
                             node_label(n), im->d);
     if (nid == IR_NONE) return -1;
     for (size_t k = 0; k < n->n_attrs; k++) {
         if (find_moved(n->op_type, n->attrs[k].name, im->opset)) continue;
+        if (onnx_legacy_attr(n->op_type, n->attrs[k].name, im->opset)) continue;
         if (set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
     if (ir_infer_node(g, nid, im->d)) return -1;
     /* fold now, so that the nodes after it see constants (shape computations) */
     return fold_node(g, nid, im->d) < 0 ? -1 : 0;
+}
+
+/* ---- inlined bodies: model-local functions and If branches ------------------------ */
+
+#define MAX_INLINE_DEPTH 32
+
+static const onnx_function *find_function(const importer *im, const onnx_node *n) {
+    for (size_t i = 0; i < im->model->n_functions; i++) {
+        const onnx_function *f = &im->model->functions[i];
+        if (!strcmp(f->name, n->op_type) && !strcmp(f->domain, n->domain) && !strcmp(f->overload, n->overload))
+            return f;
+    }
+    return NULL;
+}
+
+static const char *scope_prefix(importer *im, const onnx_node *n, const char *what) {
+    size_t len = strlen(node_label(n)) + strlen(what) + 3; /* label~what~ */
+    char *p = arena_alloc(&im->g->arena, len);
+    if (p) snprintf(p, len, "%s~%s~", node_label(n), what);
+    return p;
+}
+
+/* Imports nodes (and initializers) in scope s. */
+static int import_in_scope(importer *im, const onnx_scope *s, const onnx_node *nodes, size_t n_nodes,
+                           const onnx_tensor *inits, size_t n_inits) {
+    if (im->depth >= MAX_INLINE_DEPTH)
+        return diag_error(im->d, "%s: functions and If branches nest more than %d deep (a recursive function?)",
+                          im->path, MAX_INLINE_DEPTH);
+    const onnx_scope *saved = im->scope;
+    im->scope = s;
+    im->depth++;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n_inits; i++)
+        if (import_tensor(im, &inits[i], onnx_scope_define(im->g, s, inits[i].name)) == IR_NONE) rc = -1;
+    for (size_t i = 0; rc == 0 && i < n_nodes; i++) rc = import_node(im, &nodes[i]);
+    im->depth--;
+    im->scope = saved;
+    return rc;
+}
+
+/* A call of a model-local function: its body, inlined with the call's names. */
+static int expand_function(importer *im, const onnx_node *n, const onnx_function *f) {
+    const char *prefix = scope_prefix(im, n, f->name);
+    if (!prefix) return diag_error(im->d, "%s: out of memory", im->path);
+    onnx_scope fs = {.parent = im->scope, .prefix = prefix, .fn = f, .call = n};
+    int64_t saved_opset = im->opset;
+    for (size_t i = 0; i < f->n_opset_import; i++)
+        if (is_default_domain(f->opset_import[i].domain)) im->opset = f->opset_import[i].version;
+    int rc = import_in_scope(im, &fs, f->nodes, f->n_nodes, NULL, 0);
+    im->opset = saved_opset;
+    for (size_t i = 0; rc == 0 && i < n->n_outputs; i++)
+        if (*n->outputs[i] && ir_find_value(im->g, n->outputs[i]) == IR_NONE)
+            rc = diag_error(im->d, "%s: node '%s': function %s does not define its output %zu", im->path,
+                            node_label(n), f->name, i);
+    return rc;
+}
+
+static const onnx_graph *graph_attr(const onnx_node *n, const char *name) {
+    for (size_t k = 0; k < n->n_attrs; k++)
+        if (!strcmp(n->attrs[k].name, name) && n->attrs[k].g) return n->attrs[k].g;
+    return NULL;
+}
+
+/* One branch of an If, inlined; its outputs' values in outs. */
+static int import_branch(importer *im, const onnx_node *n, const char *which, const onnx_graph *b, ir_id *outs) {
+    const char *prefix = scope_prefix(im, n, which);
+    if (!prefix) return diag_error(im->d, "%s: out of memory", im->path);
+    if (b->n_inputs)
+        return diag_error(im->d, "%s: node '%s' (If): the %s has inputs", im->path, node_label(n), which);
+    onnx_scope bs = {.parent = im->scope, .prefix = prefix};
+    if (import_in_scope(im, &bs, b->nodes, b->n_nodes, b->initializers, b->n_initializers)) return -1;
+    for (size_t i = 0; i < b->n_outputs; i++) {
+        outs[i] = ir_find_value(im->g, onnx_scope_resolve(im->g, &bs, b->outputs[i].name));
+        if (outs[i] == IR_NONE)
+            return diag_error(im->d, "%s: node '%s' (If): the %s does not define its output '%s'", im->path,
+                              node_label(n), which, b->outputs[i].name);
+    }
+    return 0;
+}
+
+/* A one-output node named name (the graph's name of an If output). */
+static int add_named(importer *im, ir_op op, const ir_id *in, uint32_t n_in, const char *name, const onnx_node *n) {
+    ir_id nid = ir_add_node(im->g, op, in, n_in, &name, 1, node_label(n), im->d);
+    return nid == IR_NONE ? -1 : ir_infer_node(im->g, nid, im->d);
+}
+
+/* If(cond): a constant condition inlines its branch; otherwise both branches
+ * are inlined and each output selects between them (Where), so the branches
+ * must give outputs of the same dtype and rank. */
+static int import_if(importer *im, const onnx_node *n) {
+    ir_graph *g = im->g;
+    const onnx_graph *tb = graph_attr(n, "then_branch"), *eb = graph_attr(n, "else_branch");
+    ir_id cond = n->n_inputs == 1 ? ir_find_value(g, n->inputs[0]) : IR_NONE;
+    if (!tb || !eb || cond == IR_NONE || tb->n_outputs != n->n_outputs || eb->n_outputs != n->n_outputs ||
+        n->n_outputs > 64)
+        return diag_error(im->d, "%s: node '%s' (If): needs a defined condition and two branches with one output "
+                          "per If output (at most 64)", im->path, node_label(n));
+    const ir_value *c = &g->values[cond]; /* not valid once branches add values */
+    if (c->dtype != IR_BOOL || ir_value_numel(g, cond) != 1)
+        return diag_error(im->d, "%s: node '%s' (If): the condition must be one bool", im->path, node_label(n));
+    int cond_rank = c->rank;
+    ir_id t[64], e[64];
+    if (c->kind == IR_VALUE_CONST && c->data) { /* known branch: inline it alone */
+        bool taken = *(const uint8_t *)c->data != 0;
+        if (import_branch(im, n, taken ? "then" : "else", taken ? tb : eb, t)) return -1;
+        for (size_t i = 0; i < n->n_outputs; i++)
+            if (add_named(im, IR_OP_Identity, &t[i], 1, n->outputs[i], n)) return -1;
+        return 0;
+    }
+    if (import_branch(im, n, "then", tb, t) || import_branch(im, n, "else", eb, e)) return -1;
+    for (size_t i = 0; i < n->n_outputs; i++) {
+        const ir_value *tv = &g->values[t[i]], *ev = &g->values[e[i]];
+        bool agree = tv->dtype == ev->dtype && tv->rank == ev->rank;
+        for (int k = 0; agree && k < tv->rank; k++) agree = ir_dim_eq(tv->dims[k], ev->dims[k]);
+        if (!agree) {
+            char ts[256], es[256];
+            ir_type_format(g, tv->dtype, tv->rank, tv->dims, ts, sizeof ts);
+            ir_type_format(g, ev->dtype, ev->rank, ev->dims, es, sizeof es);
+            return diag_error(im->d, "%s: node '%s' (If): output %zu is %s in the then branch and %s in the else "
+                              "branch; with a condition known only at run time the branches must agree", im->path,
+                              node_label(n), i, ts, es);
+        }
+        if (cond_rank > tv->rank)
+            return diag_error(im->d, "%s: node '%s' (If): a condition of rank %d cannot select output %zu of rank %d",
+                              im->path, node_label(n), cond_rank, i, tv->rank);
+        ir_id win[3] = {cond, t[i], e[i]};
+        if (add_named(im, IR_OP_Where, win, 3, n->outputs[i], n)) return -1;
+    }
+    return 0;
 }
 
 /* ---- the model ------------------------------------------------------------------- */
