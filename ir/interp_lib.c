@@ -267,11 +267,21 @@ done:
     return rc;
 }
 
-/* ---- CumSum(x, axis) -> y ---------------------------------------------------------------- */
+/* ---- CumSum, CumProd (x, axis) -> y ------------------------------------------------------- */
 
-/* y[.., j, ..] = sum of x[.., r, ..] over r <= j (r < j when exclusive; r >= j,
- * r > j when reverse), accumulated in double (floats) or wrapping int64. */
-static int lib_cumsum(lib_call *c) {
+typedef enum { SCAN_SUM, SCAN_PROD } scan_op;
+
+/* acc op x: in double for floats, wrapping 64-bit arithmetic for integers
+ * (the write wraps to the element width). */
+static interp_slot scan_step(scan_op op, bool fl, interp_slot acc, interp_slot x) {
+    if (fl) acc.f = op == SCAN_SUM ? acc.f + x.f : acc.f * x.f;
+    else acc.u = op == SCAN_SUM ? acc.u + x.u : acc.u * x.u;
+    return acc;
+}
+
+/* y[.., j, ..] = x[.., 0, ..] op .. op x[.., j, ..] (up to j - 1 when
+ * exclusive, the identity for the first; from the end when reverse). */
+static int scan_axis(lib_call *c, scan_op op) {
     const lib_tensor *x = &c->in[0];
     int64_t a = 0;
     int axis = 0;
@@ -281,21 +291,25 @@ static int lib_cumsum(lib_call *c) {
     axis_view v = around_axis(x, axis);
     bool exclusive = ir_attr_int(c->node, "exclusive") != 0, reverse = ir_attr_int(c->node, "reverse") != 0;
     bool fl = ir_dtype_is_float(x->dtype);
+    interp_slot identity = {.i = op == SCAN_SUM ? 0 : 1};
+    if (fl) identity.f = op == SCAN_SUM ? 0 : 1;
     for (int64_t o = 0; o < v.outer; o++) {
         for (int64_t i = 0; i < v.inner; i++) {
-            interp_slot acc = {.i = 0};
-            if (fl) acc.f = 0;
+            interp_slot acc = identity;
             for (int64_t step = 0; step < v.len; step++) {
                 int64_t j = reverse ? v.len - 1 - step : step, at = (o * v.len + j) * v.inner + i;
                 interp_slot xv = interp_read(x->dtype, x->data, at);
-                if (!exclusive) fl ? (void)(acc.f += xv.f) : (void)(acc.u += xv.u);
+                if (!exclusive) acc = scan_step(op, fl, acc, xv);
                 interp_write(y->dtype, y->data, at, acc);
-                if (exclusive) fl ? (void)(acc.f += xv.f) : (void)(acc.u += xv.u);
+                if (exclusive) acc = scan_step(op, fl, acc, xv);
             }
         }
     }
     return 0;
 }
+
+static int lib_cumsum(lib_call *c) { return scan_axis(c, SCAN_SUM); }
+static int lib_cumprod(lib_call *c) { return scan_axis(c, SCAN_PROD); }
 
 /* ---- BitCast(x) -> y: the same bytes ------------------------------------------------------ */
 
@@ -339,6 +353,7 @@ static const struct {
     {"NonZero", lib_nonzero},
     {"Unique", lib_unique},
     {"CumSum", lib_cumsum},
+    {"CumProd", lib_cumprod},
     {"BitCast", lib_bitcast},
     {"Dropout", lib_dropout},
 };

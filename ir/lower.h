@@ -46,6 +46,9 @@ LOWER_FN(lower_dropout)
 LOWER_FN(lower_quantize)
 LOWER_FN(lower_dequantize)
 LOWER_FN(lower_dynamic_quantize)
+/* loss family: lower_loss.c */
+LOWER_FN(lower_nll_loss)
+LOWER_FN(lower_sce_loss)
 #undef LOWER_FN
 
 #endif

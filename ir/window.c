@@ -29,8 +29,13 @@ static int read_list(const ir_graph *g, const ir_node *n, const char *name, int6
     return 0;
 }
 
+/* auto_pad; NOTSET for ops without the attribute (Col2Im, MaxUnpool). */
 static int read_auto_pad(const ir_graph *g, const ir_node *n, ir_auto_pad *out, diag *d) {
     static const char *names[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    if (ir_attr_index(n->op, "auto_pad") < 0) {
+        *out = IR_PAD_NOTSET;
+        return 0;
+    }
     const char *s = ir_attr_str(n, "auto_pad");
     for (int i = 0; i < 4; i++)
         if (!strcmp(s, names[i])) {
@@ -40,10 +45,11 @@ static int read_auto_pad(const ir_graph *g, const ir_node *n, ir_auto_pad *out, 
     return ir_node_error(g, n, d, "unknown auto_pad '%s'", s);
 }
 
-/* kernel_shape from the attribute, or from the weight's spatial dims. */
+/* kernel_shape from the attribute, or from the weight's spatial dims (also
+ * for ops without the attribute: Col2Im's block_shape). */
 static int read_kernel(const ir_graph *g, const ir_node *n, int k, const ir_dim *wdims, ir_window *w, diag *d) {
     uint32_t cnt;
-    if (ir_attr_ints(n, "kernel_shape", &cnt)) {
+    if (ir_attr_index(n->op, "kernel_shape") >= 0 && ir_attr_ints(n, "kernel_shape", &cnt)) {
         if (read_list(g, n, "kernel_shape", w->kernel, k, 1, 1, d)) return -1;
         for (int i = 0; wdims && i < k; i++)
             if (ir_dim_is_const(wdims[i]) && wdims[i].c != w->kernel[i])

@@ -22,7 +22,9 @@ typedef struct ir_window {
 
 /* Read the window of node n with k spatial axes. wdims: the spatial dims of
  * the weight (Conv), used when kernel_shape is absent and checked against it
- * when present; NULL for pools (kernel_shape required). */
+ * when present; NULL for pools (kernel_shape required). Attributes the op
+ * does not have take their defaults (auto_pad NOTSET, dilations 1), and an
+ * op without kernel_shape takes the kernel from wdims (Col2Im's block). */
 int ir_window_read(const ir_graph *g, const ir_node *n, int k, const ir_dim *wdims, ir_window *w, diag *d);
 
 /* Extent of the dilated kernel along axis i: (kernel - 1) * dilation + 1. */
