@@ -64,8 +64,9 @@ int dropout_is_identity(ir_graph *g, const ir_node *n);
 INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)
 INFER_FN(infer_dynamic_quantize)
-/* loss family: infer_loss.c */
+/* loss family: infer_loss.c; Det in infer_library.c */
 INFER_FN(infer_loss)
+INFER_FN(infer_det)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

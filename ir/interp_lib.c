@@ -1,6 +1,7 @@
 /* interp_lib.c — the interpreter's library routines (see interp_lib.h):
- * TopK, NonZero, Unique, CumSum, BitCast and Dropout, one function each, and
- * the name -> function table. They work on any dtype through interp_read /
+ * TopK, NonZero, Unique, CumSum and CumProd (one scan), Det (LU with
+ * partial pivoting), MaxUnpool (a scatter), BitCast and Dropout, and the
+ * name -> function table. They work on any dtype through interp_read /
  * interp_write; sorting
  * is a stable merge sort of element positions, so equal values keep their
  * index order, as TopK and Unique specify. Routines check what inference
@@ -9,6 +10,7 @@
  */
 #include "interp_lib.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,6 +313,53 @@ static int scan_axis(lib_call *c, scan_op op) {
 static int lib_cumsum(lib_call *c) { return scan_axis(c, SCAN_SUM); }
 static int lib_cumprod(lib_call *c) { return scan_axis(c, SCAN_PROD); }
 
+/* ---- Det(X (..., M, M)) -> Y (...) --------------------------------------------------------- */
+
+/* The determinant of the m x m matrix a (row-major, overwritten): LU
+ * decomposition with partial pivoting, in double. */
+static double lu_determinant(double *a, int64_t m) {
+    double det = 1;
+    for (int64_t k = 0; k < m; k++) {
+        int64_t piv = k;
+        for (int64_t i = k + 1; i < m; i++)
+            if (fabs(a[i * m + k]) > fabs(a[piv * m + k])) piv = i;
+        if (a[piv * m + k] == 0) return 0;
+        if (piv != k) {
+            for (int64_t j = 0; j < m; j++) {
+                double t = a[k * m + j];
+                a[k * m + j] = a[piv * m + j];
+                a[piv * m + j] = t;
+            }
+            det = -det;
+        }
+        det *= a[k * m + k];
+        for (int64_t i = k + 1; i < m; i++) {
+            double f = a[i * m + k] / a[k * m + k];
+            for (int64_t j = k + 1; j < m; j++) a[i * m + j] -= f * a[k * m + j];
+        }
+    }
+    return det;
+}
+
+static int lib_det(lib_call *c) {
+    const lib_tensor *x = &c->in[0];
+    if (x->rank < 2 || x->shape[x->rank - 1] != x->shape[x->rank - 2])
+        return lib_error(c, "input must be a stack of square matrices");
+    int64_t m = x->shape[x->rank - 1], count = 1;
+    for (int i = 0; i < x->rank - 2; i++) count *= x->shape[i];
+    lib_tensor *y = lib_output(c, 0, x->shape);
+    if (!y) return -1;
+    if (count == 0) return 0;
+    double *a = malloc((size_t)(m ? m * m : 1) * sizeof *a); /* m * m <= numel: it fits */
+    if (!a) return lib_error(c, "out of memory");
+    for (int64_t b = 0; b < count; b++) {
+        for (int64_t e = 0; e < m * m; e++) a[e] = interp_read(x->dtype, x->data, b * m * m + e).f;
+        interp_write(y->dtype, y->data, b, (interp_slot){.f = lu_determinant(a, m)});
+    }
+    free(a);
+    return 0;
+}
+
 /* ---- BitCast(x) -> y: the same bytes ------------------------------------------------------ */
 
 static int lib_bitcast(lib_call *c) {
@@ -354,6 +403,7 @@ static const struct {
     {"Unique", lib_unique},
     {"CumSum", lib_cumsum},
     {"CumProd", lib_cumprod},
+    {"Det", lib_det},
     {"BitCast", lib_bitcast},
     {"Dropout", lib_dropout},
 };
