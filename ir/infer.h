@@ -67,6 +67,11 @@ INFER_FN(infer_dynamic_quantize)
 /* loss family: infer_loss.c; Det in infer_library.c */
 INFER_FN(infer_loss)
 INFER_FN(infer_det)
+/* loss family: infer_signal.c */
+INFER_FN(infer_window)
+INFER_FN(infer_dft)
+INFER_FN(infer_stft)
+INFER_FN(infer_mel_weight_matrix)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

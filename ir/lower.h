@@ -49,6 +49,11 @@ LOWER_FN(lower_dynamic_quantize)
 /* loss family: lower_loss.c */
 LOWER_FN(lower_nll_loss)
 LOWER_FN(lower_sce_loss)
+/* loss family: lower_signal.c */
+LOWER_FN(lower_window)
+LOWER_FN(lower_dft)
+LOWER_FN(lower_stft)
+LOWER_FN(lower_mel_weight_matrix)
 #undef LOWER_FN
 
 #endif
