@@ -72,6 +72,10 @@ INFER_FN(infer_window)
 INFER_FN(infer_dft)
 INFER_FN(infer_stft)
 INFER_FN(infer_mel_weight_matrix)
+/* loss family: infer_image.c */
+INFER_FN(infer_center_crop_pad)
+INFER_FN(infer_col2im)
+INFER_FN(infer_max_unpool)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

@@ -10,6 +10,8 @@
  */
 #include "interp_lib.h"
 
+#include "window.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,56 @@ static int lib_det(lib_call *c) {
     return 0;
 }
 
+/* ---- MaxUnpool(X, I, output_shape?) -> Y ------------------------------------------------- */
+
+/* The unpooled shape (N, C, (D - 1) * stride + kernel - pads) of X. */
+static int natural_unpool_shape(lib_call *c, const lib_tensor *x, int64_t *shape) {
+    ir_window w;
+    if (x->rank < 3 || ir_window_read(c->g, c->node, x->rank - 2, NULL, &w, NULL))
+        return lib_error(c, "X or the window attributes are invalid");
+    shape[0] = x->shape[0];
+    shape[1] = x->shape[1];
+    for (int i = 0; i < w.k; i++) {
+        ir_dim o = ir_window_unpool_out(c->g, &w, i, ir_dim_const(x->shape[2 + i]));
+        if (o.c < 0) return lib_error(c, "the unpooled size of axis %d is negative", 2 + i);
+        shape[2 + i] = o.c;
+    }
+    return 0;
+}
+
+/* Y is zero but for X[e] at flat position I[e] of the unpooled shape, which
+ * starts at the origin of Y (output_shape may make Y larger; positions
+ * beyond a smaller Y are dropped). */
+static int lib_max_unpool(lib_call *c) {
+    const lib_tensor *x = &c->in[0], *ind = &c->in[1], *os = c->n_in > 2 ? &c->in[2] : NULL;
+    int64_t natural[IR_MAX_RANK], shape[IR_MAX_RANK], strides[IR_MAX_RANK], count = 1;
+    if (natural_unpool_shape(c, x, natural)) return -1;
+    if (ind->numel != x->numel) return lib_error(c, "I and X differ in size");
+    memcpy(shape, natural, sizeof shape);
+    if (os && os->present) {
+        if (!ir_dtype_is_int(os->dtype) || os->numel != x->rank) return lib_error(c, "output_shape must hold %d integers", x->rank);
+        for (int a = 0; a < x->rank; a++) shape[a] = interp_read(os->dtype, os->data, a).i;
+    }
+    for (int a = 0; a < x->rank; a++)
+        if (__builtin_mul_overflow(count, natural[a], &count)) return lib_error(c, "the unpooled shape is too large");
+    lib_tensor *y = lib_output(c, 0, shape);
+    if (!y) return -1;
+    for (int a = x->rank - 1; a >= 0; a--) strides[a] = a == x->rank - 1 ? 1 : strides[a + 1] * shape[a + 1];
+    for (int64_t e = 0; e < x->numel; e++) {
+        int64_t q = interp_read(ind->dtype, ind->data, e).i, at = 0;
+        if (q < 0 || q >= count) return lib_error(c, "index %lld is out of range", (long long)q);
+        bool inside = true;
+        for (int a = x->rank - 1; a >= 0; a--) { /* count > 0: every natural[a] > 0 */
+            int64_t coord = q % natural[a];
+            q /= natural[a];
+            inside = inside && coord < shape[a];
+            at += coord * strides[a];
+        }
+        if (inside) copy_elem(x, e, y, at);
+    }
+    return 0;
+}
+
 /* ---- BitCast(x) -> y: the same bytes ------------------------------------------------------ */
 
 static int lib_bitcast(lib_call *c) {
@@ -404,6 +456,7 @@ static const struct {
     {"CumSum", lib_cumsum},
     {"CumProd", lib_cumprod},
     {"Det", lib_det},
+    {"MaxUnpool", lib_max_unpool},
     {"BitCast", lib_bitcast},
     {"Dropout", lib_dropout},
 };

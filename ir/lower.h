@@ -54,6 +54,9 @@ LOWER_FN(lower_window)
 LOWER_FN(lower_dft)
 LOWER_FN(lower_stft)
 LOWER_FN(lower_mel_weight_matrix)
+/* loss family: lower_image.c (MaxUnpool: lower_library) */
+LOWER_FN(lower_center_crop_pad)
+LOWER_FN(lower_col2im)
 #undef LOWER_FN
 
 #endif

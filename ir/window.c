@@ -1,6 +1,6 @@
 /* window.c — reading and checking the sliding-window attributes of Conv,
- * ConvTranspose, their quantized forms and the pools (see window.h), and the
- * output sizes they imply (ONNX spec formulas). */
+ * ConvTranspose, their quantized forms, the pools, MaxUnpool and Col2Im
+ * (see window.h), and the output sizes they imply (ONNX spec formulas). */
 #include "window.h"
 
 #include <string.h>
@@ -104,6 +104,11 @@ ir_dim ir_window_out(ir_graph *g, const ir_window *w, int i, ir_dim in) {
     if (w->ceil_mode && ir_dim_is_const(out) && ir_dim_is_const(in) && (out.c - 1) * w->stride[i] >= in.c + w->pads[i])
         out.c--;
     return out;
+}
+
+ir_dim ir_window_unpool_out(ir_graph *g, const ir_window *w, int i, ir_dim in) {
+    ir_dim o = ir_dim_mul(g, ir_dim_sub(g, in, ir_dim_const(1)), ir_dim_const(w->stride[i]));
+    return ir_dim_add(g, o, ir_dim_const(w->kernel[i] - w->pads[i] - w->pads[i + w->k]));
 }
 
 int ir_window_read_transpose(const ir_graph *g, const ir_node *n, const ir_window *w, ir_transpose_window *t,
