@@ -18,7 +18,12 @@
 #define NODE (&p->g->nodes[node])
 
 static uint32_t f64c(kir_program *p, double v) { return kb_const_f(p, IR_F64, v); }
-static uint32_t to_f64(kir_program *p, uint32_t e) { return kb_cast(p, IR_F64, e, false); }
+/* e as f64; an integer constant becomes an f64 constant */
+static uint32_t to_f64(kir_program *p, uint32_t e) {
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_CONST && ir_dtype_is_int(x->dtype)) return kb_const_f(p, IR_F64, (double)x->ival);
+    return kb_cast(p, IR_F64, e, false);
+}
 static uint32_t f64mul(kir_program *p, uint32_t a, uint32_t b) { return kb_bin(p, KX_MUL, a, b); }
 
 /* The one element of input i (a scalar or a one-element tensor), as f64. */
@@ -76,7 +81,8 @@ static uint32_t rotate(kir_program *p, uint32_t re, uint32_t im, uint32_t k, uin
                        uint32_t part) {
     uint32_t kn = kb_bin(p, KX_MOD, kb_bin(p, KX_MUL, k, n), len);
     uint32_t theta = kb_bin(p, KX_DIV, f64mul(p, f64c(p, 2 * M_PI), to_f64(p, kn)), to_f64(p, len));
-    uint32_t c = kb_un(p, KX_COS, theta), s = f64mul(p, f64c(p, sign), kb_un(p, KX_SIN, theta));
+    uint32_t c = kb_un(p, KX_COS, theta), s = kb_un(p, KX_SIN, theta);
+    if (sign < 0) s = kb_un(p, KX_NEG, s);
     uint32_t real = f64mul(p, re, c), imag = f64mul(p, re, s);
     if (im != KIR_NONE) {
         real = kb_bin(p, KX_SUB, real, f64mul(p, im, s));
