@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "frontend/onnx/onnx_pb.h"
+#include "ir/interp.h"
 #include "ir/mapfile.h"
 
 typedef struct importer {
@@ -26,7 +27,7 @@ typedef struct importer {
     diag *d;
 } importer;
 
-typedef enum { MOVED_INTS, MOVED_FLOAT } moved_kind;
+typedef enum { MOVED_INTS, MOVED_FLOAT, MOVED_FLOATS } moved_kind;
 typedef struct moved_attr {
     const char *op_type, *attr;
     uint32_t input;
@@ -176,10 +177,25 @@ static int import_input(importer *im, const onnx_value_info *vi) {
 
 /* ---- nodes ------------------------------------------------------------------------ */
 
+/* The IR op of a node: its own name, or for ops that older opsets spelled
+ * differently, the op with the newer semantics. */
+static ir_op op_of(const onnx_node *n) {
+    if (!strcmp(n->op_type, "Scatter")) return IR_OP_ScatterElements;
+    if (!strcmp(n->op_type, "Upsample")) return IR_OP_Resize;
+    return ir_op_from_name(n->op_type, -1);
+}
+
+/* Upsample and Resize-10 take (X, scales) and map output to input
+ * coordinates as x / scale, rounding down for nearest: Resize(X, roi, scales)
+ * with asymmetric coordinates and nearest_mode floor. */
+static bool is_legacy_resize(const importer *im, const onnx_node *n) {
+    return !strcmp(n->op_type, "Upsample") || (!strcmp(n->op_type, "Resize") && im->opset < 11);
+}
+
 static const char *unsupported_reason(const importer *im, const onnx_node *n) {
     if (!is_default_domain(n->domain)) return "custom domain";
     if (!strcmp(n->op_type, "Constant")) return NULL;
-    if (ir_op_from_name(n->op_type, -1) == IR_OP_NONE) return "unsupported op";
+    if (op_of(n) == IR_OP_NONE) return "unsupported op";
     return NULL;
 }
 
@@ -206,9 +222,39 @@ static int import_constant_node(importer *im, const onnx_node *n) {
     return 0;
 }
 
+/* ConstantOfShape's `value`, a one-element tensor, becomes the IR
+ * attributes dtype and value_float (float dtypes) or value_int. */
+static int set_value_tensor(importer *im, ir_id nid, const onnx_tensor *t) {
+    ir_graph *g = im->g;
+    ir_dtype dt = ir_dtype_from_onnx(t->data_type);
+    uint64_t numel = 1;
+    for (size_t i = 0; i < t->ndims; i++) numel *= t->dims[i] > 0 ? (uint64_t)t->dims[i] : 0;
+    if (dt == IR_DTYPE_NONE || ir_dtype_is_quant(dt) || dt == IR_I4 || dt == IR_U4 || numel != 1)
+        return ir_node_error(g, &g->nodes[nid], im->d, "attribute 'value' must be one number, got %s with %llu elements",
+                             onnx_dtype_name(t->data_type), (unsigned long long)numel);
+    if (ir_set_attr_int(g, nid, "dtype", dt, im->d)) return -1;
+    if (!ir_dtype_is_float(dt)) {
+        const int64_t *v;
+        size_t n;
+        if (onnx_tensor_int64_values(t, &g->arena, &v, &n, im->d)) return -1;
+        return ir_set_attr_int(g, nid, "value_int", n ? v[0] : 0, im->d);
+    }
+    const uint8_t *p;
+    size_t n;
+    if (onnx_tensor_bytes(t, &g->arena, &p, &n, im->d)) return -1;
+    float f = 0;
+    uint16_t h = 0;
+    double x = 0;
+    if (dt == IR_F32 && n >= 4) memcpy(&f, p, 4);
+    else if (dt == IR_F64 && n >= 8) memcpy(&x, p, 8), f = (float)x;
+    else if (n >= 2) memcpy(&h, p, 2), f = dt == IR_F16 ? interp_f16_to_f32(h) : interp_bf16_to_f32(h);
+    return ir_set_attr_float(g, nid, "value_float", f, im->d);
+}
+
 static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attribute *a) {
     ir_graph *g = im->g;
     ir_op op = g->nodes[nid].op;
+    if (op == IR_OP_ConstantOfShape && a->t && !strcmp(a->name, "value")) return set_value_tensor(im, nid, a->t);
     int idx = ir_attr_index(op, a->name);
     if (idx < 0)
         return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s' is not supported", a->name);
@@ -253,7 +299,7 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
 static int import_node(importer *im, const onnx_node *n) {
     if (!strcmp(n->op_type, "Constant")) return import_constant_node(im, n);
     ir_graph *g = im->g;
-    ir_op op = ir_op_from_name(n->op_type, -1);
+    ir_op op = op_of(n);
     ir_id in[256];
     uint32_t n_in = 0;
     if (n->n_inputs > 200)
@@ -271,6 +317,12 @@ static int import_node(importer *im, const onnx_node *n) {
         in[n_in++] = v;
     }
     while (n_in > 0 && in[n_in - 1] == IR_NONE) n_in--; /* trailing omitted inputs */
+    bool legacy_resize = is_legacy_resize(im, n);
+    if (legacy_resize && n_in == 2) { /* (X, scales) -> (X, roi omitted, scales) */
+        in[2] = in[1];
+        in[1] = IR_NONE;
+        n_in = 3;
+    }
     for (size_t k = 0; k < n->n_attrs; k++) {
         const onnx_attribute *a = &n->attrs[k];
         const moved_attr *mv = find_moved(n->op_type, a->name, im->opset);
@@ -279,6 +331,8 @@ static int import_node(importer *im, const onnx_node *n) {
         ir_id c;
         if (mv->kind == MOVED_INTS) {
             c = make_const(im, a->name, IR_I64, 1, (int64_t)a->n_ints, a->ints, 8);
+        } else if (mv->kind == MOVED_FLOATS) {
+            c = make_const(im, a->name, IR_F32, 1, (int64_t)a->n_floats, a->floats, 4);
         } else {
             ir_dtype xt = n_in && in[0] != IR_NONE ? g->values[in[0]].dtype : IR_F32;
             if (xt != IR_F32)
@@ -298,6 +352,9 @@ static int import_node(importer *im, const onnx_node *n) {
         if (find_moved(n->op_type, n->attrs[k].name, im->opset)) continue;
         if (set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
+    if (legacy_resize && (ir_set_attr_str(g, nid, "coordinate_transformation_mode", "asymmetric", im->d) ||
+                          ir_set_attr_str(g, nid, "nearest_mode", "floor", im->d)))
+        return -1;
     return ir_infer_node(g, nid, im->d);
 }
 
