@@ -36,6 +36,10 @@ int infer_gather_elements(ir_graph *g, uint32_t node, diag *d) {
     if (require_indices(g, n, 1, d) || infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d)) return -1;
     if (idx->rank != x->rank)
         return ir_node_error(g, n, d, "indices have rank %d but the data rank %d", idx->rank, x->rank);
+    for (int i = 0; i < x->rank; i++)
+        if (i != axis && ir_dim_is_const(idx->dims[i]) && ir_dim_is_const(x->dims[i]) && idx->dims[i].c > x->dims[i].c)
+            return ir_node_error(g, n, d, "indices have size %lld at axis %d, larger than the data's %lld",
+                                 (long long)idx->dims[i].c, i, (long long)x->dims[i].c);
     /* data (D...) [indices (I...)] -> (I...) */
     return infer_set(g, n, 0, x->dtype, idx->rank, idx->dims, d);
 }

@@ -136,6 +136,8 @@ void mv_reshape_index(kir_program *p, const ir_dim *in_dims, int ri, const ir_di
     int i = 0, j = 0;
     uint32_t oidx[IR_MAX_RANK];
     for (int k = 0; k < ro; k++) oidx[k] = kb_idx(p, k);
+    /* equal trailing dims map one to one, e.g. (batch*seq, 768) <-> (batch, seq, 768) */
+    while (ri > 0 && ro > 0 && ir_dim_eq(in_dims[ri - 1], out_dims[ro - 1])) idx[--ri] = oidx[--ro];
     for (;;) {
         while (i < ri && is_one(in_dims[i])) idx[i++] = mv_i(p, 0);
         while (j < ro && is_one(out_dims[j])) j++;

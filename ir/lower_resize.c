@@ -97,6 +97,8 @@ static uint32_t kernel_weight(kir_program *p, const mv_resize *rz, uint32_t dist
     return kb_select(p, kb_bin(p, KX_LE, ad, one), near, kb_select(p, kb_bin(p, KX_LT, ad, mv_f(p, 2)), far, zero));
 }
 
+#define MAX_TAPS 256 /* per axis: antialiased downsampling down to about 1/63 (cubic) or 1/127 (linear) */
+
 /* Taps of one resized axis: count n and the offset of the first tap from
  * ceil(x) - 1, and the kernel's stretch s. */
 static int axis_taps(kir_program *p, ir_id node, const mv_resize *rz, int a, int64_t *n, int64_t *first, double *s, diag *d) {
@@ -106,10 +108,12 @@ static int axis_taps(kir_program *p, ir_id node, const mv_resize *rz, int a, int
         if (!rz->scale_known[a])
             return ir_node_error(p->g, NODE, d, "antialias needs a known scale (axis %d has symbolic size)", a);
         *s = fmin(rz->scale[a], 1);
-        if (*s < 1e-3) return ir_node_error(p->g, NODE, d, "antialias scale %g of axis %d is too small", *s, a);
     }
-    *first = (int64_t)floor(-reach / *s) + 1;
-    *n = 2 - 2 * *first;
+    double taps = 2 - 2 * (floor(-reach / *s) + 1);
+    if (!(taps <= MAX_TAPS))
+        return ir_node_error(p->g, NODE, d, "antialias scale %g of axis %d needs more than %d taps", *s, a, MAX_TAPS);
+    *n = (int64_t)taps;
+    *first = 1 - *n / 2;
     return 0;
 }
 
