@@ -22,21 +22,16 @@
 
 #define NODE (&p->g->nodes[node])
 
-static const ir_value *val(kir_program *p, ir_id v) { return &p->g->values[v]; }
-static uint32_t buf(kir_program *p, ir_id node, uint32_t i) { return kb_value(p, p->g->nodes[node].in[i]); }
-static uint32_t out_buf(kir_program *p, ir_id node) { return kb_value(p, p->g->nodes[node].out[0]); }
-static int norm_axis(int64_t a, int rank) { return (int)(a < 0 ? a + rank : a); }
-
 /* ---- gathers ------------------------------------------------------------------------- */
 
 int lower_gather_elements(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]);
-    int axis = norm_axis(ir_attr_int(NODE, "axis"), x->rank);
+    const ir_value *x = mv_val(p, NODE->in[0]);
+    int axis = mv_axis(NODE, "axis", x->rank);
     /* out (I...) [i] = data[i with axis -> indices[i]] */
     uint32_t idx[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) idx[i] = kb_idx(p, i);
-    idx[axis] = mv_norm_index(p, kb_load_same(p, buf(p, node, 1)), x->dims[axis]);
-    return kb_kernel(p, node, out_buf(p, node), kb_load(p, buf(p, node, 0), idx)) < 0 ? -1 : 0;
+    idx[axis] = mv_norm_index(p, kb_load_same(p, mv_in(p, node, 1)), x->dims[axis]);
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, mv_in(p, node, 0), idx));
 }
 
 /* Entry j of the index tuple at tuple position pos[0..q-1) of an ND index
@@ -49,16 +44,16 @@ static uint32_t nd_index(kir_program *p, uint32_t ind, const uint32_t *pos, int 
 }
 
 int lower_gather_nd(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]), *ind = val(p, NODE->in[1]);
+    const ir_value *x = mv_val(p, NODE->in[0]), *ind = mv_val(p, NODE->in[1]);
     int b = (int)ir_attr_int(NODE, "batch_dims"), q = ind->rank, k = (int)ind->dims[q - 1].c;
     /* out (B..., M..., D[b+k:]) = data[B..., indices[B..., M..., 0..k), D[b+k:]...] */
     uint32_t pos[IR_MAX_RANK], idx[IR_MAX_RANK];
     for (int i = 0; i < q - 1; i++) pos[i] = kb_idx(p, i);
     for (int i = 0; i < x->rank; i++)
         idx[i] = i < b ? kb_idx(p, i)
-               : i < b + k ? nd_index(p, buf(p, node, 1), pos, q, i - b, x->dims[i])
+               : i < b + k ? nd_index(p, mv_in(p, node, 1), pos, q, i - b, x->dims[i])
                            : kb_idx(p, q - 1 + i - b - k);
-    return kb_kernel(p, node, out_buf(p, node), kb_load(p, buf(p, node, 0), idx)) < 0 ? -1 : 0;
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, mv_in(p, node, 0), idx));
 }
 
 /* ---- scatters ------------------------------------------------------------------------- */
@@ -97,92 +92,92 @@ static uint32_t combine(kir_program *p, kir_reduce r, uint32_t data, uint32_t ac
  * the post-expression load of the chosen update. */
 static int emit_scatter(kir_program *p, ir_id node, const scatter *s, int rrank, const ir_dim *red, uint32_t hit,
                         uint32_t upd_at, uint32_t pos, uint32_t upd_of_acc) {
-    ir_dtype t = val(p, NODE->out[0])->dtype;
-    uint32_t data = kb_load_same(p, buf(p, node, 0));
+    ir_dtype t = mv_val(p, NODE->out[0])->dtype;
+    uint32_t data = kb_load_same(p, mv_in(p, node, 0));
     if (s->last) {
         uint32_t acc = kb_acc(p, IR_I64);
         uint32_t post = kb_select(p, kb_bin(p, KX_GE, acc, mv_i(p, 0)), upd_of_acc, data);
-        return kb_reduce(p, node, out_buf(p, node), KR_MAX, rrank, red, IR_I64,
+        return kb_reduce(p, node, mv_out(p, node, 0), KR_MAX, rrank, red, IR_I64,
                          kb_select(p, hit, pos, mv_i(p, -1)), post) < 0 ? -1 : 0;
     }
     uint32_t post = combine(p, s->red, data, kb_acc(p, t));
-    return kb_reduce(p, node, out_buf(p, node), s->red, rrank, red, t, masked_update(p, s->red, hit, upd_at), post) < 0 ? -1 : 0;
+    return kb_reduce(p, node, mv_out(p, node, 0), s->red, rrank, red, t, masked_update(p, s->red, hit, upd_at), post) < 0 ? -1 : 0;
 }
 
 int lower_scatter_elements(kir_program *p, ir_id node, diag *d) {
     scatter s;
     if (scatter_reduction(p, node, &s, d)) return -1;
-    const ir_value *x = val(p, NODE->in[0]), *upd = val(p, NODE->in[2]);
-    int axis = norm_axis(ir_attr_int(NODE, "axis"), x->rank);
+    const ir_value *x = mv_val(p, NODE->in[0]), *upd = mv_val(p, NODE->in[2]);
+    int axis = mv_axis(NODE, "axis", x->rank);
     /* out (D...) [i] = data[i] combined with updates[u] for every u along the
      * updates' axis with u = i off the axis and indices[u] == i[axis] */
     uint32_t u[IR_MAX_RANK], hit = kb_const_i(p, IR_BOOL, 1);
     for (int i = 0; i < x->rank; i++) {
         u[i] = i == axis ? kb_ridx(p, 0) : kb_idx(p, i);
         if (i != axis && !ir_dim_eq(upd->dims[i], x->dims[i]))
-            hit = kb_bin(p, KX_AND, hit, kb_bin(p, KX_LT, kb_idx(p, i), kb_dim(p, upd->dims[i])));
+            hit = mv_and(p, hit, kb_bin(p, KX_LT, kb_idx(p, i), kb_dim(p, upd->dims[i])));
     }
-    uint32_t target = mv_norm_index(p, kb_load(p, buf(p, node, 1), u), x->dims[axis]);
-    hit = kb_bin(p, KX_AND, hit, kb_bin(p, KX_EQ, target, kb_idx(p, axis)));
-    uint32_t upd_at = kb_load(p, buf(p, node, 2), u);
+    uint32_t target = mv_norm_index(p, kb_load(p, mv_in(p, node, 1), u), x->dims[axis]);
+    hit = mv_and(p, hit, kb_bin(p, KX_EQ, target, kb_idx(p, axis)));
+    uint32_t upd_at = kb_load(p, mv_in(p, node, 2), u);
     u[axis] = kb_acc(p, IR_I64);
-    return emit_scatter(p, node, &s, 1, &upd->dims[axis], hit, upd_at, kb_ridx(p, 0), kb_load(p, buf(p, node, 2), u));
+    return emit_scatter(p, node, &s, 1, &upd->dims[axis], hit, upd_at, kb_ridx(p, 0), kb_load(p, mv_in(p, node, 2), u));
 }
 
 int lower_scatter_nd(kir_program *p, ir_id node, diag *d) {
     scatter s;
     if (scatter_reduction(p, node, &s, d)) return -1;
-    const ir_value *x = val(p, NODE->in[0]), *ind = val(p, NODE->in[1]);
+    const ir_value *x = mv_val(p, NODE->in[0]), *ind = mv_val(p, NODE->in[1]);
     int q = ind->rank, k = (int)ind->dims[q - 1].c;
     /* out (D...) [i] = data[i] combined with updates[m, i[k:]...] for every tuple
      * position m of indices (M..., k) whose tuple equals i[:k] */
     uint32_t m[IR_MAX_RANK], u[IR_MAX_RANK], hit = kb_const_i(p, IR_BOOL, 1);
     for (int i = 0; i < q - 1; i++) m[i] = kb_ridx(p, i);
     for (int j = 0; j < k; j++)
-        hit = kb_bin(p, KX_AND, hit, kb_bin(p, KX_EQ, nd_index(p, buf(p, node, 1), m, q, j, x->dims[j]), kb_idx(p, j)));
+        hit = mv_and(p, hit, kb_bin(p, KX_EQ, nd_index(p, mv_in(p, node, 1), m, q, j, x->dims[j]), kb_idx(p, j)));
     for (int i = k; i < x->rank; i++) u[q - 1 + i - k] = kb_idx(p, i);
     memcpy(u, m, sizeof(uint32_t) * (size_t)(q - 1));
-    uint32_t upd_at = kb_load(p, buf(p, node, 2), u);
+    uint32_t upd_at = kb_load(p, mv_in(p, node, 2), u);
     uint32_t pos = mv_linearize(p, m, ind->dims, q - 1);
     mv_unravel(p, kb_acc(p, IR_I64), ind->dims, q - 1, u);
-    return emit_scatter(p, node, &s, q - 1, ind->dims, hit, upd_at, pos, kb_load(p, buf(p, node, 2), u));
+    return emit_scatter(p, node, &s, q - 1, ind->dims, hit, upd_at, pos, kb_load(p, mv_in(p, node, 2), u));
 }
 
 /* ---- OneHot, ReverseSequence ------------------------------------------------------------- */
 
 int lower_one_hot(kir_program *p, ir_id node, diag *d) {
-    const ir_value *o = val(p, NODE->out[0]);
-    int axis = norm_axis(ir_attr_int(NODE, "axis"), o->rank);
+    const ir_value *o = mv_val(p, NODE->out[0]);
+    int axis = mv_axis(NODE, "axis", o->rank);
     /* out (I[:axis], depth, I[axis:]) [.., j, ..] = j == indices[..] ? on : off,
      * negative indices counted from depth */
     uint32_t idx[IR_MAX_RANK];
     for (int i = 0; i < o->rank - 1; i++) idx[i] = kb_idx(p, i < axis ? i : i + 1);
-    uint32_t at = mv_norm_index(p, kb_load(p, buf(p, node, 0), idx), o->dims[axis]);
+    uint32_t at = mv_norm_index(p, kb_load(p, mv_in(p, node, 0), idx), o->dims[axis]);
     uint32_t body = kb_select(p, kb_bin(p, KX_EQ, kb_idx(p, axis), at), mv_element(p, NODE->in[2], 1),
                               mv_element(p, NODE->in[2], 0));
-    return kb_kernel(p, node, out_buf(p, node), body) < 0 ? -1 : 0;
+    return mv_emit(p, node, mv_out(p, node, 0), body);
 }
 
 int lower_reverse_sequence(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]);
+    const ir_value *x = mv_val(p, NODE->in[0]);
     int ba = (int)ir_attr_int(NODE, "batch_axis"), ta = (int)ir_attr_int(NODE, "time_axis");
     /* out[.., t, b, ..] = t < len[b] ? x[.., len[b]-1-t, b, ..] : x[.., t, b, ..] */
     uint32_t t = kb_idx(p, ta), bidx = kb_idx(p, ba), idx[IR_MAX_RANK];
-    uint32_t len = kb_cast(p, IR_I64, kb_load(p, buf(p, node, 1), &bidx), false);
+    uint32_t len = kb_cast(p, IR_I64, kb_load(p, mv_in(p, node, 1), &bidx), false);
     for (int i = 0; i < x->rank; i++) idx[i] = kb_idx(p, i);
     idx[ta] = kb_select(p, kb_bin(p, KX_LT, t, len), mv_ibin(p, KX_SUB, mv_ibin(p, KX_SUB, len, mv_i(p, 1)), t), t);
-    return kb_kernel(p, node, out_buf(p, node), kb_load(p, buf(p, node, 0), idx)) < 0 ? -1 : 0;
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, mv_in(p, node, 0), idx));
 }
 
 /* ---- Compress -------------------------------------------------------------------------------- */
 
 int lower_compress(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    const ir_value *x = val(p, n->in[0]), *c = val(p, n->in[1]);
+    const ir_value *x = mv_val(p, n->in[0]), *c = mv_val(p, n->in[1]);
     bool has_axis = ir_attr_is_set(n, "axis");
-    int axis = has_axis ? norm_axis(ir_attr_int(n, "axis"), x->rank) : 0;
+    int axis = has_axis ? mv_axis(n, "axis", x->rank) : 0;
     ir_dim len = c->dims[0];
-    uint32_t cond = buf(p, node, 1), r = kb_ridx(p, 0);
+    uint32_t cond = mv_in(p, node, 1), r = kb_ridx(p, 0);
     /* count (L) [i] = number of true conditions in [0, i]: O(L^2) */
     char name[256];
     snprintf(name, sizeof name, "%s_count", n->name);
@@ -200,6 +195,6 @@ int lower_compress(kir_program *p, ir_id node, diag *d) {
     } else {
         mv_unravel(p, src, x->dims, x->rank, idx);
     }
-    return kb_reduce(p, node, out_buf(p, node), KR_MIN, 1, &len, IR_I64, kb_select(p, hit, r, mv_i(p, INT64_MAX)),
-                     kb_load(p, buf(p, node, 0), idx)) < 0 ? -1 : 0;
+    return kb_reduce(p, node, mv_out(p, node, 0), KR_MIN, 1, &len, IR_I64, kb_select(p, hit, r, mv_i(p, INT64_MAX)),
+                     kb_load(p, mv_in(p, node, 0), idx)) < 0 ? -1 : 0;
 }

@@ -19,12 +19,6 @@
 
 #define NODE (&p->g->nodes[node])
 
-static const ir_value *val(kir_program *p, ir_id v) { return &p->g->values[v]; }
-static uint32_t out_buf(kir_program *p, ir_id node, uint32_t o) { return kb_value(p, p->g->nodes[node].out[o]); }
-static int emit(kir_program *p, ir_id node, uint32_t out, uint32_t body) {
-    return kb_kernel(p, node, out, body) < 0 ? -1 : 0;
-}
-
 /* ---- index helpers (movement.h) ------------------------------------------------- */
 
 static bool const_int(const kir_program *p, uint32_t e, int64_t *v) {
@@ -90,8 +84,15 @@ uint32_t mv_norm_index(kir_program *p, uint32_t idx, ir_dim dim) {
     return kb_select(p, kb_bin(p, KX_LT, i, mv_i(p, 0)), mv_ibin(p, KX_ADD, i, kb_dim(p, dim)), i);
 }
 
+uint32_t mv_and(kir_program *p, uint32_t a, uint32_t b) {
+    int64_t v;
+    if (const_int(p, a, &v) && v) return b;
+    if (const_int(p, b, &v) && v) return a;
+    return kb_bin(p, KX_AND, a, b);
+}
+
 uint32_t mv_in_range(kir_program *p, uint32_t i, ir_dim dim) {
-    return kb_bin(p, KX_AND, kb_bin(p, KX_GE, i, mv_i(p, 0)), kb_bin(p, KX_LT, i, kb_dim(p, dim)));
+    return mv_and(p, kb_bin(p, KX_GE, i, mv_i(p, 0)), kb_bin(p, KX_LT, i, kb_dim(p, dim)));
 }
 
 uint32_t mv_linearize(kir_program *p, const uint32_t *idx, const ir_dim *dims, int n) {
@@ -170,24 +171,24 @@ uint32_t mv_const_of(kir_program *p, ir_dtype t, double v) {
 /* ---- Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Expand -------------------- */
 
 int lower_reshape(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]), *o = val(p, NODE->out[0]);
+    const ir_value *x = mv_val(p, NODE->in[0]), *o = mv_val(p, NODE->out[0]);
     uint32_t idx[IR_MAX_RANK];
     mv_reshape_index(p, x->dims, x->rank, o->dims, o->rank, idx);
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
 }
 
 int lower_transpose(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]);
+    const ir_value *x = mv_val(p, NODE->in[0]);
     uint32_t cnt, idx[IR_MAX_RANK];
     const int64_t *perm = ir_attr_ints(NODE, "perm", &cnt);
     /* out[i0..] = x[...] with x axis perm[i] at IDX(i) */
     for (int i = 0; i < x->rank; i++) idx[perm ? perm[i] : x->rank - 1 - i] = kb_idx(p, i);
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
 }
 
 int lower_expand(kir_program *p, ir_id node, diag *d) {
-    const ir_value *o = val(p, NODE->out[0]);
-    return emit(p, node, out_buf(p, node, 0), kb_load_bcast(p, kb_value(p, NODE->in[0]), o->rank, o->dims));
+    const ir_value *o = mv_val(p, NODE->out[0]);
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load_bcast(p, kb_value(p, NODE->in[0]), o->rank, o->dims));
 }
 
 /* ---- Concat, Split ----------------------------------------------------------------- */
@@ -202,30 +203,30 @@ static uint32_t load_shifted(kir_program *p, ir_id in, int rank, int axis, uint3
 
 int lower_concat(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    const ir_value *o = val(p, n->out[0]);
-    int axis = (int)(ir_attr_int(n, "axis") < 0 ? ir_attr_int(n, "axis") + o->rank : ir_attr_int(n, "axis"));
+    const ir_value *o = mv_val(p, n->out[0]);
+    int axis = mv_axis(n, "axis", o->rank);
     /* out (..., sum D_k, ...): input k where offset_k <= IDX(axis) < offset_k+1, nested
      * selects from the last input back to the first */
     uint32_t offsets[256 + 1], at = kb_idx(p, axis);
     if (n->n_in > 256) return ir_node_error(p->g, n, d, "%u inputs, at most 256 supported", n->n_in);
     offsets[0] = mv_i(p, 0);
     for (uint32_t k = 0; k < n->n_in; k++)
-        offsets[k + 1] = mv_ibin(p, KX_ADD, offsets[k], kb_dim(p, val(p, n->in[k])->dims[axis]));
+        offsets[k + 1] = mv_ibin(p, KX_ADD, offsets[k], kb_dim(p, mv_val(p, n->in[k])->dims[axis]));
     uint32_t body = load_shifted(p, n->in[n->n_in - 1], o->rank, axis, offsets[n->n_in - 1], false);
     for (uint32_t k = n->n_in - 1; k-- > 0;)
         body = kb_select(p, kb_bin(p, KX_LT, at, offsets[k + 1]), load_shifted(p, n->in[k], o->rank, axis, offsets[k], false), body);
-    return emit(p, node, out_buf(p, node, 0), body);
+    return mv_emit(p, node, mv_out(p, node, 0), body);
 }
 
 int lower_split(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    const ir_value *x = val(p, n->in[0]);
-    int axis = (int)(ir_attr_int(n, "axis") < 0 ? ir_attr_int(n, "axis") + x->rank : ir_attr_int(n, "axis"));
+    const ir_value *x = mv_val(p, n->in[0]);
+    int axis = mv_axis(n, "axis", x->rank);
     /* output k (..., S_k, ...) = input[..., IDX(axis) + S_0 + ... + S_k-1, ...] */
     uint32_t offset = mv_i(p, 0);
     for (uint32_t k = 0; k < n->n_out; k++) {
-        if (emit(p, node, out_buf(p, node, k), load_shifted(p, n->in[0], x->rank, axis, offset, true))) return -1;
-        offset = mv_ibin(p, KX_ADD, offset, kb_dim(p, val(p, n->out[k])->dims[axis]));
+        if (mv_emit(p, node, mv_out(p, node, k), load_shifted(p, n->in[0], x->rank, axis, offset, true))) return -1;
+        offset = mv_ibin(p, KX_ADD, offset, kb_dim(p, mv_val(p, n->out[k])->dims[axis]));
     }
     return 0;
 }
@@ -234,38 +235,38 @@ int lower_split(kir_program *p, ir_id node, diag *d) {
 
 int lower_gather(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    const ir_value *x = val(p, n->in[0]), *ind = val(p, n->in[1]);
-    int axis = (int)(ir_attr_int(n, "axis") < 0 ? ir_attr_int(n, "axis") + x->rank : ir_attr_int(n, "axis"));
+    const ir_value *x = mv_val(p, n->in[0]), *ind = mv_val(p, n->in[1]);
+    int axis = mv_axis(n, "axis", x->rank);
     /* data (D0.., D_axis, ..) [indices (I...)] -> (D0.., I..., ..) */
     uint32_t iidx[IR_MAX_RANK], idx[IR_MAX_RANK];
     for (int i = 0; i < ind->rank; i++) iidx[i] = kb_idx(p, axis + i);
     uint32_t at = kb_load(p, kb_value(p, n->in[1]), iidx);
     for (int i = 0; i < x->rank; i++)
         idx[i] = i < axis ? kb_idx(p, i) : i == axis ? mv_norm_index(p, at, x->dims[axis]) : kb_idx(p, i - 1 + ind->rank);
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, n->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, n->in[0]), idx));
 }
 
 /* ---- Shape, Size ---------------------------------------------------------------------- */
 
 int lower_shape_op(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    const ir_value *x = val(p, n->in[0]);
+    const ir_value *x = mv_val(p, n->in[0]);
     int64_t start = ir_attr_int(n, "start"), r = x->rank;
     if (start < 0) start += r;
     start = start < 0 ? 0 : start > r ? r : start;
-    int64_t len = val(p, n->out[0])->dims[0].c;
+    int64_t len = mv_val(p, n->out[0])->dims[0].c;
     /* out[j] = dim(start + j), as selects on IDX(0) */
     uint32_t body = len ? kb_dim(p, x->dims[start + len - 1]) : mv_i(p, 0);
     for (int64_t j = len - 1; j-- > 0;)
         body = kb_select(p, kb_bin(p, KX_EQ, kb_idx(p, 0), mv_i(p, j)), kb_dim(p, x->dims[start + j]), body);
-    return emit(p, node, out_buf(p, node, 0), body);
+    return mv_emit(p, node, mv_out(p, node, 0), body);
 }
 
 int lower_size_op(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]);
+    const ir_value *x = mv_val(p, NODE->in[0]);
     uint32_t body = mv_i(p, 1);
     for (int i = 0; i < x->rank; i++) body = mv_ibin(p, KX_MUL, body, kb_dim(p, x->dims[i]));
-    return emit(p, node, out_buf(p, node, 0), body);
+    return mv_emit(p, node, mv_out(p, node, 0), body);
 }
 
 /* ---- Slice, Pad, Tile ------------------------------------------------------------------ */
@@ -278,12 +279,12 @@ int lower_slice(kir_program *p, ir_id node, diag *d) {
     mv_slice s;
     int rc = mv_slice_plan(p->g, NODE, &s, d);
     if (rc) return rc < 0 ? -1 : needs_constants(p, node, "starts, ends, axes and steps", d);
-    const ir_value *x = val(p, NODE->in[0]);
+    const ir_value *x = mv_val(p, NODE->in[0]);
     /* out[i] = x[start + i * step] per axis */
     uint32_t idx[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++)
         idx[i] = mv_ibin(p, KX_ADD, kb_dim(p, s.start[i]), mv_ibin(p, KX_MUL, kb_idx(p, i), mv_i(p, s.step[i])));
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
 }
 
 /* Source index along one padded axis for position j (= IDX - pad_begin). */
@@ -305,7 +306,7 @@ int lower_pad(kir_program *p, ir_id node, diag *d) {
     mv_pad pp;
     int rc = mv_pad_plan(p->g, n, &pp, d);
     if (rc) return rc < 0 ? -1 : needs_constants(p, node, "pads and axes", d);
-    const ir_value *x = val(p, n->in[0]);
+    const ir_value *x = mv_val(p, n->in[0]);
     const char *mode = ir_attr_str(n, "mode");
     bool constant = !strcmp(mode, "constant");
     /* out[i] = x[src(i - begin)]; constant mode: value where i - begin is outside x */
@@ -314,7 +315,7 @@ int lower_pad(kir_program *p, ir_id node, diag *d) {
         uint32_t j = mv_ibin(p, KX_SUB, kb_idx(p, i), mv_i(p, pp.begin[i]));
         bool grows = pp.begin[i] > 0 || pp.end[i] > 0;
         idx[i] = grows ? pad_source(p, mode, j, x->dims[i]) : j;
-        if (constant && grows) inside = kb_bin(p, KX_AND, inside, mv_in_range(p, j, x->dims[i]));
+        if (constant && grows) inside = mv_and(p, inside, mv_in_range(p, j, x->dims[i]));
     }
     uint32_t body = kb_load(p, kb_value(p, n->in[0]), idx);
     if (constant) {
@@ -322,16 +323,16 @@ int lower_pad(kir_program *p, ir_id node, diag *d) {
         uint32_t value = has_value ? mv_element(p, n->in[2], 0) : mv_const_of(p, x->dtype, 0);
         body = kb_select(p, inside, body, value);
     }
-    return emit(p, node, out_buf(p, node, 0), body);
+    return mv_emit(p, node, mv_out(p, node, 0), body);
 }
 
 int lower_tile(kir_program *p, ir_id node, diag *d) {
-    const ir_value *x = val(p, NODE->in[0]), *o = val(p, NODE->out[0]);
+    const ir_value *x = mv_val(p, NODE->in[0]), *o = mv_val(p, NODE->out[0]);
     /* out[i] = x[i mod D] per axis */
     uint32_t idx[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++)
         idx[i] = ir_dim_eq(x->dims[i], o->dims[i]) ? kb_idx(p, i) : mv_ibin(p, KX_MOD, kb_idx(p, i), kb_dim(p, x->dims[i]));
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, NODE->in[0]), idx));
 }
 
 /* ---- DepthToSpace, SpaceToDepth ---------------------------------------------------------- */
@@ -339,7 +340,7 @@ int lower_tile(kir_program *p, ir_id node, diag *d) {
 int lower_depth_to_space(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
     int64_t b = ir_attr_int(n, "blocksize");
-    const ir_value *o = val(p, n->out[0]);
+    const ir_value *o = mv_val(p, n->out[0]);
     /* out (N, C, H*b, W*b): block offsets (h mod b, w mod b) select the input channel;
      * DCR: ((h mod b)*b + w mod b)*C + c, CRD: c*b*b + (h mod b)*b + w mod b */
     uint32_t h = kb_idx(p, 2), w = kb_idx(p, 3), bb = mv_i(p, b);
@@ -348,13 +349,13 @@ int lower_depth_to_space(kir_program *p, ir_id node, diag *d) {
                      ? mv_ibin(p, KX_ADD, mv_ibin(p, KX_MUL, kb_idx(p, 1), mv_i(p, b * b)), blk)
                      : mv_ibin(p, KX_ADD, mv_ibin(p, KX_MUL, blk, kb_dim(p, o->dims[1])), kb_idx(p, 1));
     uint32_t idx[4] = {kb_idx(p, 0), c, mv_ibin(p, KX_FLOORDIV, h, bb), mv_ibin(p, KX_FLOORDIV, w, bb)};
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, n->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, n->in[0]), idx));
 }
 
 int lower_space_to_depth(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
     int64_t b = ir_attr_int(n, "blocksize");
-    const ir_value *x = val(p, n->in[0]);
+    const ir_value *x = mv_val(p, n->in[0]);
     /* out (N, C*b*b, H/b, W/b): channel (bh*b + bw)*C + c reads x[n, c, h*b + bh, w*b + bw] */
     uint32_t bb = mv_i(p, b), cin = kb_dim(p, x->dims[1]);
     uint32_t blk = mv_ibin(p, KX_FLOORDIV, kb_idx(p, 1), cin);
@@ -363,42 +364,42 @@ int lower_space_to_depth(kir_program *p, ir_id node, diag *d) {
         mv_ibin(p, KX_ADD, mv_ibin(p, KX_MUL, kb_idx(p, 2), bb), mv_ibin(p, KX_FLOORDIV, blk, bb)),
         mv_ibin(p, KX_ADD, mv_ibin(p, KX_MUL, kb_idx(p, 3), bb), mv_ibin(p, KX_MOD, blk, bb)),
     };
-    return emit(p, node, out_buf(p, node, 0), kb_load(p, kb_value(p, n->in[0]), idx));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_load(p, kb_value(p, n->in[0]), idx));
 }
 
 /* ---- Trilu, EyeLike, Range, ConstantOfShape ------------------------------------------------- */
 
 int lower_trilu(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    const ir_value *x = val(p, n->in[0]);
+    const ir_value *x = mv_val(p, n->in[0]);
     uint32_t k = n->n_in > 1 && n->in[1] != IR_NONE ? kb_cast(p, IR_I64, mv_element(p, n->in[1], 0), false) : mv_i(p, 0);
     /* keep x[.., i, j] where j - i >= k (upper) or j - i <= k (lower), else 0 */
     uint32_t diag_off = mv_ibin(p, KX_SUB, kb_idx(p, x->rank - 1), kb_idx(p, x->rank - 2));
     uint32_t keep = kb_bin(p, ir_attr_int(n, "upper") ? KX_GE : KX_LE, diag_off, k);
     uint32_t body = kb_select(p, keep, kb_load_same(p, kb_value(p, n->in[0])), mv_const_of(p, x->dtype, 0));
-    return emit(p, node, out_buf(p, node, 0), body);
+    return mv_emit(p, node, mv_out(p, node, 0), body);
 }
 
 int lower_eye_like(kir_program *p, ir_id node, diag *d) {
-    ir_dtype t = val(p, NODE->out[0])->dtype;
+    ir_dtype t = mv_val(p, NODE->out[0])->dtype;
     /* out[i, j] = j - i == k */
     uint32_t on = kb_bin(p, KX_EQ, mv_ibin(p, KX_SUB, kb_idx(p, 1), kb_idx(p, 0)), mv_i(p, ir_attr_int(NODE, "k")));
-    return emit(p, node, out_buf(p, node, 0), kb_select(p, on, mv_const_of(p, t, 1), mv_const_of(p, t, 0)));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_select(p, on, mv_const_of(p, t, 1), mv_const_of(p, t, 0)));
 }
 
 int lower_range(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    ir_dtype t = val(p, n->out[0])->dtype, wide = ir_dtype_is_float(t) ? IR_F64 : IR_I64;
+    ir_dtype t = mv_val(p, n->out[0])->dtype, wide = ir_dtype_is_float(t) ? IR_F64 : IR_I64;
     /* out[i] = start + i * delta, computed in f64 or i64 */
     uint32_t start = kb_cast(p, wide, mv_element(p, n->in[0], 0), false);
     uint32_t delta = kb_cast(p, wide, mv_element(p, n->in[2], 0), false);
     uint32_t body = kb_bin(p, KX_ADD, start, kb_bin(p, KX_MUL, kb_cast(p, wide, kb_idx(p, 0), false), delta));
-    return emit(p, node, out_buf(p, node, 0), kb_cast(p, t, body, false));
+    return mv_emit(p, node, mv_out(p, node, 0), kb_cast(p, t, body, false));
 }
 
 int lower_constant_of_shape(kir_program *p, ir_id node, diag *d) {
-    ir_dtype t = val(p, NODE->out[0])->dtype;
+    ir_dtype t = mv_val(p, NODE->out[0])->dtype;
     uint32_t v = ir_dtype_is_float(t) ? kb_const_f(p, t, ir_attr_float(NODE, "value_float"))
                                       : kb_const_i(p, t, ir_attr_int(NODE, "value_int"));
-    return emit(p, node, out_buf(p, node, 0), v);
+    return mv_emit(p, node, mv_out(p, node, 0), v);
 }

@@ -74,6 +74,22 @@ typedef struct mv_resize {
 } mv_resize;
 int mv_resize_plan(ir_graph *g, const ir_node *n, mv_resize *rz, diag *d);
 
+/* ---- node access (lowering) ------------------------------------------------ */
+
+static inline const ir_value *mv_val(const kir_program *p, ir_id v) { return &p->g->values[v]; }
+/* The buffer of input i / output o of a node. */
+static inline uint32_t mv_in(kir_program *p, ir_id node, uint32_t i) { return kb_value(p, p->g->nodes[node].in[i]); }
+static inline uint32_t mv_out(kir_program *p, ir_id node, uint32_t o) { return kb_value(p, p->g->nodes[node].out[o]); }
+/* An axis attribute normalized against rank (inference has checked its range). */
+static inline int mv_axis(const ir_node *n, const char *name, int rank) {
+    int64_t a = ir_attr_int(n, name);
+    return (int)(a < 0 ? a + rank : a);
+}
+/* A loop kernel writing output buffer out: 0, or -1 with an error in d. */
+static inline int mv_emit(kir_program *p, ir_id node, uint32_t out, uint32_t body) {
+    return kb_kernel(p, node, out, body) < 0 ? -1 : 0;
+}
+
 /* ---- index expressions (lowering) ------------------------------------------ */
 
 /* i64 a op b, folded when both are constants (ADD SUB MUL FLOORDIV MOD MIN MAX). */
@@ -85,6 +101,8 @@ static inline uint32_t mv_f(kir_program *p, double v) { return kb_const_f(p, IR_
 /* An integer index loaded from data (any int dtype) as i64, with negative
  * values counted from the end of an axis of size dim: i < 0 ? i + dim : i. */
 uint32_t mv_norm_index(kir_program *p, uint32_t idx, ir_dim dim);
+/* a AND b, where a constant true operand drops out. */
+uint32_t mv_and(kir_program *p, uint32_t a, uint32_t b);
 /* i in [0, dim): the bool that guards a read that may fall outside. */
 uint32_t mv_in_range(kir_program *p, uint32_t i, ir_dim dim);
 /* Row-major linear position of idx[0..n) in dims[0..n). */
