@@ -81,6 +81,30 @@ static int optional_values(ir_graph *g, const ir_node *n, uint32_t i, double *v,
     return 0;
 }
 
+/* The tf_crop_and_resize region of each axis in `axes`: constant values, or
+ * positions in a roi input that is only known at run time. */
+static int resize_roi(ir_graph *g, const ir_node *n, const int *axes, int na, mv_resize *rz, diag *d) {
+    double roi[2 * IR_MAX_RANK];
+    bool has_roi;
+    int rc = optional_values(g, n, 1, roi, 2 * na, &has_roi, d);
+    if (rc < 0) return -1;
+    if (!has_roi) return ir_node_error(g, n, d, "tf_crop_and_resize needs a roi");
+    const ir_value *r = infer_input(g, n, 1);
+    int64_t numel = ir_value_numel(g, n->in[1]);
+    if (rc == 1 && (r->rank != 1 || !ir_dtype_is_float(r->dtype) || numel != 2 * na))
+        return ir_node_error(g, n, d, "roi must hold %d floats", 2 * na);
+    rz->roi_runtime = rc == 1;
+    rz->roi = n->in[1];
+    rz->roi_count = na;
+    for (int i = 0; i < na; i++) {
+        rz->roi_at[axes[i]] = i;
+        if (rc == 1) continue;
+        rz->roi_start[axes[i]] = roi[i];
+        rz->roi_end[axes[i]] = roi[na + i];
+    }
+    return 0;
+}
+
 /* Output size of an axis of size dim resized by scale s: floor(dim * s). */
 static int scaled_dim(ir_graph *g, const ir_node *n, ir_dim dim, double s, ir_dim *out, diag *d) {
     if (ir_dim_is_const(dim)) {
@@ -131,18 +155,15 @@ int mv_resize_plan(ir_graph *g, const ir_node *n, mv_resize *rz, diag *d) {
         rz->scale_known[i] = true;
         rz->out[i] = x->dims[i];
         rz->roi_end[i] = 1;
+        rz->roi_at[i] = -1;
     }
-    double roi[2 * IR_MAX_RANK], scales[IR_MAX_RANK], sizes[IR_MAX_RANK];
-    bool has_roi = false, has_scales = false, has_sizes = false;
+    double scales[IR_MAX_RANK], sizes[IR_MAX_RANK];
+    bool has_scales = false, has_sizes = false;
     int rc = optional_values(g, n, 2, scales, na, &has_scales, d);
     if (!rc) rc = optional_values(g, n, 3, sizes, na, &has_sizes, d);
-    if (!rc && rz->coord == RZ_TF_CROP_AND_RESIZE) rc = optional_values(g, n, 1, roi, 2 * na, &has_roi, d);
     if (rc) return rc;
     if (has_scales == has_sizes) return ir_node_error(g, n, d, "exactly one of scales and sizes must be given");
-    for (int i = 0; has_roi && rz->coord == RZ_TF_CROP_AND_RESIZE && i < na; i++) {
-        rz->roi_start[axes[i]] = roi[i];
-        rz->roi_end[axes[i]] = roi[na + i];
-    }
+    if (rz->coord == RZ_TF_CROP_AND_RESIZE && resize_roi(g, n, axes, na, rz, d)) return -1;
     const char *policy = ir_attr_str(n, "keep_aspect_ratio_policy");
     if (has_sizes && strcmp(policy, "stretch")) {
         if (strcmp(policy, "not_larger") && strcmp(policy, "not_smaller"))
@@ -166,7 +187,8 @@ int mv_resize_plan(ir_graph *g, const ir_node *n, mv_resize *rz, diag *d) {
         }
     }
     for (int i = 0; i < r; i++) {
-        bool full_roi = rz->coord != RZ_TF_CROP_AND_RESIZE || (rz->roi_start[i] == 0 && isclose(rz->roi_end[i], 1));
+        bool full_roi = rz->coord != RZ_TF_CROP_AND_RESIZE ||
+                        ((rz->roi_at[i] < 0 || !rz->roi_runtime) && rz->roi_start[i] == 0 && isclose(rz->roi_end[i], 1));
         rz->resized[i] = !(rz->scale_known[i] && isclose(rz->scale[i], 1) && ir_dim_eq(rz->out[i], x->dims[i]) && full_roi);
     }
     return 0;

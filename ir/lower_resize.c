@@ -38,6 +38,17 @@ static uint32_t if_one(kir_program *p, uint32_t w, uint32_t a, uint32_t b) {
 
 #define F(op, a, b) mv_fbin(p, KX_##op, a, b)
 
+/* The region of interest of axis a: its start and its length (f64). */
+static void roi_of(kir_program *p, const mv_resize *rz, int a, uint32_t *start, uint32_t *span) {
+    if (!rz->roi_runtime || rz->roi_at[a] < 0) {
+        *start = mv_f(p, rz->roi_start[a]);
+        *span = mv_f(p, rz->roi_end[a] - rz->roi_start[a]);
+        return;
+    }
+    *start = kb_cast(p, IR_F64, mv_element(p, rz->roi, rz->roi_at[a]), false);
+    *span = F(SUB, kb_cast(p, IR_F64, mv_element(p, rz->roi, rz->roi_at[a] + rz->roi_count), false), *start);
+}
+
 /* Source coordinate of output position IDX(a) along axis a (f64); *outside
  * gets the tf_crop_and_resize extrapolation test, else stays KIR_NONE. */
 static uint32_t source_coord(kir_program *p, const mv_resize *rz, int a, ir_dim in, uint32_t *outside) {
@@ -57,7 +68,8 @@ static uint32_t source_coord(kir_program *p, const mv_resize *rz, int a, ir_dim 
     case RZ_ASYMMETRIC: return F(DIV, y, s);
     case RZ_TF_HALF_PIXEL_FOR_NN: return F(DIV, F(ADD, y, half), s);
     case RZ_TF_CROP_AND_RESIZE: {
-        uint32_t r0 = mv_f(p, rz->roi_start[a]), span = mv_f(p, rz->roi_end[a] - rz->roi_start[a]);
+        uint32_t r0, span;
+        roi_of(p, rz, a, &r0, &span);
         uint32_t x = if_one(p, ow, F(DIV, F(MUL, span, wm1), mv_f(p, 2)), F(DIV, F(MUL, F(MUL, y, span), wm1), F(SUB, ow, one)));
         x = F(ADD, x, F(MUL, r0, wm1));
         *outside = kb_bin(p, KX_OR, kb_bin(p, KX_LT, x, mv_f(p, 0)), kb_bin(p, KX_GT, x, wm1));
@@ -153,7 +165,7 @@ static uint32_t store_as(kir_program *p, ir_dtype t, uint32_t v) {
 int lower_resize(kir_program *p, ir_id node, diag *d) {
     mv_resize rz;
     int rc = mv_resize_plan(p->g, NODE, &rz, d);
-    if (rc) return rc < 0 ? -1 : ir_node_error(p->g, NODE, d, "roi, scales and sizes must be constants (data-dependent shapes are not supported)");
+    if (rc) return rc < 0 ? -1 : ir_node_error(p->g, NODE, d, "scales and sizes must be constants (data-dependent shapes are not supported)");
     const ir_value *x = &p->g->values[NODE->in[0]];
     ir_dtype t = x->dtype;
     uint32_t xb = kb_value(p, NODE->in[0]), out = kb_value(p, NODE->out[0]);

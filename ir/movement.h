@@ -70,8 +70,16 @@ typedef struct mv_resize {
     bool scale_known[IR_MAX_RANK]; /* false: scale = out / in at run time */
     double scale[IR_MAX_RANK];    /* output / input, the coordinate scale */
     ir_dim out[IR_MAX_RANK];      /* output dims */
-    double roi_start[IR_MAX_RANK], roi_end[IR_MAX_RANK]; /* tf_crop_and_resize */
+    /* tf_crop_and_resize: the region of interest per axis, constant, or when
+     * roi_runtime read from elements roi_at[a] and roi_at[a] + roi_count of
+     * the roi input (roi_at[a] < 0: the axis has the full region [0, 1]) */
+    double roi_start[IR_MAX_RANK], roi_end[IR_MAX_RANK];
+    bool roi_runtime;
+    uint32_t roi;                 /* the roi value when roi_runtime */
+    int roi_at[IR_MAX_RANK], roi_count;
 } mv_resize;
+/* 1 when scales or sizes are not constants (a non-constant roi is read at
+ * run time, see roi_runtime). */
 int mv_resize_plan(ir_graph *g, const ir_node *n, mv_resize *rz, diag *d);
 
 /* ---- node access (lowering) ------------------------------------------------ */
