@@ -242,12 +242,9 @@ static int set_value_tensor(importer *im, ir_id nid, const onnx_tensor *t) {
     const uint8_t *p;
     size_t n;
     if (onnx_tensor_bytes(t, &g->arena, &p, &n, im->d)) return -1;
-    float f = 0;
-    uint16_t h = 0;
-    double x = 0;
-    if (dt == IR_F32 && n >= 4) memcpy(&f, p, 4);
-    else if (dt == IR_F64 && n >= 8) memcpy(&x, p, 8), f = (float)x;
-    else if (n >= 2) memcpy(&h, p, 2), f = dt == IR_F16 ? interp_f16_to_f32(h) : interp_bf16_to_f32(h);
+    union { float f; double d; uint16_t h; } u = {0};
+    memcpy(&u, p, n < sizeof u ? n : sizeof u);
+    float f = dt == IR_F32 ? u.f : dt == IR_F64 ? (float)u.d : dt == IR_F16 ? interp_f16_to_f32(u.h) : interp_bf16_to_f32(u.h);
     return ir_set_attr_float(g, nid, "value_float", f, im->d);
 }
 
