@@ -193,7 +193,8 @@ int lower_expand(kir_program *p, ir_id node, diag *d) {
 
 /* ---- Concat, Split ----------------------------------------------------------------- */
 
-/* Load of input `in` with the axis index shifted back by offset. */
+/* Load of input `in` at the domain point with IDX(axis) shifted by +offset
+ * (forward) or -offset. */
 static uint32_t load_shifted(kir_program *p, ir_id in, int rank, int axis, uint32_t offset, bool forward) {
     uint32_t idx[IR_MAX_RANK];
     for (int i = 0; i < rank; i++) idx[i] = kb_idx(p, i);
@@ -205,8 +206,8 @@ int lower_concat(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *o = mv_val(p, n->out[0]);
     int axis = mv_axis(n, "axis", o->rank);
-    /* out (..., sum D_k, ...): input k where offset_k <= IDX(axis) < offset_k+1, nested
-     * selects from the last input back to the first */
+    /* out (..., sum D_k, ...) = input k at IDX(axis) - offset[k], for the k with
+     * offset[k] <= IDX(axis) < offset[k+1]: nested selects, last input innermost */
     uint32_t offsets[256 + 1], at = kb_idx(p, axis);
     if (n->n_in > 256) return ir_node_error(p->g, n, d, "%u inputs, at most 256 supported", n->n_in);
     offsets[0] = mv_i(p, 0);
