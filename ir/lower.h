@@ -57,6 +57,34 @@ LOWER_FN(lower_mel_weight_matrix)
 /* loss family: lower_image.c (MaxUnpool: lower_library) */
 LOWER_FN(lower_center_crop_pad)
 LOWER_FN(lower_col2im)
+/* shape and data movement: lower_movement.c */
+LOWER_FN(lower_reshape)
+LOWER_FN(lower_transpose)
+LOWER_FN(lower_concat)
+LOWER_FN(lower_gather)
+LOWER_FN(lower_expand)
+LOWER_FN(lower_shape_op)
+LOWER_FN(lower_size_op)
+LOWER_FN(lower_slice)
+LOWER_FN(lower_pad)
+LOWER_FN(lower_tile)
+LOWER_FN(lower_split)
+LOWER_FN(lower_depth_to_space)
+LOWER_FN(lower_space_to_depth)
+LOWER_FN(lower_trilu)
+LOWER_FN(lower_eye_like)
+LOWER_FN(lower_range)
+LOWER_FN(lower_constant_of_shape)
+/* lower_index.c */
+LOWER_FN(lower_gather_elements)
+LOWER_FN(lower_gather_nd)
+LOWER_FN(lower_scatter_elements)
+LOWER_FN(lower_scatter_nd)
+LOWER_FN(lower_one_hot)
+LOWER_FN(lower_reverse_sequence)
+LOWER_FN(lower_compress)
+/* lower_resize.c */
+LOWER_FN(lower_resize)
 #undef LOWER_FN
 
 #endif

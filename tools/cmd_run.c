@@ -29,8 +29,9 @@ const cli_verb verb_run = {
     "reference interpreter (the only target so far).\n\n"
     "The model is compiled for the inputs given: symbolic dimensions take the\n"
     "inputs' sizes, and integer inputs of at most 64 elements (shape operands\n"
-    "such as axes, target shapes, pads) become constants of the graph, unless\n"
-    "--no-specialize is given. Elementwise kernels are fused into their\n"
+    "such as axes, target shapes, pads) become constants of the graph; if sizes\n"
+    "still depend on input values, small inputs of any dtype do too (Resize\n"
+    "scales). --no-specialize turns this off. Elementwise kernels are fused into their\n"
     "consumers unless --no-fuse is given.\n",
     run_run};
 
@@ -98,11 +99,41 @@ static int read_inputs(char **names, uint32_t n_names, const input_arg *args, in
 
 /* Small integer inputs are shape operands in practice (axes, target shapes,
  * pads, k): the graph is specialized to their values, as an ahead-of-time
- * compiler needs them known. */
-static bool specializable(const interp_tensor *t) {
+ * compiler needs them known. With `any_dtype`, small inputs of every dtype
+ * qualify (float scales of Resize, a bool condition of Compress). */
+static bool specializable(const interp_tensor *t, bool any_dtype) {
     int64_t n = 1;
     for (int i = 0; i < t->rank; i++) n *= t->shape[i];
-    return (t->dtype == IR_I64 || t->dtype == IR_I32) && n <= 64;
+    return (any_dtype || t->dtype == IR_I64 || t->dtype == IR_I32) && n <= 64;
+}
+
+/* With every input's shape fixed, a symbolic dimension left in the graph
+ * is a size that depends on input values. */
+static bool has_data_dependent_dims(const ir_graph *g) {
+    for (uint32_t v = 0; v < g->n_values; v++)
+        for (int i = 0; i < g->values[v].rank; i++)
+            if (!ir_dim_is_const(g->values[v].dims[i])) return true;
+    return false;
+}
+
+/* Load the model specialized to the inputs: integer shape operands first;
+ * if sizes still depend on input values (or that fails), small inputs of
+ * any dtype too. */
+static ir_graph *load_specialized(const char *model, char **names, uint32_t n_names, const interp_tensor *given,
+                                  onnx_input_binding *bind, diag *d) {
+    ir_graph *g = NULL;
+    for (int any_dtype = 0; any_dtype < 2; any_dtype++) {
+        uint32_t n_bind = 0;
+        for (uint32_t k = 0; k < n_names; k++) /* values of shape operands, shapes of the rest */
+            bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
+                                                  specializable(&given[k], any_dtype) ? given[k].data : NULL,
+                                                  given[k].nbytes};
+        diag_init(d);
+        ir_graph_free(g);
+        g = model_load_bound(model, bind, n_bind, d);
+        if (g && !has_data_dependent_dims(g)) break;
+    }
+    return g;
 }
 
 static int run_run(int argc, char **argv) {
@@ -151,7 +182,6 @@ static int run_run(int argc, char **argv) {
     uint32_t n_names = 0;
     interp_tensor *given = NULL, *in = NULL, *out = NULL;
     onnx_input_binding *bind = NULL;
-    uint32_t n_bind = 0;
     kir_program *prog = NULL;
     ir_graph *g = NULL;
     if (list_inputs(model, &names, &n_names, &d)) return cli_fail(&d);
@@ -166,10 +196,7 @@ static int run_run(int argc, char **argv) {
         goto fail;
     }
     if (outdir && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
-    for (uint32_t k = 0; outdir && specialize && k < n_names; k++) /* values of shape operands, shapes of the rest */
-        bind[n_bind++] = (onnx_input_binding){names[k], given[k].dtype, given[k].rank, given[k].shape,
-                                              specializable(&given[k]) ? given[k].data : NULL, given[k].nbytes};
-    g = model_load_bound(model, bind, n_bind, &d);
+    g = outdir && specialize ? load_specialized(model, names, n_names, given, bind, &d) : model_load(model, &d);
     if (!g) goto fail;
     prog = kir_lower(g, &d);
     if (!prog || (fuse && kir_fuse(prog, &d))) goto fail;

@@ -19,6 +19,7 @@
 #include "frontend/onnx/onnx_legacy.h"
 #include "frontend/onnx/onnx_pb.h"
 #include "frontend/onnx/onnx_scope.h"
+#include "ir/interp.h"
 #include "ir/mapfile.h"
 #include "passes/passes.h"
 
@@ -35,7 +36,7 @@ typedef struct importer {
     diag *d;
 } importer;
 
-typedef enum { MOVED_INTS, MOVED_FLOAT } moved_kind;
+typedef enum { MOVED_INTS, MOVED_FLOAT, MOVED_FLOATS } moved_kind;
 typedef struct moved_attr {
     const char *op_type, *attr;
     uint32_t input;
@@ -215,12 +216,27 @@ static int import_input(importer *im, const onnx_value_info *vi) {
 
 static const onnx_function *find_function(const importer *im, const onnx_node *n);
 
+/* The IR op of a node: its own name, or for ops that older opsets spelled
+ * differently, the op with the newer semantics. */
+static ir_op op_of(const onnx_node *n) {
+    if (!strcmp(n->op_type, "Scatter")) return IR_OP_ScatterElements;
+    if (!strcmp(n->op_type, "Upsample")) return IR_OP_Resize;
+    return ir_op_from_name(n->op_type, -1);
+}
+
+/* Upsample and Resize-10 take (X, scales) and map output to input
+ * coordinates as x / scale, rounding down for nearest: Resize(X, roi, scales)
+ * with asymmetric coordinates and nearest_mode floor. */
+static bool is_legacy_resize(const importer *im, const onnx_node *n) {
+    return !strcmp(n->op_type, "Upsample") || (!strcmp(n->op_type, "Resize") && im->opset < 11);
+}
+
 static const char *unsupported_reason(const importer *im, const onnx_node *n) {
     if (find_function(im, n)) return NULL;
     if (!is_default_domain(n->domain)) return "custom domain";
     if (!strcmp(n->op_type, "If")) return NULL;
     if (!strcmp(n->op_type, "Constant")) return NULL;
-    if (ir_op_from_name(n->op_type, -1) == IR_OP_NONE) return "unsupported op";
+    if (op_of(n) == IR_OP_NONE) return "unsupported op";
     return NULL;
 }
 
@@ -247,9 +263,36 @@ static int import_constant_node(importer *im, const onnx_node *n) {
     return 0;
 }
 
+/* ConstantOfShape's `value`, a one-element tensor, becomes the IR
+ * attributes dtype and value_float (float dtypes) or value_int. */
+static int set_value_tensor(importer *im, ir_id nid, const onnx_tensor *t) {
+    ir_graph *g = im->g;
+    ir_dtype dt = ir_dtype_from_onnx(t->data_type);
+    uint64_t numel = 1;
+    for (size_t i = 0; i < t->ndims; i++) numel *= t->dims[i] > 0 ? (uint64_t)t->dims[i] : 0;
+    if (dt == IR_DTYPE_NONE || ir_dtype_is_quant(dt) || dt == IR_I4 || dt == IR_U4 || numel != 1)
+        return ir_node_error(g, &g->nodes[nid], im->d, "attribute 'value' must be one number, got %s with %llu elements",
+                             onnx_dtype_name(t->data_type), (unsigned long long)numel);
+    if (ir_set_attr_int(g, nid, "dtype", dt, im->d)) return -1;
+    if (!ir_dtype_is_float(dt)) {
+        const int64_t *v;
+        size_t n;
+        if (onnx_tensor_int64_values(t, &g->arena, &v, &n, im->d)) return -1;
+        return ir_set_attr_int(g, nid, "value_int", n ? v[0] : 0, im->d);
+    }
+    const uint8_t *p;
+    size_t n;
+    if (onnx_tensor_bytes(t, &g->arena, &p, &n, im->d)) return -1;
+    union { float f; double d; uint16_t h; } u = {0};
+    memcpy(&u, p, n < sizeof u ? n : sizeof u);
+    float f = dt == IR_F32 ? u.f : dt == IR_F64 ? (float)u.d : dt == IR_F16 ? interp_f16_to_f32(u.h) : interp_bf16_to_f32(u.h);
+    return ir_set_attr_float(g, nid, "value_float", f, im->d);
+}
+
 static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attribute *a) {
     ir_graph *g = im->g;
     ir_op op = g->nodes[nid].op;
+    if (op == IR_OP_ConstantOfShape && a->t && !strcmp(a->name, "value")) return set_value_tensor(im, nid, a->t);
     int idx = ir_attr_index(op, a->name);
     if (idx < 0)
         return ir_node_error(g, &g->nodes[nid], im->d, "attribute '%s' is not supported", a->name);
@@ -314,7 +357,7 @@ static int import_node(importer *im, const onnx_node *raw) {
         return diag_error(im->d, "%s: node '%s': %s%s%s is not supported (%s)", im->path, node_label(n), n->domain,
                           *n->domain ? "." : "", n->op_type, why);
     ir_graph *g = im->g;
-    ir_op op = ir_op_from_name(n->op_type, -1);
+    ir_op op = op_of(n);
     ir_id in[256];
     uint32_t n_in = 0;
     if (n->n_inputs > 200)
@@ -332,6 +375,12 @@ static int import_node(importer *im, const onnx_node *raw) {
         in[n_in++] = v;
     }
     while (n_in > 0 && in[n_in - 1] == IR_NONE) n_in--; /* trailing omitted inputs */
+    bool legacy_resize = is_legacy_resize(im, n);
+    if (legacy_resize && n_in == 2) { /* (X, scales) -> (X, roi omitted, scales) */
+        in[2] = in[1];
+        in[1] = IR_NONE;
+        n_in = 3;
+    }
     for (size_t k = 0; k < n->n_attrs; k++) {
         const onnx_attribute *a = &n->attrs[k];
         const moved_attr *mv = find_moved(n->op_type, a->name, im->opset);
@@ -340,6 +389,8 @@ static int import_node(importer *im, const onnx_node *raw) {
         ir_id c;
         if (mv->kind == MOVED_INTS) {
             c = make_const(im, a->name, IR_I64, 1, (int64_t)a->n_ints, a->ints, 8);
+        } else if (mv->kind == MOVED_FLOATS) {
+            c = make_const(im, a->name, IR_F32, 1, (int64_t)a->n_floats, a->floats, 4);
         } else {
             ir_dtype xt = n_in && in[0] != IR_NONE ? g->values[in[0]].dtype : IR_F32;
             if (xt != IR_F32)
@@ -363,6 +414,9 @@ static int import_node(importer *im, const onnx_node *raw) {
         if (onnx_legacy_attr(n->op_type, n->attrs[k].name, im->opset)) continue;
         if (set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
+    if (legacy_resize && (ir_set_attr_str(g, nid, "coordinate_transformation_mode", "asymmetric", im->d) ||
+                          ir_set_attr_str(g, nid, "nearest_mode", "floor", im->d)))
+        return -1;
     if (ir_infer_node(g, nid, im->d)) return -1;
     /* fold now, so that the nodes after it see constants (shape computations) */
     return fold_node(g, nid, im->d) < 0 ? -1 : 0;

@@ -8,4 +8,4 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 extra=()
 case "$BUILD" in *asan*) extra=(--exclude /light/) ;; esac
-exec .venv/bin/python tests/onnx/conformance.py --smelt "$BUILD/smelt" -j "$(nproc)" "${extra[@]}"
+exec .venv/bin/python tests/onnx/conformance.py --smelt "$BUILD/smelt" -j "$(nproc)" --max-gflops 2.5 "${extra[@]}"
