@@ -64,6 +64,16 @@ int dropout_is_identity(ir_graph *g, const ir_node *n);
 INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)
 INFER_FN(infer_dynamic_quantize)
+/* attention and sampling ops (attn family): infer_attn.c */
+INFER_FN(infer_attention)
+INFER_FN(infer_rotary_embedding)
+INFER_FN(infer_linear_attention)
+INFER_FN(infer_causal_conv)
+INFER_FN(infer_grid_sample)
+INFER_FN(infer_affine_grid)
+INFER_FN(infer_roi_align)
+INFER_FN(infer_nms)
+INFER_FN(infer_deform_conv)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */
@@ -92,6 +102,11 @@ int infer_reduce_axes(ir_graph *g, const ir_node *n, bool *mark, bool *noop, dia
 int infer_norm_bcast_param(ir_graph *g, const ir_node *n, uint32_t i, diag *d);
 int infer_norm_stash_type(ir_graph *g, const ir_node *n, ir_dtype *t, diag *d);
 int infer_mvn_axes(ir_graph *g, const ir_node *n, bool *mark, diag *d);
+/* Convolutions (infer_nn.c): the output shape (N, M, O...) of X (N, C, D...)
+ * convolved with W (M, C/group, K...) under the node's window attributes,
+ * with the channel, group and bias (B, when given: (M)) checks. */
+int infer_conv_shape(ir_graph *g, const ir_node *n, const ir_value *x, const ir_value *wt, const ir_value *b,
+                     ir_dim *out, diag *d);
 /* Set output o of the node. */
 int infer_set(ir_graph *g, const ir_node *n, uint32_t o, ir_dtype t, int rank, const ir_dim *dims, diag *d);
 

@@ -29,8 +29,13 @@ static int read_list(const ir_graph *g, const ir_node *n, const char *name, int6
     return 0;
 }
 
+/* auto_pad; NOTSET for ops without the attribute (Col2Im, MaxUnpool). */
 static int read_auto_pad(const ir_graph *g, const ir_node *n, ir_auto_pad *out, diag *d) {
     static const char *names[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    if (ir_attr_index(n->op, "auto_pad") < 0) {
+        *out = IR_PAD_NOTSET;
+        return 0;
+    }
     const char *s = ir_attr_str(n, "auto_pad");
     for (int i = 0; i < 4; i++)
         if (!strcmp(s, names[i])) {
