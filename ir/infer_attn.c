@@ -429,32 +429,33 @@ int infer_grid_sample(ir_graph *g, uint32_t node, diag *d) {
 
 int affine_grid_size(ir_graph *g, const ir_node *n, int64_t *size, int *count, diag *d) {
     const ir_value *s = infer_input(g, n, 1);
-    if (s->dtype != IR_I64 || s->rank != 1) return ir_node_error(g, n, d, "size must be a 1-D i64 tensor");
-    int rc = infer_const_ints(g, n, 1, size, 5, count, d);
-    if (rc < 0) return -1;
-    if (rc == 1) return ir_node_error(g, n, d, "size must be a constant (known when the model is compiled)");
-    if (*count != 4 && *count != 5) return ir_node_error(g, n, d, "size has %d values, expected 4 or 5", *count);
-    for (int i = 0; i < *count; i++)
+    if (s->dtype != IR_I64 || s->rank != 1 || !ir_dim_is_const(s->dims[0]) || (s->dims[0].c != 4 && s->dims[0].c != 5))
+        return ir_node_error(g, n, d, "size must be an i64 vector of 4 or 5 values");
+    *count = (int)s->dims[0].c;
+    int cnt, rc = infer_const_ints(g, n, 1, size, 5, &cnt, d);
+    for (int i = 0; rc == 0 && i < cnt; i++)
         if (size[i] < 0 || size[i] > HEADS_MAX)
             return ir_node_error(g, n, d, "size[%d] = %lld is out of range", i, (long long)size[i]);
-    return 0;
+    return rc;
 }
 
 /* theta (N, 2, 3) with size (N, C, H, W) -> grid (N, H, W, 2);
- * theta (N, 3, 4) with size (N, C, D, H, W) -> grid (N, D, H, W, 3). */
+ * theta (N, 3, 4) with size (N, C, D, H, W) -> grid (N, D, H, W, 3);
+ * sizes known only at run time (size not a constant) are fresh symbols. */
 int infer_affine_grid(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *theta = infer_input(g, n, 0);
     int64_t size[5];
     int count;
-    if (require_float(g, n, theta, "theta", d) || affine_grid_size(g, n, size, &count, d)) return -1;
+    int rc = require_float(g, n, theta, "theta", d) ? -1 : affine_grid_size(g, n, size, &count, d);
+    if (rc < 0) return -1;
     int k = count - 2;
-    ir_dim want[3] = {ir_dim_const(size[0]), ir_dim_const(k), ir_dim_const(k + 1)};
-    if (require_shape(g, n, theta, "theta (N, k, k + 1)", 3, want, d)) return -1;
     ir_dim out[5];
-    out[0] = ir_dim_const(size[0]);
-    for (int i = 0; i < k; i++) out[1 + i] = ir_dim_const(size[2 + i]);
+    out[0] = rc ? theta->dims[0] : ir_dim_const(size[0]);
+    for (int i = 0; i < k; i++) out[1 + i] = rc ? ir_dim_fresh(g) : ir_dim_const(size[2 + i]);
     out[k + 1] = ir_dim_const(k);
+    ir_dim want[3] = {out[0], ir_dim_const(k), ir_dim_const(k + 1)};
+    if (require_shape(g, n, theta, "theta (N, k, k + 1)", 3, want, d)) return -1;
     return infer_set(g, n, 0, theta->dtype, k + 2, out, d);
 }
 

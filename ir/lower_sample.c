@@ -209,7 +209,8 @@ int lower_affine_grid(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
     int64_t size[5];
     int count;
-    if (affine_grid_size(p->g, n, size, &count, d)) return -1;
+    int rc = affine_grid_size(p->g, n, size, &count, d);
+    if (rc) return rc < 0 ? -1 : ir_node_error(p->g, n, d, "size must be a constant (data-dependent shapes are not supported)");
     int k = count - 2;
     bool align = ir_attr_int(n, "align_corners") != 0;
     uint32_t theta = kb_value(p, n->in[0]), out = kb_value(p, n->out[0]);

@@ -27,8 +27,9 @@ typedef struct roi_align_attrs {
 
 int roi_align_read(const ir_graph *g, const ir_node *n, roi_align_attrs *a, diag *d);
 
-/* AffineGrid's size input, a constant (N, C, H, W) or (N, C, D, H, W):
- * its values in size[], their number (4 or 5) in *count. */
+/* AffineGrid's size input (N, C, H, W) or (N, C, D, H, W): the number of
+ * values (4 or 5) in *count, and when it is a constant (returns 0) its
+ * values in size[]; returns 1 when it is not a constant, -1 on error. */
 int affine_grid_size(ir_graph *g, const ir_node *n, int64_t *size, int *count, diag *d);
 
 #endif
