@@ -18,6 +18,11 @@
 #include "interp_lib.h"
 
 static double read_f(const lib_tensor *t, int64_t i) { return interp_read(t->dtype, t->data, i).f; }
+
+/* Input i, or NULL when the node has no such input or it is omitted. */
+static const lib_tensor *opt_in(const lib_call *c, uint32_t i) {
+    return i < c->n_in && c->in[i].present ? &c->in[i] : NULL;
+}
 static void write_f(lib_tensor *t, int64_t i, double v) { interp_write(t->dtype, t->data, i, (interp_slot){.f = v}); }
 
 /* ---- LinearAttention(query, key, value, past_state?, decay?, beta?) -> output, present_state ---- */
@@ -41,15 +46,15 @@ static int la_read_dims(lib_call *c, la_dims *s) {
     for (int i = 1; i < 3; i++)
         if (c->in[i].shape[0] != s->b || c->in[i].shape[1] != s->t) return lib_error(c, "query, key and value differ in batch or length");
     if (k->shape[2] != s->hkv * s->dk) return lib_error(c, "key's hidden size is not kv_num_heads * %lld", (long long)s->dk);
-    const lib_tensor *past = &c->in[3], *decay = &c->in[4], *beta = &c->in[5];
+    const lib_tensor *past = opt_in(c, 3), *decay = opt_in(c, 4), *beta = opt_in(c, 5);
     int64_t state[4] = {s->b, s->hkv, s->dk, s->dv};
-    if (past->present && memcmp(past->shape, state, sizeof state)) return lib_error(c, "past_state has the wrong shape");
-    s->decay_w = decay->present ? decay->shape[2] : 0;
-    s->beta_w = beta->present ? beta->shape[2] : 0;
-    if (decay->present && (decay->shape[0] != s->b || decay->shape[1] != s->t ||
+    if (past && memcmp(past->shape, state, sizeof state)) return lib_error(c, "past_state has the wrong shape");
+    s->decay_w = decay ? decay->shape[2] : 0;
+    s->beta_w = beta ? beta->shape[2] : 0;
+    if (decay && (decay->shape[0] != s->b || decay->shape[1] != s->t ||
                            (s->decay_w != s->hkv && s->decay_w != s->hkv * s->dk)))
         return lib_error(c, "decay has the wrong shape");
-    if (beta->present && (beta->shape[0] != s->b || beta->shape[1] != s->t || (s->beta_w != s->hkv && s->beta_w != 1)))
+    if (beta && (beta->shape[0] != s->b || beta->shape[1] != s->t || (s->beta_w != s->hkv && s->beta_w != 1)))
         return lib_error(c, "beta has the wrong shape");
     return 0;
 }
@@ -58,19 +63,19 @@ static int la_read_dims(lib_call *c, la_dims *s) {
  * S *= exp(decay) per key row (gated); v = beta * (v - S^T k) (delta);
  * S += k v^T. kv holds room for k (dk) and v (dv). */
 static void la_update(lib_call *c, const la_dims *s, int64_t b, int64_t h, int64_t t, double *S, double *kv) {
-    const lib_tensor *key = &c->in[1], *val = &c->in[2], *decay = &c->in[4], *beta = &c->in[5];
+    const lib_tensor *key = &c->in[1], *val = &c->in[2], *decay = opt_in(c, 4), *beta = opt_in(c, 5);
     double *k = kv, *v = kv + s->dk;
     int64_t row = b * s->t + t;
     for (int64_t d = 0; d < s->dk; d++) k[d] = read_f(key, row * s->hkv * s->dk + h * s->dk + d);
     for (int64_t m = 0; m < s->dv; m++) v[m] = read_f(val, row * s->hkv * s->dv + h * s->dv + m);
-    if (decay->present) {
+    if (decay) {
         for (int64_t d = 0; d < s->dk; d++) {
             int64_t at = row * s->decay_w + (s->decay_w == s->hkv ? h : h * s->dk + d);
             double g = exp(read_f(decay, at));
             for (int64_t m = 0; m < s->dv; m++) S[d * s->dv + m] *= g;
         }
     }
-    if (beta->present) {
+    if (beta) {
         double bt = read_f(beta, row * s->beta_w + (s->beta_w == 1 ? 0 : h));
         for (int64_t m = 0; m < s->dv; m++) {
             double got = 0;
@@ -109,11 +114,11 @@ int interp_lib_linear_attention(lib_call *c) {
     if (scale == 0) scale = 1 / sqrt((double)s.dk);
     double *S = malloc((size_t)(s.dk * s.dv + s.dk + s.dv + 1) * sizeof *S), *kv = S + s.dk * s.dv;
     if (!S) return lib_error(c, "out of memory");
-    const lib_tensor *past = &c->in[3];
+    const lib_tensor *past = opt_in(c, 3);
     for (int64_t b = 0; b < s.b; b++) {
         for (int64_t h = 0; h < s.hkv; h++) {
             int64_t base = (b * s.hkv + h) * s.dk * s.dv;
-            for (int64_t i = 0; i < s.dk * s.dv; i++) S[i] = past->present ? read_f(past, base + i) : 0;
+            for (int64_t i = 0; i < s.dk * s.dv; i++) S[i] = past ? read_f(past, base + i) : 0;
             for (int64_t t = 0; t < s.t; t++) {
                 la_update(c, &s, b, h, t, S, kv);
                 la_read(c, &s, b, h, t, S, scale, out);
@@ -172,9 +177,10 @@ static int nms_order(const void *pa, const void *pb) {
 
 /* The optional one-value input i as a double (def when absent or empty). */
 static double nms_param(const lib_call *c, uint32_t i, double def) {
-    if (i >= c->n_in || !c->in[i].present || c->in[i].numel < 1) return def;
-    interp_slot v = interp_read(c->in[i].dtype, c->in[i].data, 0);
-    return ir_dtype_is_float(c->in[i].dtype) ? v.f : (double)v.i;
+    const lib_tensor *t = opt_in(c, i);
+    if (!t || t->numel < 1) return def;
+    interp_slot v = interp_read(t->dtype, t->data, 0);
+    return ir_dtype_is_float(t->dtype) ? v.f : (double)v.i;
 }
 
 /* The selected (batch, class, box) triples, appended to *sel (grown as
@@ -206,7 +212,7 @@ static int nms_class(lib_call *c, int64_t b, int64_t cls, nms_candidate *cand, n
     int64_t n = boxes->shape[1], m = 0, n_kept = 0;
     int64_t max_out = (int64_t)fmin(fmax(nms_param(c, 2, 0), 0), (double)n);
     double iou = nms_param(c, 3, 0), min_score = nms_param(c, 4, -INFINITY);
-    bool filter = c->n_in > 4 && c->in[4].present && c->in[4].numel > 0;
+    bool filter = opt_in(c, 4) && c->in[4].numel > 0;
     bool center = ir_attr_int(c->node, "center_point_box") != 0;
     for (int64_t i = 0; i < n; i++) {
         double sc = read_f(scores, (b * scores->shape[1] + cls) * n + i);
