@@ -363,7 +363,7 @@ static int import_node(importer *im, const onnx_node *raw) {
         if (onnx_legacy_attr(n->op_type, n->attrs[k].name, im->opset)) continue;
         if (set_attr(im, nid, n, &n->attrs[k])) return -1;
     }
-    if (ir_infer_node(g, nid, im->d)) return -1;
+    if (onnx_legacy_defaults(g, nid, im->opset, im->d) || ir_infer_node(g, nid, im->d)) return -1;
     /* fold now, so that the nodes after it see constants (shape computations) */
     return fold_node(g, nid, im->d) < 0 ? -1 : 0;
 }
