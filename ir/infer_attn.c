@@ -157,7 +157,8 @@ static int attn_masks(ir_graph *g, const ir_node *n, const attn_dims *a, diag *d
     const ir_value *m = infer_input(g, n, 3), *np = infer_input(g, n, 6);
     if (m) {
         ir_dim want[4] = {a->batch, a->q_heads, a->q_len, a->total_len};
-        if (m->rank < 1 || m->rank > 4) return ir_node_error(g, n, d, "attn_mask has rank %d, expected 1 to 4", m->rank);
+        if (m->rank < 1 || m->rank > 4)
+            return ir_node_error(g, n, d, "attn_mask has rank %d, expected 1 to 4", m->rank);
         if (m->dtype != IR_BOOL && !ir_dtype_is_float(m->dtype) && !ir_dtype_is_int(m->dtype))
             return ir_node_error(g, n, d, "attn_mask of %s is not supported", ir_dtype_name(m->dtype));
         for (int i = 0; i < m->rank - 1; i++) {
@@ -257,10 +258,9 @@ int rope_read_dims(ir_graph *g, const ir_node *n, rope_dims *r, diag *d) {
     if (ir_dim_is_const(width) && ir_dim_is_const(r->head) && width.c > r->head.c)
         return ir_node_error(g, n, d, "rotary_embedding_dim %lld is more than the head size %lld", (long long)width.c,
                              (long long)r->head.c);
-    if (ir_dim_is_const(width) && width.c % 2) return ir_node_error(g, n, d, "the rotated width %lld is odd", (long long)width.c);
-    if (ir_dim_is_const(width) && same_dim(g, n, r->half, ir_dim_const(width.c / 2), "the caches' last axis and half the rotated width", d))
-        return -1;
-    return 0;
+    if (!ir_dim_is_const(width)) return 0;
+    if (width.c % 2) return ir_node_error(g, n, d, "the rotated width %lld is odd", (long long)width.c);
+    return same_dim(g, n, r->half, ir_dim_const(width.c / 2), "the caches' last axis and half the rotated width", d);
 }
 
 int infer_rotary_embedding(ir_graph *g, uint32_t node, diag *d) {
@@ -312,7 +312,8 @@ static int linear_attention_gates(ir_graph *g, const ir_node *n, ir_dim batch, i
             match_dims(g, n, beta, "beta", 2, lead, d))
             return -1;
         if (ir_dim_is_const(last) && last.c != 1 && last.c != hkv)
-            return ir_node_error(g, n, d, "beta's last axis is %lld, expected 1 or %lld", (long long)last.c, (long long)hkv);
+            return ir_node_error(g, n, d, "beta's last axis is %lld, expected 1 or %lld", (long long)last.c,
+                                 (long long)hkv);
     }
     return 0;
 }
@@ -329,7 +330,9 @@ int infer_linear_attention(ir_graph *g, uint32_t node, diag *d) {
         require_dtype(g, n, k, "key", q->dtype, d) || require_dtype(g, n, v, "value", q->dtype, d) ||
         heads_attr(g, n, "q_num_heads", true, &hq, d) || heads_attr(g, n, "kv_num_heads", true, &hkv, d))
         return -1;
-    if (hq % hkv) return ir_node_error(g, n, d, "q_num_heads %lld is not a multiple of kv_num_heads %lld", (long long)hq, (long long)hkv);
+    if (hq % hkv)
+        return ir_node_error(g, n, d, "q_num_heads %lld is not a multiple of kv_num_heads %lld", (long long)hq,
+                             (long long)hkv);
     ir_dim batch = q->dims[0], seq = q->dims[1], dk, kdk, dv;
     if (split_dim(g, n, q->dims[2], hq, "query's hidden size", &dk, d) ||
         split_dim(g, n, k->dims[2], hkv, "key's hidden size", &kdk, d) ||
@@ -415,7 +418,8 @@ int infer_grid_sample(ir_graph *g, uint32_t node, diag *d) {
         return ir_node_error(g, n, d, "GridSample of %s is not supported", ir_dtype_name(x->dtype));
     int k = x->rank - 2;
     ir_dim coords = ir_dim_const(k);
-    if (require_rank(g, n, grid, "grid", x->rank, d) || same_dim(g, n, grid->dims[0], x->dims[0], "batch sizes of X and grid", d) ||
+    if (require_rank(g, n, grid, "grid", x->rank, d) ||
+        same_dim(g, n, grid->dims[0], x->dims[0], "batch sizes of X and grid", d) ||
         same_dim(g, n, grid->dims[k + 1], coords, "grid's last axis (one coordinate per spatial axis)", d))
         return -1;
     ir_dim out[IR_MAX_RANK];
@@ -474,7 +478,8 @@ int roi_align_read(const ir_graph *g, const ir_node *n, roi_align_attrs *a, diag
     a->scale = ir_attr_float(n, "spatial_scale");
     if (a->out_h < 1 || a->out_w < 1 || a->out_h > HEADS_MAX || a->out_w > HEADS_MAX)
         return ir_node_error(g, n, d, "output_height and output_width must be positive");
-    if (a->ratio < 0 || a->ratio > 1024) return ir_node_error(g, n, d, "sampling_ratio %lld is out of range", (long long)a->ratio);
+    if (a->ratio < 0 || a->ratio > 1024)
+        return ir_node_error(g, n, d, "sampling_ratio %lld is out of range", (long long)a->ratio);
     if (!isfinite(a->scale)) return ir_node_error(g, n, d, "spatial_scale must be finite");
     return 0;
 }
@@ -488,7 +493,8 @@ int infer_roi_align(ir_graph *g, uint32_t node, diag *d) {
         require_dtype(g, n, rois, "rois", x->dtype, d))
         return -1;
     ir_dim want[2] = {rois->dims[0], ir_dim_const(4)};
-    if (require_shape(g, n, rois, "rois (R, 4)", 2, want, d) || require_shape(g, n, bi, "batch_indices (R)", 1, want, d) ||
+    if (require_shape(g, n, rois, "rois (R, 4)", 2, want, d) ||
+        require_shape(g, n, bi, "batch_indices (R)", 1, want, d) ||
         (bi->dtype != IR_I64 && bi->dtype != IR_I32 && require_dtype(g, n, bi, "batch_indices", IR_I64, d)))
         return -1;
     ir_dim out[4] = {rois->dims[0], x->dims[1], ir_dim_const(a.out_h), ir_dim_const(a.out_w)};

@@ -44,8 +44,10 @@ static int la_read_dims(lib_call *c, la_dims *s) {
     s->dk = q->shape[2] / s->hq;
     s->dv = v->shape[2] / s->hkv;
     for (int i = 1; i < 3; i++)
-        if (c->in[i].shape[0] != s->b || c->in[i].shape[1] != s->t) return lib_error(c, "query, key and value differ in batch or length");
-    if (k->shape[2] != s->hkv * s->dk) return lib_error(c, "key's hidden size is not kv_num_heads * %lld", (long long)s->dk);
+        if (c->in[i].shape[0] != s->b || c->in[i].shape[1] != s->t)
+            return lib_error(c, "query, key and value differ in batch or length");
+    if (k->shape[2] != s->hkv * s->dk)
+        return lib_error(c, "key's hidden size is not kv_num_heads * %lld", (long long)s->dk);
     const lib_tensor *past = opt_in(c, 3), *decay = opt_in(c, 4), *beta = opt_in(c, 5);
     int64_t state[4] = {s->b, s->hkv, s->dk, s->dv};
     if (past && memcmp(past->shape, state, sizeof state)) return lib_error(c, "past_state has the wrong shape");
@@ -96,7 +98,8 @@ static void la_read(lib_call *c, const la_dims *s, int64_t b, int64_t h, int64_t
     for (int64_t hq = h * group; hq < (h + 1) * group; hq++) {
         for (int64_t m = 0; m < s->dv; m++) {
             double acc = 0;
-            for (int64_t d = 0; d < s->dk; d++) acc += read_f(q, row * s->hq * s->dk + hq * s->dk + d) * S[d * s->dv + m];
+            for (int64_t d = 0; d < s->dk; d++)
+                acc += read_f(q, (row * s->hq + hq) * s->dk + d) * S[d * s->dv + m];
             write_f(out, row * s->hq * s->dv + hq * s->dv + m, scale * acc);
         }
     }

@@ -49,7 +49,6 @@ LOWER_FN(lower_quantize)
 LOWER_FN(lower_dequantize)
 LOWER_FN(lower_dynamic_quantize)
 /* attention and sampling ops (attn family): lower_attention.c, lower_sample.c */
-
 LOWER_FN(lower_attention)
 LOWER_FN(lower_rotary_embedding)
 LOWER_FN(lower_causal_conv)

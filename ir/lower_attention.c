@@ -218,7 +218,8 @@ int lower_attention(kir_program *p, ir_id node, diag *d) {
     uint32_t qk = lr_temp(p, node, "qk", t, 4, sd), logits = lr_temp(p, node, "logits", ts, 4, sd);
     uint32_t probs = lr_temp(p, node, "probs", ts, 4, sd);
     if (attn_scores(p, node, &a, &q, &k, qk) || attn_logits(p, node, &a, qk, logits) ||
-        lr_softmax(p, node, logits, probs, 3, false) || (has_output(p, node, 3) && attn_qk_output(p, node, qk, logits, probs)))
+        lr_softmax(p, node, logits, probs, 3, false) ||
+        (has_output(p, node, 3) && attn_qk_output(p, node, qk, logits, probs)))
         return -1;
     return attn_values(p, node, &a, probs, &v);
 }

@@ -197,7 +197,8 @@ int lower_grid_sample(kir_program *p, ir_id node, diag *d) {
 static uint32_t base_coordinate(kir_program *p, uint32_t i, int64_t n, bool align, ir_dtype t) {
     uint32_t fi = kb_cast(p, t, i, false);
     if (align && n == 1) return kb_const_f(p, t, -1);
-    if (align) return kb_bin(p, KX_ADD, kb_const_f(p, t, -1), kb_bin(p, KX_MUL, fi, kb_const_f(p, t, 2.0 / (double)(n - 1))));
+    if (align)
+        return kb_bin(p, KX_ADD, kb_const_f(p, t, -1), kb_bin(p, KX_MUL, fi, kb_const_f(p, t, 2.0 / (double)(n - 1))));
     uint32_t twice = kb_bin(p, KX_ADD, kb_bin(p, KX_MUL, fi, kb_const_f(p, t, 2)), kb_const_f(p, t, 1));
     return kb_bin(p, KX_SUB, kb_bin(p, KX_DIV, twice, kb_const_f(p, t, (double)n)), kb_const_f(p, t, 1));
 }
@@ -210,7 +211,8 @@ int lower_affine_grid(kir_program *p, ir_id node, diag *d) {
     int64_t size[5];
     int count;
     int rc = affine_grid_size(p->g, n, size, &count, d);
-    if (rc) return rc < 0 ? -1 : ir_node_error(p->g, n, d, "size must be a constant (data-dependent shapes are not supported)");
+    if (rc < 0) return -1;
+    if (rc) return ir_node_error(p->g, n, d, "size must be a constant (data-dependent shapes are not supported)");
     int k = count - 2;
     bool align = ir_attr_int(n, "align_corners") != 0;
     uint32_t theta = kb_value(p, n->in[0]), out = kb_value(p, n->out[0]);
@@ -291,7 +293,8 @@ int lower_roi_align(kir_program *p, ir_id node, diag *d) {
     uint32_t idx[4] = {kb_cast(p, IR_I64, kb_load(p, kb_value(p, n->in[2]), &r0), false), kb_idx(p, 1)};
     uint32_t body = kb_select(p, valid, tap_product(p, x, idx, 2, taps, 2, t), kb_const_f(p, t, 0));
     ir_dim red[4] = {ir_dim_const(ra.ratio), ir_dim_const(ra.ratio), ir_dim_const(2), ir_dim_const(2)};
-    uint32_t acc = kb_acc(p, t), post = ra.max ? acc : kb_bin(p, KX_DIV, acc, kb_const_f(p, t, (double)(ra.ratio * ra.ratio)));
+    uint32_t acc = kb_acc(p, t), count = kb_const_f(p, t, (double)(ra.ratio * ra.ratio));
+    uint32_t post = ra.max ? acc : kb_bin(p, KX_DIV, acc, count);
     post = kb_cast(p, xt, post, false);
     // Y (R, C, PH, PW) = sum / count (or max) over samples and bilinear taps
     return kb_reduce(p, node, y, ra.max ? KR_MAX : KR_SUM, 4, red, t, body, post == acc ? KIR_NONE : post) < 0 ? -1 : 0;
@@ -348,7 +351,8 @@ int lower_deform_conv(kir_program *p, ir_id node, diag *d) {
         body = kb_bin(p, KX_MUL, body, kb_cast(p, t, kb_load(p, kb_value(p, n->in[4]), oi), false));
     }
     uint32_t acc = kb_acc(p, t), post = acc;
-    if (n->n_in > 3 && n->in[3] != IR_NONE) post = kb_bin(p, KX_ADD, acc, kb_cast(p, t, nn_param_at(p, n->in[3], 1), false));
+    if (n->n_in > 3 && n->in[3] != IR_NONE)
+        post = kb_bin(p, KX_ADD, acc, kb_cast(p, t, nn_param_at(p, n->in[3], 1), false));
     post = kb_cast(p, xt, post, false);
     // Y (N, M, O...) = B[m] + sum over (c, k..., corners) of W * mask * bilinear(X)
     return kb_reduce(p, node, y, KR_SUM, 1 + 2 * k, red, t, body, post == acc ? KIR_NONE : post) < 0 ? -1 : 0;

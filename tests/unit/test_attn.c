@@ -69,7 +69,8 @@ static void test_attention_past_gqa_short_mask(void) {
                        "  input %q: f32[1,2,1,1]\n  input %k: f32[1,1,1,1]\n  input %v: f32[1,1,1,1]\n"
                        "  const %m: bool[1,2] = [1, 1]\n"
                        "  input %pk: f32[1,1,2,1]\n  input %pv: f32[1,1,2,1]\n"
-                       "  %y: f32[1,2,1,1], %k2: f32[1,1,3,1], %v2: f32[1,1,3,1] = Attention(%q, %k, %v, %m, %pk, %pv)\n"
+                       "  %y: f32[1,2,1,1], %k2: f32[1,1,3,1], %v2: f32[1,1,3,1] =\n"
+                       "    Attention(%q, %k, %v, %m, %pk, %pv)\n"
                        "  output %y\n  output %k2\n  output %v2\n}\n";
     float q[2] = {0, 0}, k[1] = {5}, v[1] = {7}, pk[2] = {1, 2}, pv[2] = {1, 4};
     interp_tensor in[5] = {f32(4, (int64_t[]){1, 2, 1, 1}, q), f32(4, (int64_t[]){1, 1, 1, 1}, k),
