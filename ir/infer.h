@@ -95,6 +95,16 @@ INFER_FN(infer_scatter_nd)
 INFER_FN(infer_one_hot)
 INFER_FN(infer_reverse_sequence)
 INFER_FN(infer_compress)
+/* attention and sampling ops (attn family): infer_attn.c */
+INFER_FN(infer_attention)
+INFER_FN(infer_rotary_embedding)
+INFER_FN(infer_linear_attention)
+INFER_FN(infer_causal_conv)
+INFER_FN(infer_grid_sample)
+INFER_FN(infer_affine_grid)
+INFER_FN(infer_roi_align)
+INFER_FN(infer_nms)
+INFER_FN(infer_deform_conv)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */
@@ -127,6 +137,11 @@ int infer_mvn_axes(ir_graph *g, const ir_node *n, bool *mark, diag *d);
  * its value in *v when it is a constant (returns 0), else returns 1; -1 on
  * error. `what` names the input in messages. (infer_library.c) */
 int infer_one_int(ir_graph *g, const ir_node *n, uint32_t i, const char *what, int64_t *v, diag *d);
+/* Convolutions (infer_nn.c): the output shape (N, M, O...) of X (N, C, D...)
+ * convolved with W (M, C/group, K...) under the node's window attributes,
+ * with the channel, group and bias (B, when given: (M)) checks. */
+int infer_conv_shape(ir_graph *g, const ir_node *n, const ir_value *x, const ir_value *wt, const ir_value *b,
+                     ir_dim *out, diag *d);
 /* Set output o of the node. */
 int infer_set(ir_graph *g, const ir_node *n, uint32_t o, ir_dtype t, int rank, const ir_dim *dims, diag *d);
 

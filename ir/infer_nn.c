@@ -160,8 +160,8 @@ int infer_einsum(ir_graph *g, uint32_t node, diag *d) {
 /* ---- convolutions ------------------------------------------------------------ */
 
 /* X (N, C, D...) * W (M, C/group, K...) -> Y (N, M, O...); B (M) if present. */
-static int conv_shape(ir_graph *g, const ir_node *n, const ir_value *x, const ir_value *wt, const ir_value *b,
-                      ir_dim *out, diag *d) {
+int infer_conv_shape(ir_graph *g, const ir_node *n, const ir_value *x, const ir_value *wt, const ir_value *b,
+                     ir_dim *out, diag *d) {
     if (x->rank < 3) return ir_node_error(g, n, d, "input X has rank %d, expected at least 3", x->rank);
     if (wt->rank != x->rank) return ir_node_error(g, n, d, "input W has rank %d, expected %d", wt->rank, x->rank);
     int64_t group = ir_attr_int(n, "group");
@@ -188,7 +188,7 @@ int infer_conv(ir_graph *g, uint32_t node, diag *d) {
     const ir_value *x = infer_input(g, n, 0), *wt = infer_input(g, n, 1), *b = infer_input(g, n, 2);
     ir_dim out[IR_MAX_RANK];
     if (require_same_dtype(g, n, x, wt, d) || (b && require_same_dtype(g, n, x, b, d)) ||
-        conv_shape(g, n, x, wt, b, out, d))
+        infer_conv_shape(g, n, x, wt, b, out, d))
         return -1;
     if (!ir_dtype_is_float(x->dtype)) return ir_node_error(g, n, d, "Conv of %s is not supported", ir_dtype_name(x->dtype));
     return infer_set(g, n, 0, x->dtype, x->rank, out, d);
@@ -199,7 +199,7 @@ int infer_conv_integer(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *x = infer_input(g, n, 0), *wt = infer_input(g, n, 1);
     ir_dim out[IR_MAX_RANK];
-    if (require_quant8(g, n, x, d) || require_quant8(g, n, wt, d) || conv_shape(g, n, x, wt, NULL, out, d) ||
+    if (require_quant8(g, n, x, d) || require_quant8(g, n, wt, d) || infer_conv_shape(g, n, x, wt, NULL, out, d) ||
         check_qparam(g, n, 2, x->dtype, NULL, NULL, 0, d) || check_qparam(g, n, 3, wt->dtype, &wt->dims[0], NULL, 0, d))
         return -1;
     return infer_set(g, n, 0, IR_I32, x->rank, out, d);
@@ -212,7 +212,7 @@ int infer_qlinear_conv(ir_graph *g, uint32_t node, diag *d) {
     const ir_value *b = infer_input(g, n, 8);
     ir_dim out[IR_MAX_RANK];
     if (require_quant8(g, n, x, d) || require_quant8(g, n, wt, d) || require_quant8(g, n, yzp, d) ||
-        conv_shape(g, n, x, wt, b, out, d))
+        infer_conv_shape(g, n, x, wt, b, out, d))
         return -1;
     if (b && b->dtype != IR_I32) return ir_node_error(g, n, d, "bias B is %s, expected i32", ir_dtype_name(b->dtype));
     ir_dtype st = infer_input(g, n, 1)->dtype;

@@ -459,6 +459,8 @@ static const struct {
     {"MaxUnpool", lib_max_unpool},
     {"BitCast", lib_bitcast},
     {"Dropout", lib_dropout},
+    {"LinearAttention", interp_lib_linear_attention},
+    {"NonMaxSuppression", interp_lib_nms},
 };
 
 interp_lib_fn interp_lib_find(const char *name) {

@@ -46,6 +46,10 @@ typedef int (*interp_lib_fn)(lib_call *c);
 /* The routine named `name`; NULL when the interpreter has none (interp_lib.c). */
 interp_lib_fn interp_lib_find(const char *name);
 
+/* Routines of the attention and sampling ops (attn family): interp_lib_attn.c */
+int interp_lib_linear_attention(lib_call *c);
+int interp_lib_nms(lib_call *c);
+
 /* ---- services of the interpreter (interp.c) ------------------------------- */
 
 /* Creates output o with the given sizes (one per axis of its buffer): binds

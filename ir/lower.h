@@ -13,6 +13,8 @@ LOWER_FN(lower_cast)
 LOWER_FN(lower_clip)
 LOWER_FN(lower_binary)
 LOWER_FN(lower_where)
+/* 1 / (1 + exp(-x)) of a float expression, for ops with a fused sigmoid */
+uint32_t lower_sigmoid(kir_program *p, uint32_t x);
 /* reductions, softmax and normalizations: lower_reduce.c */
 LOWER_FN(lower_reduce)
 LOWER_FN(lower_arg_reduce)
@@ -85,6 +87,14 @@ LOWER_FN(lower_reverse_sequence)
 LOWER_FN(lower_compress)
 /* lower_resize.c */
 LOWER_FN(lower_resize)
+/* attention and sampling ops (attn family): lower_attention.c, lower_sample.c */
+LOWER_FN(lower_attention)
+LOWER_FN(lower_rotary_embedding)
+LOWER_FN(lower_causal_conv)
+LOWER_FN(lower_grid_sample)
+LOWER_FN(lower_affine_grid)
+LOWER_FN(lower_roi_align)
+LOWER_FN(lower_deform_conv)
 #undef LOWER_FN
 
 #endif

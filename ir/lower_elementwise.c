@@ -45,7 +45,7 @@ int lower_unary(kir_program *p, ir_id node, diag *d) {
 
 /* ---- activations and other short formulas ---- */
 
-static uint32_t sigmoid(kir_program *p, uint32_t x) {
+uint32_t lower_sigmoid(kir_program *p, uint32_t x) {
     /* 1 / (1 + exp(-x)) */
     return kb_un(p, KX_RECIP, kb_bin(p, KX_ADD, fconst(p, x, 1), kb_un(p, KX_EXP, kb_un(p, KX_NEG, x))));
 }
@@ -65,7 +65,7 @@ int lower_activation(kir_program *p, ir_id node, diag *d) {
     case IR_OP_Relu:
         body = fl ? kb_bin(p, KX_MAX, x, zero) : kb_bin(p, KX_MAX, x, kb_const_i(p, kb_type(p, x), 0));
         break;
-    case IR_OP_Sigmoid: body = sigmoid(p, x); break;
+    case IR_OP_Sigmoid: body = lower_sigmoid(p, x); break;
     case IR_OP_Softplus: body = softplus(p, x); break;
     case IR_OP_Softsign: body = kb_bin(p, KX_DIV, x, kb_bin(p, KX_ADD, one, kb_un(p, KX_ABS, x))); break;
     case IR_OP_Mish: body = kb_bin(p, KX_MUL, x, kb_un(p, KX_TANH, softplus(p, x))); break;

@@ -230,8 +230,17 @@ static int lower_hardmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, i
     return kb_kernel(p, node, out, kb_cast(p, xb->dtype, hit, false)) < 0 ? -1 : 0;
 }
 
+int lower_softmax(kir_program *p, ir_id node, diag *d) {
+    const ir_node *n = NODE;
+    uint32_t x = kb_value(p, n->in[0]), out = kb_value(p, n->out[0]);
+    int axis;
+    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), kb_buf(p, x)->rank, &axis, d)) return -1;
+    if (n->op == IR_OP_Hardmax) return lower_hardmax(p, node, x, out, axis);
+    return lr_softmax(p, node, x, out, axis, n->op == IR_OP_LogSoftmax);
+}
+
 int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log) {
-    /* the rank and the (arena-held) dims, not the buffer: temporaries may move p->bufs */
+    /* the shape, not a buffer pointer: making temporaries may move the buffers */
     int rank = kb_buf(p, x)->rank;
     const ir_dim *dims = kb_buf(p, x)->dims;
     ir_dtype t = lr_float_type(kb_buf(p, x)->dtype);
@@ -251,13 +260,4 @@ int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, b
     else y = kb_bin(p, KX_DIV, kb_un(p, KX_EXP, xs), sv);
     // out (X shape) = exp(x - max) / sum, or (x - max) - log(sum)
     return kb_kernel(p, node, out, kb_cast(p, kb_buf(p, out)->dtype, y, false)) < 0 ? -1 : 0;
-}
-
-int lower_softmax(kir_program *p, ir_id node, diag *d) {
-    const ir_node *n = NODE;
-    uint32_t x = kb_value(p, n->in[0]), out = kb_value(p, n->out[0]);
-    int axis;
-    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), kb_buf(p, x)->rank, &axis, d)) return -1;
-    if (n->op == IR_OP_Hardmax) return lower_hardmax(p, node, x, out, axis);
-    return lr_softmax(p, node, x, out, axis, n->op == IR_OP_LogSoftmax);
 }

@@ -70,4 +70,9 @@ typedef enum lr_spread {
 int lr_moments(kir_program *p, ir_id node, uint32_t x, int rrank, const ir_dim *red, uint32_t mean,
                uint32_t spread, lr_spread kind, double eps);
 
+/* Softmax (or, with log, LogSoftmax) of buffer x along axis into out, a
+ * buffer of x's shape: max and sum of exp(x - max) into keepdims temporaries,
+ * computed in lr_float_type of x's dtype, then one kernel over x's shape. */
+int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log);
+
 #endif

@@ -417,7 +417,7 @@ static int import_node(importer *im, const onnx_node *raw) {
     if (legacy_resize && (ir_set_attr_str(g, nid, "coordinate_transformation_mode", "asymmetric", im->d) ||
                           ir_set_attr_str(g, nid, "nearest_mode", "floor", im->d)))
         return -1;
-    if (ir_infer_node(g, nid, im->d)) return -1;
+    if (onnx_legacy_defaults(g, nid, im->opset, im->d) || ir_infer_node(g, nid, im->d)) return -1;
     /* fold now, so that the nodes after it see constants (shape computations) */
     return fold_node(g, nid, im->d) < 0 ? -1 : 0;
 }

@@ -2,8 +2,9 @@
  * forms (see onnx_legacy.h): the attribute table onnx_legacy.def, B of old
  * broadcasting binary ops aligned at their `axis` (and PRelu's slope at the
  * channel axis before opset 7), Softmax / LogSoftmax / Hardmax before
- * opset 13 built as Flatten -> op(axis=-1) -> Reshape, and DFT before
- * opset 20 with its axis attribute made an input.
+ * opset 13 built as Flatten -> op(axis=-1) -> Reshape, DFT before opset 20
+ * with its axis attribute made an input, and the old defaults of attributes
+ * whose default changed.
  */
 #include "onnx_legacy.h"
 
@@ -193,4 +194,13 @@ int onnx_legacy_expand(ir_graph *g, const onnx_node *n, const char *label, int64
     if (shape == IR_NONE) return -1;
     ir_id rin[2] = {y, shape};
     return add_node(g, IR_OP_Reshape, rin, 2, n->outputs[0], label, 0, d) == IR_NONE ? -1 : 0;
+}
+
+/* ---- defaults that changed ------------------------------------------------------ */
+
+int onnx_legacy_defaults(ir_graph *g, ir_id node, int64_t opset, diag *d) {
+    const ir_node *n = &g->nodes[node];
+    if (n->op == IR_OP_RoiAlign && opset < 16 && !ir_attr_is_set(n, "coordinate_transformation_mode"))
+        return ir_set_attr_str(g, node, "coordinate_transformation_mode", "output_half_pixel", d);
+    return 0;
 }

@@ -4,7 +4,8 @@
  * old broadcasting binary op aligned at `axis`) and ops whose meaning
  * changed (Softmax, LogSoftmax and Hardmax before opset 13 work on the input
  * coerced to 2-D at `axis`; PRelu before opset 7 has a per-channel slope;
- * DFT before opset 20 has its axis as an attribute, default 1).
+ * DFT before opset 20 has its axis as an attribute, default 1), and
+ * attributes whose default changed (RoiAlign's coordinate mode).
  * Attributes that moved to inputs are in
  * onnx_moved_attrs.def instead.
  */
@@ -30,5 +31,10 @@ int onnx_legacy_prepare(ir_graph *g, const onnx_node *n, const char *label, int6
  * -1 on error. */
 int onnx_legacy_expand(ir_graph *g, const onnx_node *n, const char *label, int64_t opset, const ir_id *in,
                        uint32_t n_in, const char *path, diag *d);
+
+/* Attributes whose default changed: gives the node (made from an old-opset
+ * ONNX node) the old default where the attribute is unset. RoiAlign before
+ * opset 16 sampled as coordinate_transformation_mode output_half_pixel. */
+int onnx_legacy_defaults(ir_graph *g, ir_id node, int64_t opset, diag *d);
 
 #endif
