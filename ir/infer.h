@@ -64,6 +64,8 @@ int dropout_is_identity(ir_graph *g, const ir_node *n);
 INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)
 INFER_FN(infer_dynamic_quantize)
+/* rnn family: infer_rnn.c */
+INFER_FN(infer_rnn)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */
