@@ -559,12 +559,13 @@ static int check_bound(importer *im, const onnx_node *n, const onnx_value_info *
     return 0;
 }
 
-/* Iteration `iter` of body b, inlined in its own scope: body input i is the
- * value in[i]; the values of the body's outputs go to out. */
-static int import_iteration(importer *im, const onnx_node *n, const onnx_graph *b, int64_t iter, const ir_id *in,
-                            ir_id *out) {
-    char what[32];
-    snprintf(what, sizeof what, "iter%lld", (long long)iter);
+/* Iteration `iter` of body b, inlined in its own scope (named by `tag` and
+ * iter): body input i is the value in[i]; the values of the body's outputs
+ * go to out. */
+static int import_iteration(importer *im, const onnx_node *n, const onnx_graph *b, const char *tag, int64_t iter,
+                            const ir_id *in, ir_id *out) {
+    char what[64];
+    snprintf(what, sizeof what, "%siter%lld", tag, (long long)iter);
     const char *prefix = scope_prefix(im, n, what);
     if (!prefix) return diag_error(im->d, "%s: out of memory", im->path);
     onnx_scope bs = {.parent = im->scope, .prefix = prefix};
@@ -618,7 +619,8 @@ static int64_t ints_at(const onnx_node *n, const char *name, size_t k, int64_t d
 }
 
 /* One Scan (opset 9 form) over values: n_state states, then n_in scan
- * inputs; results: the final states, then the stacked scan outputs. */
+ * inputs; results: the final states, then the stacked scan outputs. Its
+ * iterations' scopes are named by tag. */
 typedef struct scan_form {
     const onnx_graph *body;
     size_t n_state, n_in, n_out;
@@ -626,7 +628,8 @@ typedef struct scan_form {
     bool in_rev[MAX_LOOP_VALUES], out_rev[MAX_LOOP_VALUES];
 } scan_form;
 
-static int unroll_scan(importer *im, const onnx_node *n, const scan_form *f, const ir_id *values, ir_id *results) {
+static int unroll_scan(importer *im, const onnx_node *n, const scan_form *f, const char *tag, const ir_id *values,
+                       ir_id *results) {
     ir_graph *g = im->g;
     int axis[MAX_LOOP_VALUES];
     int64_t steps = -1;
@@ -655,7 +658,7 @@ static int unroll_scan(importer *im, const onnx_node *n, const scan_form *f, con
             in[f->n_state + j] = slice_at(im, n, x, axis[j], f->in_rev[j] ? steps - 1 - t : t);
             if (in[f->n_state + j] == IR_NONE) return -1;
         }
-        if (import_iteration(im, n, f->body, t, in, out)) return -1;
+        if (import_iteration(im, n, f->body, tag, t, in, out)) return -1;
         for (size_t i = 0; i < f->n_state; i++) in[i] = out[i];
         for (size_t k = 0; k < f->n_out; k++) ys[k * (size_t)steps + (size_t)t] = out[f->n_state + k];
     }
@@ -701,9 +704,11 @@ static int scan8_batched(importer *im, const onnx_node *n, scan_form *f, const i
     if (!per) return diag_error(im->d, "%s: out of memory", im->path);
     for (int64_t b = 0; b < batch.c; b++) {
         ir_id vb[2 * MAX_LOOP_VALUES], rb[2 * MAX_LOOP_VALUES];
+        char tag[32];
+        snprintf(tag, sizeof tag, "batch%lld.", (long long)b);
         for (size_t i = 0; i < n_vals; i++)
             if ((vb[i] = slice_at(im, n, values[i], 0, b)) == IR_NONE) return -1;
-        if (unroll_scan(im, n, f, vb, rb)) return -1;
+        if (unroll_scan(im, n, f, tag, vb, rb)) return -1;
         for (size_t r = 0; r < n_res; r++) per[r * (size_t)batch.c + (size_t)b] = rb[r];
     }
     for (size_t r = 0; r < n_res; r++)
@@ -737,7 +742,7 @@ static int import_scan(importer *im, const onnx_node *n) {
     }
     ir_id values[2 * MAX_LOOP_VALUES], results[2 * MAX_LOOP_VALUES];
     if (node_values(im, n, first, values)) return -1;
-    int rc = v8 ? scan8_batched(im, n, &f, values, results) : unroll_scan(im, n, &f, values, results);
+    int rc = v8 ? scan8_batched(im, n, &f, values, results) : unroll_scan(im, n, &f, "", values, results);
     return rc ? -1 : name_outputs(im, n, results, f.n_state + f.n_out);
 }
 
@@ -776,7 +781,7 @@ static int import_loop(importer *im, const onnx_node *n) {
         uint8_t c = 1;
         in[0] = make_const(im, "iteration", IR_I64, 0, 1, &i, 8);
         in[1] = make_const(im, "cond", IR_BOOL, 0, 1, &c, 1);
-        if (in[0] == IR_NONE || in[1] == IR_NONE || import_iteration(im, n, b, i, in, out)) return -1;
+        if (in[0] == IR_NONE || in[1] == IR_NONE || import_iteration(im, n, b, "", i, in, out)) return -1;
         if (const_scalar(g, out[0], &cond))
             return diag_error(im->d, "%s: node '%s' (Loop): the body's condition is known only at run time (the "
                               "loop is unrolled, so it must fold to a constant)", im->path, node_label(n));
