@@ -21,6 +21,8 @@
  *     LSTM  gates_s (D, B, 4H)   = xw + h_{s-1} . R^T
  *           state_s (2, D, B, H) = h_s, c_s from the gates, c_{s-1} and the peepholes
  *   Y stacks the steps' h; Y_h, Y_c copy the last state.
+ * A kernel writes a whole buffer, so Y reads each time's h from the step
+ * buffers through a chain of S selects: O(S) work per element of Y.
  * Each recurrent sum carries its cell's update as the post expression, so a
  * state is the output of a reduction (or, for LSTM, read by the next step's
  * reduction) and fusion never inlines one step into the next. LSTM keeps h

@@ -7,7 +7,8 @@
  * attributes checked against the op's schema (ops.def); attributes that newer
  * opsets turned into inputs (onnx_moved_attrs.def) become constant inputs,
  * and old-opset forms are rewritten (onnx_legacy.h). Calls of model-local
- * functions are inlined, and so are the branches of If (onnx_scope.h).
+ * functions are inlined, and so are the branches of If and, once per
+ * iteration, the bodies of Scan and Loop (onnx_scope.h).
  * All unsupported ops are listed in one report before anything is built.
  */
 #include "onnx_import.h"
@@ -521,6 +522,7 @@ static int import_if(importer *im, const onnx_node *n) {
  * constant index, per-iteration outputs stacked with Unsqueeze + Concat. */
 
 #define MAX_UNROLL 4096     /* iterations of one Scan or Loop */
+#define MAX_UNROLLED_NODES (1 << 18) /* nodes of a graph grown by unrolling (nested loops multiply) */
 #define MAX_LOOP_VALUES 64  /* states, scan inputs, scan outputs of one node */
 
 static const onnx_attribute *attr_named(const onnx_node *n, const char *name) {
@@ -569,6 +571,9 @@ static int import_iteration(importer *im, const onnx_node *n, const onnx_graph *
     const char *prefix = scope_prefix(im, n, what);
     if (!prefix) return diag_error(im->d, "%s: out of memory", im->path);
     onnx_scope bs = {.parent = im->scope, .prefix = prefix};
+    if (im->g->n_nodes > MAX_UNROLLED_NODES)
+        return diag_error(im->d, "%s: node '%s' (%s): unrolling makes the graph larger than %d nodes", im->path,
+                          node_label(n), n->op_type, MAX_UNROLLED_NODES);
     for (size_t i = 0; i < b->n_inputs; i++) {
         if (check_bound(im, n, &b->inputs[i], in[i])) return -1;
         const char *name = onnx_scope_define(im->g, &bs, b->inputs[i].name);
