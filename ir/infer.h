@@ -64,6 +64,18 @@ int dropout_is_identity(ir_graph *g, const ir_node *n);
 INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)
 INFER_FN(infer_dynamic_quantize)
+/* loss family: infer_loss.c; Det in infer_library.c */
+INFER_FN(infer_loss)
+INFER_FN(infer_det)
+/* loss family: infer_signal.c */
+INFER_FN(infer_window)
+INFER_FN(infer_dft)
+INFER_FN(infer_stft)
+INFER_FN(infer_mel_weight_matrix)
+/* loss family: infer_image.c */
+INFER_FN(infer_center_crop_pad)
+INFER_FN(infer_col2im)
+INFER_FN(infer_max_unpool)
 /* rnn family: infer_rnn.c */
 INFER_FN(infer_rnn)
 #undef INFER_FN
@@ -94,6 +106,10 @@ int infer_reduce_axes(ir_graph *g, const ir_node *n, bool *mark, bool *noop, dia
 int infer_norm_bcast_param(ir_graph *g, const ir_node *n, uint32_t i, diag *d);
 int infer_norm_stash_type(ir_graph *g, const ir_node *n, ir_dtype *t, diag *d);
 int infer_mvn_axes(ir_graph *g, const ir_node *n, bool *mark, diag *d);
+/* Input i must be one i32/i64 integer (a scalar or a one-element vector);
+ * its value in *v when it is a constant (returns 0), else returns 1; -1 on
+ * error. `what` names the input in messages. (infer_library.c) */
+int infer_one_int(ir_graph *g, const ir_node *n, uint32_t i, const char *what, int64_t *v, diag *d);
 /* Set output o of the node. */
 int infer_set(ir_graph *g, const ir_node *n, uint32_t o, ir_dtype t, int rank, const ir_dim *dims, diag *d);
 

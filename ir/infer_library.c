@@ -1,6 +1,6 @@
 /* infer_library.c — inference for the ops that lower to library kernels
- * (interp_lib.h): TopK, NonZero, Unique, CumSum, BitCast, and Dropout when
- * its mode is known only at run time. Sizes that depend on the data
+ * (interp_lib.h): TopK, NonZero, Unique, CumSum, CumProd, Det, BitCast, and
+ * Dropout when its mode is known only at run time. Sizes that depend on the data
  * (NonZero's count, Unique's number of distinct values, TopK's K when it is
  * not a constant) get fresh symbols; the library routine binds them when it
  * runs. */
@@ -11,9 +11,7 @@
 
 #define NODE (&g->nodes[node])
 
-/* Input i must be one integer (a scalar or a one-element vector); its value
- * in *v when it is a constant (returns 0), else returns 1; -1 on error. */
-static int one_int_input(ir_graph *g, const ir_node *n, uint32_t i, const char *what, int64_t *v, diag *d) {
+int infer_one_int(ir_graph *g, const ir_node *n, uint32_t i, const char *what, int64_t *v, diag *d) {
     const ir_value *x = infer_input(g, n, i);
     if (x->dtype != IR_I64 && x->dtype != IR_I32)
         return ir_node_error(g, n, d, "%s must be i32 or i64, got %s", what, ir_dtype_name(x->dtype));
@@ -32,7 +30,7 @@ int infer_topk(ir_graph *g, uint32_t node, diag *d) {
     int64_t k = 0;
     if (x->rank == 0) return ir_node_error(g, n, d, "input X must have rank >= 1");
     if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d)) return -1;
-    int rc = one_int_input(g, n, 1, "K", &k, d);
+    int rc = infer_one_int(g, n, 1, "K", &k, d);
     if (rc < 0) return -1;
     ir_dim out[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) out[i] = x->dims[i];
@@ -84,17 +82,29 @@ int infer_unique(ir_graph *g, uint32_t node, diag *d) {
     return infer_set(g, n, 3, IR_I64, 1, &u, d);
 }
 
-/* CumSum(x, axis) -> x's type. */
+/* CumSum(x, axis), CumProd(x, axis) -> x's type. */
 int infer_cumsum(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *x = infer_input(g, n, 0);
     int64_t a;
     int axis;
     if (x->dtype == IR_BOOL || ir_dtype_is_quant(x->dtype))
-        return ir_node_error(g, n, d, "cannot sum %s elements", ir_dtype_name(x->dtype));
-    int rc = one_int_input(g, n, 1, "axis", &a, d);
+        return ir_node_error(g, n, d, "cannot accumulate %s elements", ir_dtype_name(x->dtype));
+    int rc = infer_one_int(g, n, 1, "axis", &a, d);
     if (rc < 0 || (rc == 0 && infer_axis(g, n, a, x->rank ? x->rank : 1, &axis, d))) return -1;
     return infer_set(g, n, 0, x->dtype, x->rank, x->dims, d);
+}
+
+/* Det(X (..., M, M) floats) -> (...) */
+int infer_det(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    if (!ir_dtype_is_float(x->dtype)) return ir_node_error(g, n, d, "input must be floats, got %s", ir_dtype_name(x->dtype));
+    if (x->rank < 2) return ir_node_error(g, n, d, "input has rank %d, expected at least 2 (..., M, M)", x->rank);
+    ir_dim r = x->dims[x->rank - 2], c = x->dims[x->rank - 1];
+    if (ir_dim_is_const(r) && ir_dim_is_const(c) && r.c != c.c)
+        return ir_node_error(g, n, d, "matrices are %lld x %lld, not square", (long long)r.c, (long long)c.c);
+    return infer_set(g, n, 0, x->dtype, x->rank - 2, x->dims, d);
 }
 
 /* BitCast(x) -> x's shape as `to`, which must have x's bit width. */

@@ -1,6 +1,7 @@
 /* interp_lib.c — the interpreter's library routines (see interp_lib.h):
- * TopK, NonZero, Unique, CumSum, BitCast and Dropout, one function each, and
- * the name -> function table. They work on any dtype through interp_read /
+ * TopK, NonZero, Unique, CumSum and CumProd (one scan), Det (LU with
+ * partial pivoting), MaxUnpool (a scatter), BitCast and Dropout, and the
+ * name -> function table. They work on any dtype through interp_read /
  * interp_write; sorting
  * is a stable merge sort of element positions, so equal values keep their
  * index order, as TopK and Unique specify. Routines check what inference
@@ -9,6 +10,9 @@
  */
 #include "interp_lib.h"
 
+#include "window.h"
+
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,11 +271,21 @@ done:
     return rc;
 }
 
-/* ---- CumSum(x, axis) -> y ---------------------------------------------------------------- */
+/* ---- CumSum, CumProd (x, axis) -> y ------------------------------------------------------- */
 
-/* y[.., j, ..] = sum of x[.., r, ..] over r <= j (r < j when exclusive; r >= j,
- * r > j when reverse), accumulated in double (floats) or wrapping int64. */
-static int lib_cumsum(lib_call *c) {
+typedef enum { SCAN_SUM, SCAN_PROD } scan_op;
+
+/* acc op x: in double for floats, wrapping 64-bit arithmetic for integers
+ * (the write wraps to the element width). */
+static interp_slot scan_step(scan_op op, bool fl, interp_slot acc, interp_slot x) {
+    if (fl) acc.f = op == SCAN_SUM ? acc.f + x.f : acc.f * x.f;
+    else acc.u = op == SCAN_SUM ? acc.u + x.u : acc.u * x.u;
+    return acc;
+}
+
+/* y[.., j, ..] = x[.., 0, ..] op .. op x[.., j, ..] (up to j - 1 when
+ * exclusive, the identity for the first; from the end when reverse). */
+static int scan_axis(lib_call *c, scan_op op) {
     const lib_tensor *x = &c->in[0];
     int64_t a = 0;
     int axis = 0;
@@ -281,18 +295,119 @@ static int lib_cumsum(lib_call *c) {
     axis_view v = around_axis(x, axis);
     bool exclusive = ir_attr_int(c->node, "exclusive") != 0, reverse = ir_attr_int(c->node, "reverse") != 0;
     bool fl = ir_dtype_is_float(x->dtype);
+    interp_slot identity = {.i = op == SCAN_SUM ? 0 : 1};
+    if (fl) identity.f = op == SCAN_SUM ? 0 : 1;
     for (int64_t o = 0; o < v.outer; o++) {
         for (int64_t i = 0; i < v.inner; i++) {
-            interp_slot acc = {.i = 0};
-            if (fl) acc.f = 0;
+            interp_slot acc = identity;
             for (int64_t step = 0; step < v.len; step++) {
                 int64_t j = reverse ? v.len - 1 - step : step, at = (o * v.len + j) * v.inner + i;
                 interp_slot xv = interp_read(x->dtype, x->data, at);
-                if (!exclusive) fl ? (void)(acc.f += xv.f) : (void)(acc.u += xv.u);
+                if (!exclusive) acc = scan_step(op, fl, acc, xv);
                 interp_write(y->dtype, y->data, at, acc);
-                if (exclusive) fl ? (void)(acc.f += xv.f) : (void)(acc.u += xv.u);
+                if (exclusive) acc = scan_step(op, fl, acc, xv);
             }
         }
+    }
+    return 0;
+}
+
+static int lib_cumsum(lib_call *c) { return scan_axis(c, SCAN_SUM); }
+static int lib_cumprod(lib_call *c) { return scan_axis(c, SCAN_PROD); }
+
+/* ---- Det(X (..., M, M)) -> Y (...) --------------------------------------------------------- */
+
+/* The determinant of the m x m matrix a (row-major, overwritten): LU
+ * decomposition with partial pivoting, in double. */
+static double lu_determinant(double *a, int64_t m) {
+    double det = 1;
+    for (int64_t k = 0; k < m; k++) {
+        int64_t piv = k;
+        for (int64_t i = k + 1; i < m; i++)
+            if (fabs(a[i * m + k]) > fabs(a[piv * m + k])) piv = i;
+        if (a[piv * m + k] == 0) return 0;
+        if (piv != k) {
+            for (int64_t j = 0; j < m; j++) {
+                double t = a[k * m + j];
+                a[k * m + j] = a[piv * m + j];
+                a[piv * m + j] = t;
+            }
+            det = -det;
+        }
+        det *= a[k * m + k];
+        for (int64_t i = k + 1; i < m; i++) {
+            double f = a[i * m + k] / a[k * m + k];
+            for (int64_t j = k + 1; j < m; j++) a[i * m + j] -= f * a[k * m + j];
+        }
+    }
+    return det;
+}
+
+static int lib_det(lib_call *c) {
+    const lib_tensor *x = &c->in[0];
+    if (x->rank < 2 || x->shape[x->rank - 1] != x->shape[x->rank - 2])
+        return lib_error(c, "input must be a stack of square matrices");
+    int64_t m = x->shape[x->rank - 1], count = 1;
+    for (int i = 0; i < x->rank - 2; i++) count *= x->shape[i];
+    lib_tensor *y = lib_output(c, 0, x->shape);
+    if (!y) return -1;
+    if (count == 0) return 0;
+    double *a = malloc((size_t)(m ? m * m : 1) * sizeof *a); /* m * m <= numel: it fits */
+    if (!a) return lib_error(c, "out of memory");
+    for (int64_t b = 0; b < count; b++) {
+        for (int64_t e = 0; e < m * m; e++) a[e] = interp_read(x->dtype, x->data, b * m * m + e).f;
+        interp_write(y->dtype, y->data, b, (interp_slot){.f = lu_determinant(a, m)});
+    }
+    free(a);
+    return 0;
+}
+
+/* ---- MaxUnpool(X, I, output_shape?) -> Y ------------------------------------------------- */
+
+/* The unpooled shape (N, C, (D - 1) * stride + kernel - pads) of X. */
+static int natural_unpool_shape(lib_call *c, const lib_tensor *x, int64_t *shape) {
+    ir_window w;
+    if (x->rank < 3 || ir_window_read(c->g, c->node, x->rank - 2, NULL, &w, NULL))
+        return lib_error(c, "X or the window attributes are invalid");
+    shape[0] = x->shape[0];
+    shape[1] = x->shape[1];
+    for (int i = 0; i < w.k; i++) {
+        ir_dim o = ir_window_unpool_out(c->g, &w, i, ir_dim_const(x->shape[2 + i]));
+        if (o.c < 0) return lib_error(c, "the unpooled size of axis %d is negative", 2 + i);
+        shape[2 + i] = o.c;
+    }
+    return 0;
+}
+
+/* Y is zero but for X[e] at flat position I[e] of the unpooled shape, which
+ * starts at the origin of Y (output_shape may make Y larger; positions
+ * beyond a smaller Y are dropped). */
+static int lib_max_unpool(lib_call *c) {
+    const lib_tensor *x = &c->in[0], *ind = &c->in[1], *os = c->n_in > 2 ? &c->in[2] : NULL;
+    int64_t natural[IR_MAX_RANK], shape[IR_MAX_RANK], strides[IR_MAX_RANK], count = 1;
+    if (natural_unpool_shape(c, x, natural)) return -1;
+    if (ind->numel != x->numel) return lib_error(c, "I and X differ in size");
+    memcpy(shape, natural, sizeof shape);
+    if (os && os->present) {
+        if (!ir_dtype_is_int(os->dtype) || os->numel != x->rank) return lib_error(c, "output_shape must hold %d integers", x->rank);
+        for (int a = 0; a < x->rank; a++) shape[a] = interp_read(os->dtype, os->data, a).i;
+    }
+    for (int a = 0; a < x->rank; a++)
+        if (__builtin_mul_overflow(count, natural[a], &count)) return lib_error(c, "the unpooled shape is too large");
+    lib_tensor *y = lib_output(c, 0, shape);
+    if (!y) return -1;
+    for (int a = x->rank - 1; a >= 0; a--) strides[a] = a == x->rank - 1 ? 1 : strides[a + 1] * shape[a + 1];
+    for (int64_t e = 0; e < x->numel; e++) {
+        int64_t q = interp_read(ind->dtype, ind->data, e).i, at = 0;
+        if (q < 0 || q >= count) return lib_error(c, "index %lld is out of range", (long long)q);
+        bool inside = true;
+        for (int a = x->rank - 1; a >= 0; a--) { /* count > 0: every natural[a] > 0 */
+            int64_t coord = q % natural[a];
+            q /= natural[a];
+            inside = inside && coord < shape[a];
+            at += coord * strides[a];
+        }
+        if (inside) copy_elem(x, e, y, at);
     }
     return 0;
 }
@@ -339,6 +454,9 @@ static const struct {
     {"NonZero", lib_nonzero},
     {"Unique", lib_unique},
     {"CumSum", lib_cumsum},
+    {"CumProd", lib_cumprod},
+    {"Det", lib_det},
+    {"MaxUnpool", lib_max_unpool},
     {"BitCast", lib_bitcast},
     {"Dropout", lib_dropout},
 };

@@ -1,7 +1,8 @@
 /* interp_lib.h — library kernels of the reference interpreter.
  *
  * Ops whose work is not a loop nest (sorting, selection, data-dependent
- * output sizes: TopK, NonZero, Unique, CumSum along a run-time axis) lower to
+ * output sizes: TopK, NonZero, Unique, CumSum and CumProd along a run-time
+ * axis, Det's pivoting, MaxUnpool's scatter) lower to
  * a library kernel (kb_library): a routine named after the graph op, with
  * buffer operands. Every runtime implements the same names; this is the
  * interpreter's set. A routine sees its inputs as run-time tensors (dtype,

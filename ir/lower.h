@@ -46,6 +46,17 @@ LOWER_FN(lower_dropout)
 LOWER_FN(lower_quantize)
 LOWER_FN(lower_dequantize)
 LOWER_FN(lower_dynamic_quantize)
+/* loss family: lower_loss.c */
+LOWER_FN(lower_nll_loss)
+LOWER_FN(lower_sce_loss)
+/* loss family: lower_signal.c */
+LOWER_FN(lower_window)
+LOWER_FN(lower_dft)
+LOWER_FN(lower_stft)
+LOWER_FN(lower_mel_weight_matrix)
+/* loss family: lower_image.c (MaxUnpool: lower_library) */
+LOWER_FN(lower_center_crop_pad)
+LOWER_FN(lower_col2im)
 /* rnn family: lower_rnn.c */
 LOWER_FN(lower_rnn)
 #undef LOWER_FN

@@ -144,13 +144,7 @@ int lower_conv_transpose(kir_program *p, ir_id node, diag *d) {
     for (int i = 0; i < k; i++) {
         uint32_t begin = transpose_pad_begin(p, &w, &tw, i, xb->dims[2 + i], yb->dims[2 + i]);
         uint32_t tap = kb_ridx(p, 1 + i);
-        /* o + pad_begin - k*d, which must be i*s */
-        uint32_t at = kb_bin(p, KX_SUB, kb_bin(p, KX_ADD, kb_idx(p, 2 + i), begin), kb_imul(p, tap, w.dil[i]));
-        uint32_t pos = nn_ibin(p, KX_FLOORDIV, at, nn_ix(p, w.stride[i]));
-        ox->inside = nn_and(p, ox->inside, nn_in_range(p, pos, xb->dims[2 + i]));
-        if (w.stride[i] != 1)
-            ox->inside = nn_and(p, ox->inside, kb_bin(p, KX_EQ, nn_ibin(p, KX_MOD, at, nn_ix(p, w.stride[i])), nn_ix(p, 0)));
-        ox->idx[2 + i] = pos;
+        ox->idx[2 + i] = nn_transpose_pos(p, &w, i, begin, tap, xb->dims[2 + i], &ox->inside);
         ow->idx[2 + i] = tap;
         c.red[1 + i] = ir_dim_const(w.kernel[i]);
     }

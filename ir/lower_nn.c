@@ -159,6 +159,17 @@ uint32_t nn_window_pos(kir_program *p, const ir_window *w, int i, uint32_t pad_b
     return kb_bin(p, KX_ADD, start, kb_imul(p, tap, w->dil[i]));
 }
 
+uint32_t nn_transpose_pos(kir_program *p, const ir_window *w, int i, uint32_t pad_begin, uint32_t tap, ir_dim size,
+                          uint32_t *inside) {
+    /* o + pad_begin - k*d, which must be pos*s */
+    uint32_t at = kb_bin(p, KX_SUB, kb_bin(p, KX_ADD, kb_idx(p, 2 + i), pad_begin), kb_imul(p, tap, w->dil[i]));
+    uint32_t pos = nn_ibin(p, KX_FLOORDIV, at, nn_ix(p, w->stride[i]));
+    *inside = nn_and(p, *inside, nn_in_range(p, pos, size));
+    if (w->stride[i] != 1)
+        *inside = nn_and(p, *inside, kb_bin(p, KX_EQ, nn_ibin(p, KX_MOD, at, nn_ix(p, w->stride[i])), nn_ix(p, 0)));
+    return pos;
+}
+
 uint32_t nn_in_range(kir_program *p, uint32_t pos, ir_dim size) {
     return kb_bin(p, KX_AND, kb_bin(p, KX_GE, pos, nn_ix(p, 0)), kb_bin(p, KX_LT, pos, kb_dim(p, size)));
 }

@@ -78,6 +78,12 @@ uint32_t nn_pad_end(kir_program *p, const ir_window *w, int i, ir_dim in, ir_dim
 /* Input position read along spatial axis i by output point IDX(2+i) and
  * kernel tap `tap`: o*stride - pad_begin + tap*dilation. */
 uint32_t nn_window_pos(kir_program *p, const ir_window *w, int i, uint32_t pad_begin, uint32_t tap);
+/* Input position along spatial axis i that output point IDX(2+i) reads
+ * through tap `tap` of a transposed window (ConvTranspose, Col2Im): the pos
+ * with pos*stride = o + pad_begin - tap*dilation. The condition that such a
+ * pos exists and lies in [0, size) is ANDed into *inside (see nn_and). */
+uint32_t nn_transpose_pos(kir_program *p, const ir_window *w, int i, uint32_t pad_begin, uint32_t tap, ir_dim size,
+                          uint32_t *inside);
 /* 0 <= pos < size */
 uint32_t nn_in_range(kir_program *p, uint32_t pos, ir_dim size);
 

@@ -230,16 +230,12 @@ static int lower_hardmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, i
     return kb_kernel(p, node, out, kb_cast(p, xb->dtype, hit, false)) < 0 ? -1 : 0;
 }
 
-int lower_softmax(kir_program *p, ir_id node, diag *d) {
-    const ir_node *n = NODE;
-    uint32_t x = kb_value(p, n->in[0]), out = kb_value(p, n->out[0]);
-    const kir_buffer *xb = kb_buf(p, x);
-    int axis;
-    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), xb->rank, &axis, d)) return -1;
-    if (n->op == IR_OP_Hardmax) return lower_hardmax(p, node, x, out, axis);
-
-    ir_dtype t = lr_float_type(xb->dtype);
-    lr_axes ax = lr_axes_one(xb->rank, axis);
+int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log) {
+    /* the rank and the (arena-held) dims, not the buffer: temporaries may move p->bufs */
+    int rank = kb_buf(p, x)->rank;
+    const ir_dim *dims = kb_buf(p, x)->dims;
+    ir_dtype t = lr_float_type(kb_buf(p, x)->dtype);
+    lr_axes ax = lr_axes_one(rank, axis);
     ir_dim red[IR_MAX_RANK];
     int rrank = lr_red_dims(p, x, &ax, red);
     uint32_t m = lr_keep_temp(p, node, "max", t, x, &ax), s = lr_keep_temp(p, node, "sum", t, x, &ax);
@@ -249,10 +245,19 @@ int lower_softmax(kir_program *p, ir_id node, diag *d) {
     // sum (same shape) = sum of exp(x - max) along the axis
     uint32_t e = kb_un(p, KX_EXP, kb_bin(p, KX_SUB, xr, kb_load_same(p, m)));
     if (kb_reduce(p, node, s, KR_SUM, rrank, red, t, e, KIR_NONE) < 0) return -1;
-    uint32_t xs = kb_bin(p, KX_SUB, kb_cast(p, t, kb_load_same(p, x), false), lr_load_as(p, m, xb->rank, xb->dims, t));
-    uint32_t sv = lr_load_as(p, s, xb->rank, xb->dims, t), y;
-    if (n->op == IR_OP_LogSoftmax) y = kb_bin(p, KX_SUB, xs, kb_un(p, KX_LOG, sv));
+    uint32_t xs = kb_bin(p, KX_SUB, kb_cast(p, t, kb_load_same(p, x), false), lr_load_as(p, m, rank, dims, t));
+    uint32_t sv = lr_load_as(p, s, rank, dims, t), y;
+    if (log) y = kb_bin(p, KX_SUB, xs, kb_un(p, KX_LOG, sv));
     else y = kb_bin(p, KX_DIV, kb_un(p, KX_EXP, xs), sv);
     // out (X shape) = exp(x - max) / sum, or (x - max) - log(sum)
-    return kb_kernel(p, node, out, kb_cast(p, xb->dtype, y, false)) < 0 ? -1 : 0;
+    return kb_kernel(p, node, out, kb_cast(p, kb_buf(p, out)->dtype, y, false)) < 0 ? -1 : 0;
+}
+
+int lower_softmax(kir_program *p, ir_id node, diag *d) {
+    const ir_node *n = NODE;
+    uint32_t x = kb_value(p, n->in[0]), out = kb_value(p, n->out[0]);
+    int axis;
+    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), kb_buf(p, x)->rank, &axis, d)) return -1;
+    if (n->op == IR_OP_Hardmax) return lower_hardmax(p, node, x, out, axis);
+    return lr_softmax(p, node, x, out, axis, n->op == IR_OP_LogSoftmax);
 }

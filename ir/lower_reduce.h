@@ -50,6 +50,11 @@ uint32_t lr_temp(kir_program *p, ir_id node, const char *what, ir_dtype t, int r
  * sizes `dims`, broadcasting b's size-1 axes (numpy rules), cast to t. */
 uint32_t lr_load_as(kir_program *p, uint32_t b, int rank, const ir_dim *dims, ir_dtype t);
 
+/* Softmax of x along axis into out (x's shape; any float type): exp(x -
+ * max) / sum, or with log (x - max) - log(sum), computed in lr_float_type.
+ * Returns 0 or -1. (SoftmaxCrossEntropyLoss shares it.) */
+int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log);
+
 /* What lr_moments stores in its second buffer, from the variance var
  * (biased: sum of squared deviations / n) and eps. */
 typedef enum lr_spread {

@@ -47,7 +47,8 @@ enum ir_op_flags {
     IR_F_REDUCTION   = 1u << 3, /* reduces over some axes */
     IR_F_CONTRACTION = 1u << 4, /* MatMul-like: lowered to a contraction template */
     IR_F_MOVEMENT    = 1u << 5, /* moves or reinterprets data, computes nothing */
-    IR_F_SHAPE_ONLY  = 1u << 6, /* result depends only on input shapes */
+    IR_F_SHAPE_ONLY  = 1u << 6, /* result depends only on input shapes (its lowering reads no input
+                                   data: folded once the input shapes are static) */
 };
 
 #define IR_VARIADIC 0xFFFF

@@ -1,6 +1,6 @@
 /* window.c — reading and checking the sliding-window attributes of Conv,
- * ConvTranspose, their quantized forms and the pools (see window.h), and the
- * output sizes they imply (ONNX spec formulas). */
+ * ConvTranspose, their quantized forms, the pools, MaxUnpool and Col2Im
+ * (see window.h), and the output sizes they imply (ONNX spec formulas). */
 #include "window.h"
 
 #include <string.h>
@@ -29,8 +29,13 @@ static int read_list(const ir_graph *g, const ir_node *n, const char *name, int6
     return 0;
 }
 
+/* auto_pad; NOTSET for ops without the attribute (Col2Im, MaxUnpool). */
 static int read_auto_pad(const ir_graph *g, const ir_node *n, ir_auto_pad *out, diag *d) {
     static const char *names[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    if (ir_attr_index(n->op, "auto_pad") < 0) {
+        *out = IR_PAD_NOTSET;
+        return 0;
+    }
     const char *s = ir_attr_str(n, "auto_pad");
     for (int i = 0; i < 4; i++)
         if (!strcmp(s, names[i])) {
@@ -40,10 +45,11 @@ static int read_auto_pad(const ir_graph *g, const ir_node *n, ir_auto_pad *out, 
     return ir_node_error(g, n, d, "unknown auto_pad '%s'", s);
 }
 
-/* kernel_shape from the attribute, or from the weight's spatial dims. */
+/* kernel_shape from the attribute, or from the weight's spatial dims (also
+ * for ops without the attribute: Col2Im's block_shape). */
 static int read_kernel(const ir_graph *g, const ir_node *n, int k, const ir_dim *wdims, ir_window *w, diag *d) {
     uint32_t cnt;
-    if (ir_attr_ints(n, "kernel_shape", &cnt)) {
+    if (ir_attr_index(n->op, "kernel_shape") >= 0 && ir_attr_ints(n, "kernel_shape", &cnt)) {
         if (read_list(g, n, "kernel_shape", w->kernel, k, 1, 1, d)) return -1;
         for (int i = 0; wdims && i < k; i++)
             if (ir_dim_is_const(wdims[i]) && wdims[i].c != w->kernel[i])
@@ -98,6 +104,11 @@ ir_dim ir_window_out(ir_graph *g, const ir_window *w, int i, ir_dim in) {
     if (w->ceil_mode && ir_dim_is_const(out) && ir_dim_is_const(in) && (out.c - 1) * w->stride[i] >= in.c + w->pads[i])
         out.c--;
     return out;
+}
+
+ir_dim ir_window_unpool_out(ir_graph *g, const ir_window *w, int i, ir_dim in) {
+    ir_dim o = ir_dim_mul(g, ir_dim_sub(g, in, ir_dim_const(1)), ir_dim_const(w->stride[i]));
+    return ir_dim_add(g, o, ir_dim_const(w->kernel[i] - w->pads[i] - w->pads[i + w->k]));
 }
 
 int ir_window_read_transpose(const ir_graph *g, const ir_node *n, const ir_window *w, ir_transpose_window *t,

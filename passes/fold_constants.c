@@ -5,6 +5,9 @@
  * values the compiled code would compute, with no second implementation of
  * any op. Exported models compute many shapes this way (Shape -> Gather ->
  * Concat -> Reshape); folding them is what gives later nodes static shapes.
+ * Ops flagged IR_F_SHAPE_ONLY (Shape, Size) fold as soon as their input's
+ * shape is static, whatever its values: torchvision's attention reads the
+ * shape of a computed tensor to find where to split it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +15,21 @@
 #include "ir/interp.h"
 #include "passes/passes.h"
 
+/* A value the node's result can be computed from: a constant, or any value
+ * of static shape when the op reads only shapes (Shape, Size). */
+static bool known_input(const ir_graph *g, const ir_node *n, ir_id v) {
+    const ir_value *x = &g->values[v];
+    if (x->kind == IR_VALUE_CONST) return true;
+    if (!(ir_op_get(n->op)->flags & IR_F_SHAPE_ONLY)) return false;
+    for (int i = 0; i < x->rank; i++)
+        if (!ir_dim_is_const(x->dims[i])) return false;
+    return true;
+}
+
 static bool foldable(const ir_graph *g, const ir_node *n) {
     if (n->dead || !ir_op_get(n->op)->lower) return false;
     for (uint32_t i = 0; i < n->n_in; i++)
-        if (n->in[i] != IR_NONE && g->values[n->in[i]].kind != IR_VALUE_CONST) return false;
+        if (n->in[i] != IR_NONE && !known_input(g, n, n->in[i])) return false;
     for (uint32_t o = 0; o < n->n_out; o++) {
         int64_t numel = ir_value_numel(g, n->out[o]);
         if (numel < 0 || numel > FOLD_MAX_ELEMENTS) return false;

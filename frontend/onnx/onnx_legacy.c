@@ -1,8 +1,9 @@
 /* onnx_legacy.c — old-opset forms of ONNX nodes turned into the IR's newest
  * forms (see onnx_legacy.h): the attribute table onnx_legacy.def, B of old
  * broadcasting binary ops aligned at their `axis` (and PRelu's slope at the
- * channel axis before opset 7), and Softmax / LogSoftmax / Hardmax before
- * opset 13 built as Flatten -> op(axis=-1) -> Reshape.
+ * channel axis before opset 7), Softmax / LogSoftmax / Hardmax before
+ * opset 13 built as Flatten -> op(axis=-1) -> Reshape, and DFT before
+ * opset 20 with its axis attribute made an input.
  */
 #include "onnx_legacy.h"
 
@@ -147,9 +148,35 @@ static ir_id shape_target(ir_graph *g, ir_id x, const char *label, diag *d) {
     return add_node(g, IR_OP_Shape, &x, 1, NULL, label, 0, d);
 }
 
+/* ---- DFT before opset 20 (loss family) ------------------------------------------------ */
+
+/* DFT(input, dft_length?) {axis = 1, inverse, onesided}: opset 20 made the
+ * axis input 2 with the default -2, so the axis becomes a constant input. */
+static int expand_dft(ir_graph *g, const onnx_node *n, const char *label, int64_t opset, const ir_id *in,
+                      uint32_t n_in, const char *path, diag *d) {
+    if (n_in > 2) return node_error(n, label, opset, path, d, "more than 2 inputs");
+    for (size_t k = 0; k < n->n_attrs; k++)
+        if (n->attrs[k].type != ONNX_ATTR_INT) return node_error(n, label, opset, path, d, "attributes must be ints");
+    const onnx_attribute *a = find_attr(n, "axis");
+    int64_t axis = a ? a->i : 1;
+    ir_id c = i64_vector(g, label, "axis", &axis, 1, d);
+    if (c == IR_NONE) return -1;
+    ir_id din[3] = {in[0], n_in > 1 ? in[1] : IR_NONE, c};
+    const char *names[1] = {n->outputs[0]};
+    ir_id nid = ir_add_node(g, IR_OP_DFT, din, 3, names, 1, label, d);
+    if (nid == IR_NONE) return -1;
+    for (size_t k = 0; k < n->n_attrs; k++) {
+        const onnx_attribute *at = &n->attrs[k];
+        if (at != a && ir_set_attr_int(g, nid, at->name, at->i, d)) return -1;
+    }
+    return ir_infer_node(g, nid, d);
+}
+
 int onnx_legacy_expand(ir_graph *g, const onnx_node *n, const char *label, int64_t opset, const ir_id *in,
                        uint32_t n_in, const char *path, diag *d) {
     ir_op op = ir_op_from_name(n->op_type, -1);
+    if (op == IR_OP_DFT && opset < 20 && n_in >= 1 && in[0] != IR_NONE && n->n_outputs == 1)
+        return expand_dft(g, n, label, opset, in, n_in, path, d);
     if (opset >= 13 || (op != IR_OP_Softmax && op != IR_OP_LogSoftmax && op != IR_OP_Hardmax)) return 1;
     if (n_in != 1 || in[0] == IR_NONE || n->n_outputs != 1) return 1; /* the normal path reports it */
     const ir_value *x = &g->values[in[0]];

@@ -3,7 +3,8 @@
  * attributes of old opsets (onnx_legacy.def: dropped, checked, or B of an
  * old broadcasting binary op aligned at `axis`) and ops whose meaning
  * changed (Softmax, LogSoftmax and Hardmax before opset 13 work on the input
- * coerced to 2-D at `axis`; PRelu before opset 7 has a per-channel slope).
+ * coerced to 2-D at `axis`; PRelu before opset 7 has a per-channel slope;
+ * DFT before opset 20 has its axis as an attribute, default 1).
  * Attributes that moved to inputs are in
  * onnx_moved_attrs.def instead.
  */

@@ -139,6 +139,29 @@ def test_bad_tensors(tmp):
     onnx.save(model_with_initializer(t), p)
     expect_error(p, "short.bin", "external data file too short")
 
+    # external data past 2 GiB: a sparse file, the tensor at offset 3 GiB
+    big = os.path.join(tmp, "big.bin")
+    want = np.arange(2, dtype=np.float32) + 0.5
+    with open(big, "wb") as f:
+        f.seek(3 << 30)
+        f.write(want.tobytes())
+    t2 = numpy_helper.from_array(want, "w")
+    t2.ClearField("raw_data")
+    t2.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "big.bin"), ("offset", str(3 << 30)), ("length", "8")):
+        e = t2.external_data.add()
+        e.key, e.value = k, v
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [x], [y], [t2])
+    p = os.path.join(tmp, "bigext.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p)
+    np.save(os.path.join(tmp, "x2.npy"), np.ones(2, np.float32))
+    r = smelt("run", p, "-i", os.path.join(tmp, "x2.npy"), "-o", os.path.join(tmp, "bigout"))
+    ok = r.returncode == 0 and np.array_equal(np.load(os.path.join(tmp, "bigout", "y.npy")), want + 1)
+    check(ok, f"external data at offset 3 GiB: {r.stderr[:200]}")
+    os.remove(big)
+
     t.external_data[0].value = "../../etc/passwd"
     p = os.path.join(tmp, "escape.onnx")
     onnx.save(model_with_initializer(t), p)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# tests/models/run_models.sh — real exported models (ResNet-50, MobileNetV2,
+# ViT-B/16, BERT-base, GPT-2) through smelt against onnxruntime (run by
+# tests/run.sh with BUILD set); exports them first into build/models/ where
+# missing (tests/models/export_models.py). Under the sanitizers (build-asan)
+# only the imports run (`smelt inspect`): the interpreter would take many
+# minutes per model there.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+extra=()
+case "$BUILD" in *asan*) extra=(--inspect-only) ;; esac
+exec .venv/bin/python tests/models/run_models.py --smelt "$BUILD/smelt" -j "$(nproc)" "${extra[@]}"
