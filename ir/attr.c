@@ -56,6 +56,13 @@ const float *ir_attr_floats(const ir_node *n, const char *name, uint32_t *count)
     return a->set ? a->v.floats : NULL;
 }
 
+const char *const *ir_attr_strs(const ir_node *n, const char *name, uint32_t *count) {
+    const ir_attr_schema *s;
+    const ir_attr *a = get(n, name, IR_AK_STRS, &s);
+    *count = a->set ? a->count : 0;
+    return a->set ? a->v.strs : NULL;
+}
+
 ir_graph *ir_attr_graph(const ir_node *n, const char *name) {
     const ir_attr_schema *s;
     const ir_attr *a = get(n, name, IR_AK_GRAPH, &s);

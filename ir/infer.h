@@ -105,6 +105,8 @@ INFER_FN(infer_affine_grid)
 INFER_FN(infer_roi_align)
 INFER_FN(infer_nms)
 INFER_FN(infer_deform_conv)
+/* rnn family: infer_rnn.c */
+INFER_FN(infer_rnn)
 #undef INFER_FN
 
 /* ---- helpers shared by the inference functions (infer_util.c) ---- */

@@ -191,6 +191,7 @@ float ir_attr_float(const ir_node *n, const char *name);
 const char *ir_attr_str(const ir_node *n, const char *name);
 const int64_t *ir_attr_ints(const ir_node *n, const char *name, uint32_t *count);
 const float *ir_attr_floats(const ir_node *n, const char *name, uint32_t *count);
+const char *const *ir_attr_strs(const ir_node *n, const char *name, uint32_t *count);
 ir_graph *ir_attr_graph(const ir_node *n, const char *name);
 bool ir_attr_is_set(const ir_node *n, const char *name);
 /* Setters copy lists into the graph arena. Return -1 on an unknown name or a

@@ -37,7 +37,8 @@ static uint32_t inline_body(fuser *f, uint32_t e, const uint32_t *idx, uint32_t 
         r = e;
     } else {
         uint32_t args[IR_MAX_RANK + 3];
-        for (uint32_t i = 0; i < x->n_args; i++) args[i] = inline_body(f, f->p->exprs[e].args[i], idx, memo);
+        uint32_t n_args = x->n_args; /* x dangles once the expression array grows */
+        for (uint32_t i = 0; i < n_args; i++) args[i] = inline_body(f, f->p->exprs[e].args[i], idx, memo);
         x = &f->p->exprs[e]; /* the expression array may have grown */
         kir_expr proto = *x;
         r = kb_remake(f->p, &proto, args);
@@ -53,7 +54,8 @@ static uint32_t rebuild(fuser *f, uint32_t e) {
     const kir_expr *x = &f->p->exprs[e];
     if (x->n_args == 0 && x->op != KX_LOAD) return e;
     uint32_t args[IR_MAX_RANK + 3];
-    for (uint32_t i = 0; i < x->n_args; i++) args[i] = rebuild(f, f->p->exprs[e].args[i]);
+    uint32_t n_args = x->n_args; /* x dangles once the expression array grows */
+    for (uint32_t i = 0; i < n_args; i++) args[i] = rebuild(f, f->p->exprs[e].args[i]);
     x = &f->p->exprs[e];
     uint32_t r;
     if (x->op == KX_LOAD && f->producer[x->buffer] >= 0) {

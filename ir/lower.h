@@ -95,6 +95,14 @@ LOWER_FN(lower_grid_sample)
 LOWER_FN(lower_affine_grid)
 LOWER_FN(lower_roi_align)
 LOWER_FN(lower_deform_conv)
+/* rnn family: lower_rnn.c */
+LOWER_FN(lower_rnn)
 #undef LOWER_FN
+
+/* The scalar function of an activation op whose parameters are at most alpha
+ * and beta (Relu, Sigmoid, Softplus, Softsign, Mish, HardSwish, HardSigmoid,
+ * Elu, Celu, LeakyRelu, ThresholdedRelu) applied to expression x; KIR_NONE
+ * for another op, or a float-only one on an integer x (lower_elementwise.c). */
+uint32_t lower_activation_expr(kir_program *p, ir_op op, uint32_t x, double alpha, double beta);
 
 #endif

@@ -56,55 +56,59 @@ static uint32_t softplus(kir_program *p, uint32_t x) {
     return kb_bin(p, KX_ADD, kb_bin(p, KX_MAX, x, fconst(p, x, 0)), t);
 }
 
-int lower_activation(kir_program *p, ir_id node, diag *d) {
-    const ir_node *n = NODE;
-    uint32_t x = in_at_out(p, node, 0), zero = 0, one = 0, body;
+/* The activations whose only parameters are alpha and beta (lower.h). */
+uint32_t lower_activation_expr(kir_program *p, ir_op op, uint32_t x, double alpha, double beta) {
     bool fl = ir_dtype_is_float(kb_type(p, x));
-    if (fl) zero = fconst(p, x, 0), one = fconst(p, x, 1);
-    switch (n->op) {
-    case IR_OP_Relu:
-        body = fl ? kb_bin(p, KX_MAX, x, zero) : kb_bin(p, KX_MAX, x, kb_const_i(p, kb_type(p, x), 0));
-        break;
-    case IR_OP_Sigmoid: body = lower_sigmoid(p, x); break;
-    case IR_OP_Softplus: body = softplus(p, x); break;
-    case IR_OP_Softsign: body = kb_bin(p, KX_DIV, x, kb_bin(p, KX_ADD, one, kb_un(p, KX_ABS, x))); break;
-    case IR_OP_Mish: body = kb_bin(p, KX_MUL, x, kb_un(p, KX_TANH, softplus(p, x))); break;
+    uint32_t zero = fl ? fconst(p, x, 0) : kb_const_i(p, kb_type(p, x), 0);
+    if (op != IR_OP_Relu && !fl) return KIR_NONE;
+    uint32_t one = fl ? fconst(p, x, 1) : 0;
+    switch (op) {
+    case IR_OP_Relu: return kb_bin(p, KX_MAX, x, zero);
+    case IR_OP_Sigmoid: return lower_sigmoid(p, x);
+    case IR_OP_Softplus: return softplus(p, x);
+    case IR_OP_Softsign: return kb_bin(p, KX_DIV, x, kb_bin(p, KX_ADD, one, kb_un(p, KX_ABS, x)));
+    case IR_OP_Mish: return kb_bin(p, KX_MUL, x, kb_un(p, KX_TANH, softplus(p, x)));
     case IR_OP_HardSwish: { /* x * max(0, min(1, x/6 + 0.5)) */
         uint32_t hs = kb_bin(p, KX_ADD, kb_bin(p, KX_MUL, x, fconst(p, x, 1.0 / 6.0)), fconst(p, x, 0.5));
-        body = kb_bin(p, KX_MUL, x, kb_bin(p, KX_MAX, zero, kb_bin(p, KX_MIN, one, hs)));
-        break;
+        return kb_bin(p, KX_MUL, x, kb_bin(p, KX_MAX, zero, kb_bin(p, KX_MIN, one, hs)));
     }
     case IR_OP_HardSigmoid: { /* max(0, min(1, alpha*x + beta)) */
-        uint32_t a = fconst(p, x, ir_attr_float(n, "alpha")), b = fconst(p, x, ir_attr_float(n, "beta"));
-        body = kb_bin(p, KX_MAX, zero, kb_bin(p, KX_MIN, one, kb_bin(p, KX_ADD, kb_bin(p, KX_MUL, a, x), b)));
-        break;
+        uint32_t a = fconst(p, x, alpha), b = fconst(p, x, beta);
+        return kb_bin(p, KX_MAX, zero, kb_bin(p, KX_MIN, one, kb_bin(p, KX_ADD, kb_bin(p, KX_MUL, a, x), b)));
     }
     case IR_OP_Elu: { /* x < 0 ? alpha*(exp(x)-1) : x */
-        uint32_t a = fconst(p, x, ir_attr_float(n, "alpha"));
-        uint32_t neg = kb_bin(p, KX_MUL, a, kb_bin(p, KX_SUB, kb_un(p, KX_EXP, x), one));
-        body = kb_select(p, kb_bin(p, KX_LT, x, zero), neg, x);
-        break;
+        uint32_t neg = kb_bin(p, KX_MUL, fconst(p, x, alpha), kb_bin(p, KX_SUB, kb_un(p, KX_EXP, x), one));
+        return kb_select(p, kb_bin(p, KX_LT, x, zero), neg, x);
     }
     case IR_OP_Celu: { /* max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
-        uint32_t a = fconst(p, x, ir_attr_float(n, "alpha"));
+        uint32_t a = fconst(p, x, alpha);
         uint32_t e = kb_bin(p, KX_MUL, a, kb_bin(p, KX_SUB, kb_un(p, KX_EXP, kb_bin(p, KX_DIV, x, a)), one));
-        body = kb_bin(p, KX_ADD, kb_bin(p, KX_MAX, zero, x), kb_bin(p, KX_MIN, zero, e));
-        break;
+        return kb_bin(p, KX_ADD, kb_bin(p, KX_MAX, zero, x), kb_bin(p, KX_MIN, zero, e));
     }
+    case IR_OP_LeakyRelu:
+        return kb_select(p, kb_bin(p, KX_LT, x, zero), kb_bin(p, KX_MUL, fconst(p, x, alpha), x), x);
+    case IR_OP_ThresholdedRelu: return kb_select(p, kb_bin(p, KX_GT, x, fconst(p, x, alpha)), x, zero);
+    default: return KIR_NONE;
+    }
+}
+
+/* An attribute of the node's op read as a double, 0 when the op has none. */
+static double attr_or_zero(const ir_node *n, const char *name) {
+    return ir_attr_index(n->op, name) >= 0 ? ir_attr_float(n, name) : 0.0;
+}
+
+int lower_activation(kir_program *p, ir_id node, diag *d) {
+    const ir_node *n = NODE;
+    uint32_t x = in_at_out(p, node, 0), zero = 0, one = 0;
+    bool fl = ir_dtype_is_float(kb_type(p, x));
+    if (fl) zero = fconst(p, x, 0), one = fconst(p, x, 1);
+    uint32_t body = lower_activation_expr(p, n->op, x, attr_or_zero(n, "alpha"), attr_or_zero(n, "beta"));
+    if (body != KIR_NONE) return kb_kernel(p, node, out_buf(p, node), body) < 0 ? -1 : 0;
+    switch (n->op) {
     case IR_OP_Selu: { /* gamma * (x > 0 ? x : alpha*exp(x) - alpha) */
         uint32_t a = fconst(p, x, ir_attr_float(n, "alpha")), gm = fconst(p, x, ir_attr_float(n, "gamma"));
         uint32_t neg = kb_bin(p, KX_SUB, kb_bin(p, KX_MUL, a, kb_un(p, KX_EXP, x)), a);
         body = kb_bin(p, KX_MUL, gm, kb_select(p, kb_bin(p, KX_GT, x, zero), x, neg));
-        break;
-    }
-    case IR_OP_LeakyRelu: {
-        uint32_t a = fconst(p, x, ir_attr_float(n, "alpha"));
-        body = kb_select(p, kb_bin(p, KX_LT, x, zero), kb_bin(p, KX_MUL, a, x), x);
-        break;
-    }
-    case IR_OP_ThresholdedRelu: {
-        uint32_t a = fconst(p, x, ir_attr_float(n, "alpha"));
-        body = kb_select(p, kb_bin(p, KX_GT, x, a), x, zero);
         break;
     }
     case IR_OP_Shrink: { /* x < -l ? x + b : x > l ? x - b : 0 */

@@ -7,7 +7,8 @@
  * attributes checked against the op's schema (ops.def); attributes that newer
  * opsets turned into inputs (onnx_moved_attrs.def) become constant inputs,
  * and old-opset forms are rewritten (onnx_legacy.h). Calls of model-local
- * functions are inlined, and so are the branches of If (onnx_scope.h).
+ * functions are inlined, and so are the branches of If and, once per
+ * iteration, the bodies of Scan and Loop (onnx_scope.h).
  * All unsupported ops are listed in one report before anything is built.
  */
 #include "onnx_import.h"
@@ -234,7 +235,7 @@ static bool is_legacy_resize(const importer *im, const onnx_node *n) {
 static const char *unsupported_reason(const importer *im, const onnx_node *n) {
     if (find_function(im, n)) return NULL;
     if (!is_default_domain(n->domain)) return "custom domain";
-    if (!strcmp(n->op_type, "If")) return NULL;
+    if (!strcmp(n->op_type, "If") || !strcmp(n->op_type, "Scan") || !strcmp(n->op_type, "Loop")) return NULL;
     if (!strcmp(n->op_type, "Constant")) return NULL;
     if (op_of(n) == IR_OP_NONE) return "unsupported op";
     return NULL;
@@ -340,6 +341,8 @@ static int set_attr(importer *im, ir_id nid, const onnx_node *n, const onnx_attr
 
 static int expand_function(importer *im, const onnx_node *n, const onnx_function *f);
 static int import_if(importer *im, const onnx_node *n);
+static int import_scan(importer *im, const onnx_node *n);
+static int import_loop(importer *im, const onnx_node *n);
 
 static int import_node(importer *im, const onnx_node *raw) {
     onnx_node scoped;
@@ -351,6 +354,8 @@ static int import_node(importer *im, const onnx_node *raw) {
     const onnx_function *f = find_function(im, n);
     if (f) return expand_function(im, n, f);
     if (is_default_domain(n->domain) && !strcmp(n->op_type, "If")) return import_if(im, n);
+    if (is_default_domain(n->domain) && !strcmp(n->op_type, "Scan")) return import_scan(im, n);
+    if (is_default_domain(n->domain) && !strcmp(n->op_type, "Loop")) return import_loop(im, n);
     if (!strcmp(n->op_type, "Constant")) return import_constant_node(im, n);
     const char *why = unsupported_reason(im, n); /* checked up front for the graph, not for inlined bodies */
     if (why)
@@ -500,10 +505,21 @@ static int import_branch(importer *im, const onnx_node *n, const char *which, co
     return 0;
 }
 
+/* A one-output node made for node n, its output named name (NULL or "": a
+ * fresh name), with an optional int attribute, inferred, and folded when
+ * `fold`; its value, or IR_NONE. */
+static ir_id add_value_node(importer *im, const onnx_node *n, ir_op op, const ir_id *in, uint32_t n_in,
+                            const char *name, const char *int_attr, int64_t attr_value, bool fold) {
+    ir_id nid = ir_add_node(im->g, op, in, n_in, &name, 1, node_label(n), im->d);
+    if (nid == IR_NONE || (int_attr && ir_set_attr_int(im->g, nid, int_attr, attr_value, im->d)) ||
+        ir_infer_node(im->g, nid, im->d) || (fold && fold_node(im->g, nid, im->d) < 0))
+        return IR_NONE;
+    return im->g->nodes[nid].out[0];
+}
+
 /* A one-output node named name (the graph's name of an If output). */
 static int add_named(importer *im, ir_op op, const ir_id *in, uint32_t n_in, const char *name, const onnx_node *n) {
-    ir_id nid = ir_add_node(im->g, op, in, n_in, &name, 1, node_label(n), im->d);
-    return nid == IR_NONE ? -1 : ir_infer_node(im->g, nid, im->d);
+    return add_value_node(im, n, op, in, n_in, name, NULL, 0, false) == IR_NONE ? -1 : 0;
 }
 
 /* If(cond): a constant condition inlines its branch; otherwise both branches
@@ -549,6 +565,298 @@ static int import_if(importer *im, const onnx_node *n) {
         if (add_named(im, IR_OP_Where, win, 3, n->outputs[i], n)) return -1;
     }
     return 0;
+}
+
+/* ---- Scan and Loop: bodies unrolled ------------------------------------------------ */
+
+/* A Scan or Loop becomes one inlined copy of its body per iteration (like an
+ * If branch), so the number of iterations must be known at import: a Scan's
+ * sequence length a constant size, a Loop's trip count and conditions
+ * constants (after folding). Scan inputs are sliced with Gather at a
+ * constant index, per-iteration outputs stacked with Unsqueeze + Concat. */
+
+#define MAX_UNROLL 4096     /* iterations of one Scan or Loop */
+#define MAX_UNROLLED_NODES (1 << 18) /* nodes of a graph grown by unrolling (nested loops multiply) */
+#define MAX_LOOP_VALUES 64  /* states, scan inputs, scan outputs of one node */
+
+static const onnx_attribute *attr_named(const onnx_node *n, const char *name) {
+    for (size_t k = 0; k < n->n_attrs; k++)
+        if (!strcmp(n->attrs[k].name, name)) return &n->attrs[k];
+    return NULL;
+}
+
+/* The value of a constant integer or bool with one element, in *v; -1 when
+ * it is not one (no error reported). */
+static int const_scalar(const ir_graph *g, ir_id id, int64_t *v) {
+    const ir_value *x = &g->values[id];
+    if (x->kind != IR_VALUE_CONST || !x->data || ir_value_numel(g, id) != 1) return -1;
+    switch (x->dtype) {
+    case IR_I64: { int64_t t; memcpy(&t, x->data, 8); *v = t; return 0; }
+    case IR_I32: { int32_t t; memcpy(&t, x->data, 4); *v = t; return 0; }
+    case IR_BOOL: *v = *(const uint8_t *)x->data != 0; return 0;
+    default: return -1;
+    }
+}
+
+/* Body input `vi` is bound to value v: its declared dtype and rank must hold. */
+static int check_bound(importer *im, const onnx_node *n, const onnx_value_info *vi, ir_id v) {
+    const ir_value *x = &im->g->values[v];
+    if (vi->type.kind != ONNX_TYPE_TENSOR && vi->type.kind != ONNX_TYPE_NONE)
+        return diag_error(im->d, "%s: node '%s' (%s): body input '%s' is not a tensor (sequence and optional values "
+                          "are not supported)", im->path, node_label(n), n->op_type, vi->name);
+    if (vi->type.kind == ONNX_TYPE_TENSOR && vi->type.elem_type &&
+        ir_dtype_from_onnx(vi->type.elem_type) != x->dtype)
+        return diag_error(im->d, "%s: node '%s' (%s): body input '%s' is declared %s but receives %s", im->path,
+                          node_label(n), n->op_type, vi->name, onnx_dtype_name(vi->type.elem_type),
+                          ir_dtype_name(x->dtype));
+    if (vi->type.kind == ONNX_TYPE_TENSOR && vi->type.has_shape && (int)vi->type.ndims != x->rank)
+        return diag_error(im->d, "%s: node '%s' (%s): body input '%s' has rank %zu but receives rank %d", im->path,
+                          node_label(n), n->op_type, vi->name, vi->type.ndims, x->rank);
+    return 0;
+}
+
+/* Iteration `iter` of body b, inlined in its own scope (named by `tag` and
+ * iter): body input i is the value in[i]; the values of the body's outputs
+ * go to out. */
+static int import_iteration(importer *im, const onnx_node *n, const onnx_graph *b, const char *tag, int64_t iter,
+                            const ir_id *in, ir_id *out) {
+    char what[64];
+    snprintf(what, sizeof what, "%siter%lld", tag, (long long)iter);
+    const char *prefix = scope_prefix(im, n, what);
+    if (!prefix) return diag_error(im->d, "%s: out of memory", im->path);
+    onnx_scope bs = {.parent = im->scope, .prefix = prefix};
+    if (im->g->n_nodes > MAX_UNROLLED_NODES)
+        return diag_error(im->d, "%s: node '%s' (%s): unrolling makes the graph larger than %d nodes", im->path,
+                          node_label(n), n->op_type, MAX_UNROLLED_NODES);
+    for (size_t i = 0; i < b->n_inputs; i++) {
+        if (check_bound(im, n, &b->inputs[i], in[i])) return -1;
+        const char *name = onnx_scope_define(im->g, &bs, b->inputs[i].name);
+        if (add_value_node(im, n, IR_OP_Identity, &in[i], 1, name, NULL, 0, true) == IR_NONE) return -1;
+    }
+    if (import_in_scope(im, &bs, b->nodes, b->n_nodes, b->initializers, b->n_initializers)) return -1;
+    for (size_t i = 0; i < b->n_outputs; i++) {
+        out[i] = ir_find_value(im->g, onnx_scope_resolve(im->g, &bs, b->outputs[i].name));
+        if (out[i] == IR_NONE)
+            return diag_error(im->d, "%s: node '%s' (%s): the body does not define its output '%s'", im->path,
+                              node_label(n), n->op_type, b->outputs[i].name);
+    }
+    return 0;
+}
+
+/* x's slice at index i of axis `axis`, without that axis. */
+static ir_id slice_at(importer *im, const onnx_node *n, ir_id x, int axis, int64_t i) {
+    ir_id in[2] = {x, make_const(im, "index", IR_I64, 0, 1, &i, 8)};
+    return in[1] == IR_NONE ? IR_NONE : add_value_node(im, n, IR_OP_Gather, in, 2, NULL, "axis", axis, true);
+}
+
+/* parts[0..count) stacked along a new axis `axis` (normalized), in reverse
+ * order when `reverse`. */
+static ir_id stack(importer *im, const onnx_node *n, const ir_id *parts, int64_t count, int axis, bool reverse) {
+    int64_t ax = axis;
+    ir_id axes = make_const(im, "axes", IR_I64, 1, 1, &ax, 8);
+    ir_id *u = arena_array(&im->g->arena, (size_t)count, sizeof *u);
+    if (axes == IR_NONE || !u) return IR_NONE;
+    for (int64_t k = 0; k < count; k++) {
+        ir_id in[2] = {parts[reverse ? count - 1 - k : k], axes};
+        if ((u[k] = add_value_node(im, n, IR_OP_Unsqueeze, in, 2, NULL, NULL, 0, true)) == IR_NONE) return IR_NONE;
+    }
+    return add_value_node(im, n, IR_OP_Concat, u, (uint32_t)count, NULL, "axis", axis, true);
+}
+
+/* An axis attribute entry in [-rank, rank), normalized; -1 with an error. */
+static int loop_axis(importer *im, const onnx_node *n, const char *attr, int64_t axis, int rank) {
+    if (axis < -rank || axis >= rank)
+        return diag_error(im->d, "%s: node '%s' (%s): %s entry %lld is out of range for rank %d", im->path,
+                          node_label(n), n->op_type, attr, (long long)axis, rank);
+    return (int)(axis < 0 ? axis + rank : axis);
+}
+
+/* The value of entry k of an ints attribute, or def. */
+static int64_t ints_at(const onnx_node *n, const char *name, size_t k, int64_t def) {
+    const onnx_attribute *a = attr_named(n, name);
+    return a && k < a->n_ints ? a->ints[k] : def;
+}
+
+/* One Scan (opset 9 form) over values: n_state states, then n_in scan
+ * inputs; results: the final states, then the stacked scan outputs. Its
+ * iterations' scopes are named by tag. */
+typedef struct scan_form {
+    const onnx_graph *body;
+    size_t n_state, n_in, n_out;
+    int64_t in_axis[MAX_LOOP_VALUES], out_axis[MAX_LOOP_VALUES]; /* as written, maybe negative */
+    bool in_rev[MAX_LOOP_VALUES], out_rev[MAX_LOOP_VALUES];
+} scan_form;
+
+static int unroll_scan(importer *im, const onnx_node *n, const scan_form *f, const char *tag, const ir_id *values,
+                       ir_id *results) {
+    ir_graph *g = im->g;
+    int axis[MAX_LOOP_VALUES];
+    int64_t steps = -1;
+    for (size_t j = 0; j < f->n_in; j++) {
+        ir_id x = values[f->n_state + j];
+        if ((axis[j] = loop_axis(im, n, "scan_input_axes", f->in_axis[j], g->values[x].rank)) < 0) return -1;
+        ir_dim len = g->values[x].dims[axis[j]];
+        if (!ir_dim_is_const(len))
+            return diag_error(im->d, "%s: node '%s' (Scan): the sequence length of scan input %zu is known only at "
+                              "run time; Scan is unrolled and needs it at compile time", im->path, node_label(n), j);
+        if (steps >= 0 && len.c != steps)
+            return diag_error(im->d, "%s: node '%s' (Scan): scan input %zu has %lld steps, another has %lld",
+                              im->path, node_label(n), j, (long long)len.c, (long long)steps);
+        steps = len.c;
+    }
+    if (steps < 0 || steps > MAX_UNROLL || (steps == 0 && f->n_out))
+        return diag_error(im->d, "%s: node '%s' (Scan): %lld steps; 1 to %d scan steps are supported", im->path,
+                          node_label(n), (long long)steps, MAX_UNROLL);
+    ir_id in[2 * MAX_LOOP_VALUES], out[2 * MAX_LOOP_VALUES];
+    ir_id *ys = arena_array(&g->arena, f->n_out * (size_t)steps + 1, sizeof *ys); /* [k][t] */
+    if (!ys) return diag_error(im->d, "%s: out of memory", im->path);
+    for (size_t i = 0; i < f->n_state; i++) in[i] = values[i];
+    for (int64_t t = 0; t < steps; t++) {
+        for (size_t j = 0; j < f->n_in; j++) {
+            ir_id x = values[f->n_state + j];
+            in[f->n_state + j] = slice_at(im, n, x, axis[j], f->in_rev[j] ? steps - 1 - t : t);
+            if (in[f->n_state + j] == IR_NONE) return -1;
+        }
+        if (import_iteration(im, n, f->body, tag, t, in, out)) return -1;
+        for (size_t i = 0; i < f->n_state; i++) in[i] = out[i];
+        for (size_t k = 0; k < f->n_out; k++) ys[k * (size_t)steps + (size_t)t] = out[f->n_state + k];
+    }
+    for (size_t i = 0; i < f->n_state; i++) results[i] = in[i];
+    for (size_t k = 0; k < f->n_out; k++) {
+        const ir_id *parts = &ys[k * (size_t)steps];
+        int ax = loop_axis(im, n, "scan_output_axes", f->out_axis[k], g->values[parts[0]].rank + 1);
+        if (ax < 0 || (results[f->n_state + k] = stack(im, n, parts, steps, ax, f->out_rev[k])) == IR_NONE) return -1;
+    }
+    return 0;
+}
+
+/* The values of the node's inputs from `first` on (all must be present). */
+static int node_values(importer *im, const onnx_node *n, size_t first, ir_id *v) {
+    for (size_t i = first; i < n->n_inputs; i++)
+        if ((v[i - first] = *n->inputs[i] ? ir_find_value(im->g, n->inputs[i]) : IR_NONE) == IR_NONE)
+            return diag_error(im->d, "%s: node '%s' (%s): input %zu is missing or not defined before it is used",
+                              im->path, node_label(n), n->op_type, i);
+    return 0;
+}
+
+/* Output i of the node is value v (an Identity carrying the output's name). */
+static int name_outputs(importer *im, const onnx_node *n, const ir_id *v, size_t count) {
+    for (size_t i = 0; i < count && i < n->n_outputs; i++)
+        if (add_named(im, IR_OP_Identity, &v[i], 1, n->outputs[i], n)) return -1;
+    return 0;
+}
+
+/* Scan opset 8: every state and scan input has a leading batch axis, the
+ * body sees one batch entry; sequence_lens (input 0) must be absent. Each
+ * batch entry is scanned on its own and the results stacked back. */
+static int scan8_batched(importer *im, const onnx_node *n, scan_form *f, const ir_id *values, ir_id *results) {
+    ir_graph *g = im->g;
+    if (n->n_inputs && *n->inputs[0])
+        return diag_error(im->d, "%s: node '%s' (Scan, opset 8): sequence_lens is not supported", im->path,
+                          node_label(n));
+    ir_dim batch = g->values[values[0]].rank > 0 ? g->values[values[0]].dims[0] : ir_dim_const(-1);
+    if (!ir_dim_is_const(batch) || batch.c < 1 || batch.c > MAX_UNROLL)
+        return diag_error(im->d, "%s: node '%s' (Scan, opset 8): the batch size must be a constant from 1 to %d",
+                          im->path, node_label(n), MAX_UNROLL);
+    size_t n_vals = f->n_state + f->n_in, n_res = f->n_state + f->n_out;
+    ir_id *per = arena_array(&g->arena, n_res * (size_t)batch.c, sizeof *per); /* [result][b] */
+    if (!per) return diag_error(im->d, "%s: out of memory", im->path);
+    for (int64_t b = 0; b < batch.c; b++) {
+        ir_id vb[2 * MAX_LOOP_VALUES], rb[2 * MAX_LOOP_VALUES];
+        char tag[32];
+        snprintf(tag, sizeof tag, "batch%lld.", (long long)b);
+        for (size_t i = 0; i < n_vals; i++)
+            if ((vb[i] = slice_at(im, n, values[i], 0, b)) == IR_NONE) return -1;
+        if (unroll_scan(im, n, f, tag, vb, rb)) return -1;
+        for (size_t r = 0; r < n_res; r++) per[r * (size_t)batch.c + (size_t)b] = rb[r];
+    }
+    for (size_t r = 0; r < n_res; r++)
+        if ((results[r] = stack(im, n, &per[r * (size_t)batch.c], batch.c, 0, false)) == IR_NONE) return -1;
+    return 0;
+}
+
+static int import_scan(importer *im, const onnx_node *n) {
+    const onnx_attribute *m = attr_named(n, "num_scan_inputs");
+    scan_form f = {.body = graph_attr(n, "body")};
+    bool v8 = im->opset < 9;
+    size_t first = v8 ? 1 : 0; /* opset 8: sequence_lens first */
+    if (!f.body || !m || m->i < 1 || n->n_inputs < first + (size_t)m->i)
+        return diag_error(im->d, "%s: node '%s' (Scan): needs a body and num_scan_inputs from 1 to its input count",
+                          im->path, node_label(n));
+    f.n_in = (size_t)m->i;
+    f.n_state = n->n_inputs - first - f.n_in;
+    if (f.n_state + f.n_in > MAX_LOOP_VALUES || f.body->n_inputs != f.n_state + f.n_in ||
+        f.body->n_outputs < f.n_state || f.body->n_outputs - f.n_state > MAX_LOOP_VALUES ||
+        n->n_outputs > f.body->n_outputs)
+        return diag_error(im->d, "%s: node '%s' (Scan): the body must take the states and scan inputs (at most %d) "
+                          "and give the states and scan outputs", im->path, node_label(n), MAX_LOOP_VALUES);
+    f.n_out = f.body->n_outputs - f.n_state;
+    for (size_t j = 0; j < f.n_in; j++) {
+        f.in_axis[j] = v8 ? 0 : ints_at(n, "scan_input_axes", j, 0);
+        f.in_rev[j] = ints_at(n, v8 ? "directions" : "scan_input_directions", j, 0) != 0;
+    }
+    for (size_t k = 0; k < f.n_out; k++) {
+        f.out_axis[k] = v8 ? 0 : ints_at(n, "scan_output_axes", k, 0);
+        f.out_rev[k] = !v8 && ints_at(n, "scan_output_directions", k, 0) != 0;
+    }
+    ir_id values[2 * MAX_LOOP_VALUES], results[2 * MAX_LOOP_VALUES];
+    if (node_values(im, n, first, values)) return -1;
+    int rc = v8 ? scan8_batched(im, n, &f, values, results) : unroll_scan(im, n, &f, "", values, results);
+    return rc ? -1 : name_outputs(im, n, results, f.n_state + f.n_out);
+}
+
+/* Loop(M?, cond?, carried...): iterations while i < M and cond, each body
+ * giving (cond, carried..., scan outputs...); M and every condition must be
+ * constants (folded at import), so the trip count is known. */
+static int import_loop(importer *im, const onnx_node *n) {
+    ir_graph *g = im->g;
+    const onnx_graph *b = graph_attr(n, "body");
+    size_t n_carried = n->n_inputs >= 2 ? n->n_inputs - 2 : 0;
+    if (!b || n->n_inputs < 2 || n_carried > MAX_LOOP_VALUES || b->n_inputs != n_carried + 2 ||
+        b->n_outputs < n_carried + 1 || b->n_outputs - 1 - n_carried > MAX_LOOP_VALUES ||
+        n->n_outputs > b->n_outputs - 1)
+        return diag_error(im->d, "%s: node '%s' (Loop): needs a body taking (iteration, condition, carried values) "
+                          "and giving (condition, carried values, scan outputs), at most %d of each", im->path,
+                          node_label(n), MAX_LOOP_VALUES);
+    size_t n_scan = b->n_outputs - 1 - n_carried;
+    int64_t trips = MAX_UNROLL, cond = 1;
+    ir_id mv = *n->inputs[0] ? ir_find_value(g, n->inputs[0]) : IR_NONE;
+    ir_id cv = *n->inputs[1] ? ir_find_value(g, n->inputs[1]) : IR_NONE;
+    bool m_bad = *n->inputs[0] && (mv == IR_NONE || const_scalar(g, mv, &trips));
+    if (m_bad || (*n->inputs[1] && (cv == IR_NONE || const_scalar(g, cv, &cond))))
+        return diag_error(im->d, "%s: node '%s' (Loop): the %s is known only at run time; the loop is unrolled at "
+                          "import, so its number of iterations must be known then", im->path, node_label(n),
+                          m_bad ? "trip count" : "initial condition");
+    if (*n->inputs[0] && trips > MAX_UNROLL)
+        return diag_error(im->d, "%s: node '%s' (Loop): trip count %lld; at most %d iterations are unrolled",
+                          im->path, node_label(n), (long long)trips, MAX_UNROLL);
+    ir_id in[2 + MAX_LOOP_VALUES], out[1 + 2 * MAX_LOOP_VALUES], results[2 * MAX_LOOP_VALUES];
+    if (node_values(im, n, 2, in + 2)) return -1;
+    size_t cap = trips > 0 ? (size_t)trips : 1;
+    ir_id *ys = arena_array(&g->arena, n_scan * cap + 1, sizeof *ys); /* [k][iteration] */
+    if (!ys) return diag_error(im->d, "%s: out of memory", im->path);
+    int64_t i = 0;
+    for (; i < trips && cond; i++) {
+        uint8_t c = 1;
+        in[0] = make_const(im, "iteration", IR_I64, 0, 1, &i, 8);
+        in[1] = make_const(im, "cond", IR_BOOL, 0, 1, &c, 1);
+        if (in[0] == IR_NONE || in[1] == IR_NONE || import_iteration(im, n, b, "", i, in, out)) return -1;
+        if (const_scalar(g, out[0], &cond))
+            return diag_error(im->d, "%s: node '%s' (Loop): the body's condition is known only at run time (the "
+                              "loop is unrolled, so it must fold to a constant)", im->path, node_label(n));
+        for (size_t k = 0; k < n_carried; k++) in[2 + k] = out[1 + k];
+        for (size_t k = 0; k < n_scan; k++) ys[k * cap + (size_t)i] = out[1 + n_carried + k];
+    }
+    if (cond && !*n->inputs[0] && i == MAX_UNROLL)
+        return diag_error(im->d, "%s: node '%s' (Loop): still running after %d iterations; at most %d are unrolled",
+                          im->path, node_label(n), MAX_UNROLL, MAX_UNROLL);
+    if (i == 0 && n_scan)
+        return diag_error(im->d, "%s: node '%s' (Loop): runs no iteration, so its scan outputs have no known shape",
+                          im->path, node_label(n));
+    for (size_t k = 0; k < n_carried; k++) results[k] = in[2 + k];
+    for (size_t k = 0; k < n_scan; k++)
+        if ((results[n_carried + k] = stack(im, n, &ys[k * cap], i, 0, false)) == IR_NONE) return -1;
+    return name_outputs(im, n, results, n_carried + n_scan);
 }
 
 /* ---- the model ------------------------------------------------------------------- */
