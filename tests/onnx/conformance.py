@@ -220,7 +220,7 @@ def model_gflops(smelt, model):
     return float(m.group(1)) / 1e9 if m else 0.0
 
 
-def run_case(case, smelt, target, max_gflops):
+def run_case(case, smelt, target, max_gflops, timeout):
     if case["kind"] == "light" and max_gflops:
         gf = model_gflops(smelt, case["model"])
         if gf > max_gflops:
@@ -244,9 +244,9 @@ def run_case(case, smelt, target, max_gflops):
             for name, path in fix_legacy_bf16_inputs(model, inputs, tmp):
                 cmd += ["-i", f"{name}={path}"]
             try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
             except subprocess.TimeoutExpired:
-                return ("fail", f"timed out after {TIMEOUT_S} s")
+                return ("fail", f"timed out after {timeout} s")
             if r.returncode != 0:
                 if r.returncode < 0 or r.returncode > 2:
                     return ("fail", f"crashed (exit {r.returncode}): {first_error_line(r.stderr)}")
@@ -369,14 +369,12 @@ def main():
                     help="skip whole-model cases whose contractions need more GFLOPs than this")
     ap.add_argument("--timeout", type=int, default=TIMEOUT_S, help="seconds per case")
     args = ap.parse_args()
-    global TIMEOUT_S
-    TIMEOUT_S = args.timeout
 
     start = time.time()
     cases = collect_cases(args.filter, args.exclude)
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
-        futs = {pool.submit(run_case, c, args.smelt, args.target, args.max_gflops): c for c in cases}
+        futs = {pool.submit(run_case, c, args.smelt, args.target, args.max_gflops, args.timeout): c for c in cases}
         for f in concurrent.futures.as_completed(futs):
             results[futs[f]["id"]] = f.result()
     elapsed = time.time() - start
