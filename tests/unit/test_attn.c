@@ -13,40 +13,9 @@
 #include "ir/interp.h"
 #include "ir/text.h"
 #include "support/check.h"
+#include "support/run_text.h"
 
-static diag D;
-
-/* Parses text, lowers it, runs it on the inputs; outputs are malloc'd. */
-static int run(const char *text, interp_tensor *in, interp_tensor *out) {
-    diag_init(&D);
-    ir_graph *g = ir_parse(text, strlen(text), "t.ir", &D);
-    kir_program *p = g ? kir_lower(g, &D) : NULL;
-    int rc = p ? interp_run(p, in, out, &D) : -1;
-    kir_free(p);
-    ir_graph_free(g);
-    return rc;
-}
-
-static interp_tensor f32(int rank, const int64_t *shape, float *data) {
-    interp_tensor t = {.dtype = IR_F32, .rank = rank, .data = data, .nbytes = 4};
-    for (int i = 0; i < rank; i++) {
-        t.shape[i] = shape[i];
-        t.nbytes *= (size_t)shape[i];
-    }
-    return t;
-}
-
-static bool near_f32(const interp_tensor *t, const float *want, int64_t n) {
-    if ((int64_t)(t->nbytes / 4) != n) return false;
-    const float *got = t->data;
-    for (int64_t i = 0; i < n; i++)
-        if (fabsf(got[i] - want[i]) > 1e-5f * (1 + fabsf(want[i]))) return false;
-    return true;
-}
-
-static void free_outputs(interp_tensor *out, int n) {
-    for (int i = 0; i < n; i++) free(out[i].data);
-}
+#define D run_text_diag
 
 /* A zero query weighs every allowed key alike: the causal row i averages
  * V[0..i]. The sequence length is a symbol bound by the inputs. */
@@ -56,8 +25,8 @@ static void test_attention_causal_symbolic(void) {
                        "  %y: f32[1,1,s,1] = Attention(%q, %k, %v) {is_causal=1}\n  output %y\n}\n";
     float q[3] = {0, 0, 0}, k[3] = {1, 2, 3}, v[3] = {2, 4, 6};
     int64_t shape[4] = {1, 1, 3, 1};
-    interp_tensor in[3] = {f32(4, shape, q), f32(4, shape, k), f32(4, shape, v)}, out[1];
-    CHECK(run(text, in, out) == 0 && near_f32(&out[0], (float[]){2, 3, 4}, 3));
+    interp_tensor in[3] = {test_tensor(IR_F32, 4, shape, q), test_tensor(IR_F32, 4, shape, k), test_tensor(IR_F32, 4, shape, v)}, out[1];
+    CHECK(run_text(text, in, out) == 0 && near_f32(&out[0], (float[]){2, 3, 4}, 3));
     free_outputs(out, 1);
 }
 
@@ -73,11 +42,11 @@ static void test_attention_past_gqa_short_mask(void) {
                        "    Attention(%q, %k, %v, %m, %pk, %pv)\n"
                        "  output %y\n  output %k2\n  output %v2\n}\n";
     float q[2] = {0, 0}, k[1] = {5}, v[1] = {7}, pk[2] = {1, 2}, pv[2] = {1, 4};
-    interp_tensor in[5] = {f32(4, (int64_t[]){1, 2, 1, 1}, q), f32(4, (int64_t[]){1, 1, 1, 1}, k),
-                           f32(4, (int64_t[]){1, 1, 1, 1}, v), f32(4, (int64_t[]){1, 1, 2, 1}, pk),
-                           f32(4, (int64_t[]){1, 1, 2, 1}, pv)},
+    interp_tensor in[5] = {test_tensor(IR_F32, 4, (int64_t[]){1, 2, 1, 1}, q), test_tensor(IR_F32, 4, (int64_t[]){1, 1, 1, 1}, k),
+                           test_tensor(IR_F32, 4, (int64_t[]){1, 1, 1, 1}, v), test_tensor(IR_F32, 4, (int64_t[]){1, 1, 2, 1}, pk),
+                           test_tensor(IR_F32, 4, (int64_t[]){1, 1, 2, 1}, pv)},
                   out[3];
-    CHECK(run(text, in, out) == 0);
+    CHECK(run_text(text, in, out) == 0);
     CHECK(near_f32(&out[0], (float[]){2.5f, 2.5f}, 2));
     CHECK(near_f32(&out[1], (float[]){1, 2, 5}, 3) && near_f32(&out[2], (float[]){1, 4, 7}, 3));
     free_outputs(out, 3);
@@ -93,8 +62,8 @@ static void test_linear_attention_recurrence(void) {
                        "  output %o\n  output %s\n}\n";
     float q[2] = {1, 2}, k[2] = {1, 2}, v[2] = {3, 4};
     int64_t shape[3] = {1, 2, 1};
-    interp_tensor in[3] = {f32(3, shape, q), f32(3, shape, k), f32(3, shape, v)}, out[2];
-    CHECK(run(text, in, out) == 0);
+    interp_tensor in[3] = {test_tensor(IR_F32, 3, shape, q), test_tensor(IR_F32, 3, shape, k), test_tensor(IR_F32, 3, shape, v)}, out[2];
+    CHECK(run_text(text, in, out) == 0);
     CHECK(near_f32(&out[0], (float[]){3, 22}, 2) && near_f32(&out[1], (float[]){11}, 1));
     free_outputs(out, 2);
 }
@@ -108,8 +77,8 @@ static void test_nms_count_feeds_later_kernel(void) {
                        "  %sel: i64[n,3] = NonMaxSuppression(%boxes, %scores, %max, %iou)\n"
                        "  %f: f32[n,3] = Cast(%sel) {to=f32}\n  output %f\n}\n";
     float boxes[12] = {0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 5, 1, 6}, scores[3] = {0.9f, 0.8f, 0.7f};
-    interp_tensor in[2] = {f32(3, (int64_t[]){1, 3, 4}, boxes), f32(3, (int64_t[]){1, 1, 3}, scores)}, out[1];
-    CHECK(run(text, in, out) == 0);
+    interp_tensor in[2] = {test_tensor(IR_F32, 3, (int64_t[]){1, 3, 4}, boxes), test_tensor(IR_F32, 3, (int64_t[]){1, 1, 3}, scores)}, out[1];
+    CHECK(run_text(text, in, out) == 0);
     CHECK(out[0].shape[0] == 2 && near_f32(&out[0], (float[]){0, 0, 0, 0, 0, 2}, 6));
     free_outputs(out, 1);
 }
@@ -122,31 +91,31 @@ static void test_grid_sample_corners_and_border(void) {
                        "  %y: f32[1,1,1,3] = GridSample(%x, %g) {align_corners=1, padding_mode=\"border\"}\n"
                        "  output %y\n}\n";
     float x[3] = {10, 20, 30}, g[6] = {-1, 0, 0.5f, 0, 3, 0};
-    interp_tensor in[2] = {f32(4, (int64_t[]){1, 1, 1, 3}, x), f32(4, (int64_t[]){1, 1, 3, 2}, g)}, out[1];
-    CHECK(run(text, in, out) == 0 && near_f32(&out[0], (float[]){10, 25, 30}, 3));
+    interp_tensor in[2] = {test_tensor(IR_F32, 4, (int64_t[]){1, 1, 1, 3}, x), test_tensor(IR_F32, 4, (int64_t[]){1, 1, 3, 2}, g)}, out[1];
+    CHECK(run_text(text, in, out) == 0 && near_f32(&out[0], (float[]){10, 25, 30}, 3));
     free_outputs(out, 1);
 }
 
 /* Errors name the node and the problem rather than crash. */
 static void test_errors(void) {
     interp_tensor out[1];
-    CHECK(run("graph \"t\" source \"t.ir\" {\n  input %q: f32[1,3,2,4]\n  input %k: f32[1,2,2,4]\n"
+    CHECK(run_text("graph \"t\" source \"t.ir\" {\n  input %q: f32[1,3,2,4]\n  input %k: f32[1,2,2,4]\n"
               "  %y: f32[1,3,2,4] = Attention(%q, %k, %k)\n  output %y\n}\n",
               NULL, out) != 0);
     CHECK_CONTAINS(D.msg, "3 query heads are not a multiple of 2 key/value heads");
-    CHECK(run("graph \"t\" source \"t.ir\" {\n  input %q: f32[1,2,8]\n"
+    CHECK(run_text("graph \"t\" source \"t.ir\" {\n  input %q: f32[1,2,8]\n"
               "  %y: f32[1,2,8] = Attention(%q, %q, %q) {q_num_heads=3, kv_num_heads=3}\n  output %y\n}\n",
               NULL, out) != 0);
     CHECK_CONTAINS(D.msg, "Q's hidden size (8) is not a multiple of 3 heads");
-    CHECK(run("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,1,4,4]\n  input %r: f32[2,4]\n"
+    CHECK(run_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,1,4,4]\n  input %r: f32[2,4]\n"
               "  input %b: i64[2]\n  %y: f32[2,1,1,1] = RoiAlign(%x, %r, %b)\n  output %y\n}\n",
               NULL, out) != 0);
     CHECK_CONTAINS(D.msg, "sampling_ratio 0");
-    CHECK(run("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,1,2,2]\n  input %g: f32[1,1,1,2]\n"
+    CHECK(run_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,1,2,2]\n  input %g: f32[1,1,1,2]\n"
               "  %y: f32[1,1,1,1] = GridSample(%x, %g) {mode=\"area\"}\n  output %y\n}\n",
               NULL, out) != 0);
     CHECK_CONTAINS(D.msg, "unknown mode 'area'");
-    CHECK(run("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,8,4]\n  input %c: f32[4,2]\n"
+    CHECK(run_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,8,4]\n  input %c: f32[4,2]\n"
               "  %y: f32[1,8,4] = RotaryEmbedding(%x, %c, %c) {num_heads=2, rotary_embedding_dim=6}\n"
               "  output %y\n}\n",
               NULL, out) != 0);

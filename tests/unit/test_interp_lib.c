@@ -10,24 +10,9 @@
 #include "ir/interp.h"
 #include "ir/text.h"
 #include "support/check.h"
+#include "support/run_text.h"
 
-static diag D;
-
-/* Parses text, lowers it, runs it on the inputs; outputs are malloc'd. */
-static int run(const char *text, interp_tensor *in, interp_tensor *out) {
-    diag_init(&D);
-    ir_graph *g = ir_parse(text, strlen(text), "t.ir", &D);
-    kir_program *p = g ? kir_lower(g, &D) : NULL;
-    int rc = p ? interp_run(p, in, out, &D) : -1;
-    kir_free(p);
-    ir_graph_free(g);
-    return rc;
-}
-
-static interp_tensor vec(ir_dtype t, int64_t n, void *data, size_t esz) {
-    interp_tensor x = {.dtype = t, .rank = 1, .shape = {n}, .data = data, .nbytes = (size_t)n * esz};
-    return x;
-}
+#define D run_text_diag
 
 static bool eq_i64(const interp_tensor *t, const int64_t *want, int64_t n) {
     return t->shape[t->rank - 1] * (t->rank > 1 ? t->shape[0] : 1) == n && !memcmp(t->data, want, (size_t)n * 8);
@@ -35,10 +20,6 @@ static bool eq_i64(const interp_tensor *t, const int64_t *want, int64_t n) {
 
 static bool eq_f32(const interp_tensor *t, const float *want, int64_t n) {
     return (int64_t)(t->nbytes / 4) == n && !memcmp(t->data, want, (size_t)n * 4);
-}
-
-static void free_outputs(interp_tensor *out, int n) {
-    for (int i = 0; i < n; i++) free(out[i].data);
 }
 
 static void test_topk(void) {
@@ -50,7 +31,7 @@ static void test_topk(void) {
                        "  output %v\n  output %i\n  output %s\n  output %j\n}\n";
     float x[8] = {1, 3, 3, 0, 5, -1, 5, 7};
     interp_tensor in = {.dtype = IR_F32, .rank = 2, .shape = {2, 4}, .data = x, .nbytes = sizeof x}, out[4];
-    CHECK(run(text, &in, out) == 0);
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(eq_f32(&out[0], (float[]){3, 3, 7, 5}, 4) && eq_i64(&out[1], (int64_t[]){1, 2, 3, 0}, 4));
     CHECK(eq_f32(&out[2], (float[]){0, 1, -1, 5}, 4) && eq_i64(&out[3], (int64_t[]){3, 0, 1, 0}, 4));
     free_outputs(out, 4);
@@ -62,11 +43,11 @@ static void test_topk_runtime_k(void) {
                        "  %v: f32[n], %i: i64[n] = TopK(%x, %k)\n  output %i\n}\n";
     float x[4] = {1, 4, 2, 3};
     int64_t k = 3, bad = 5;
-    interp_tensor in[2] = {vec(IR_F32, 4, x, 4), vec(IR_I64, 1, &k, 8)}, out[1];
-    CHECK(run(text, in, out) == 0 && eq_i64(&out[0], (int64_t[]){1, 3, 2}, 3));
+    interp_tensor in[2] = {test_tensor(IR_F32, 1, (int64_t[]){4}, x), test_tensor(IR_I64, 1, (int64_t[]){1}, &k)}, out[1];
+    CHECK(run_text(text, in, out) == 0 && eq_i64(&out[0], (int64_t[]){1, 3, 2}, 3));
     free_outputs(out, 1);
     in[1].data = &bad;
-    CHECK(run(text, in, out) != 0);
+    CHECK(run_text(text, in, out) != 0);
     CHECK_CONTAINS(D.msg, "K = 5 is out of range");
 }
 
@@ -78,7 +59,7 @@ static void test_nonzero_binds_its_count(void) {
                        "  %f: f32[2,n] = Cast(%y) {to=f32}\n  output %f\n}\n";
     int32_t x[6] = {0, 7, 0, -1, 0, 2};
     interp_tensor in = {.dtype = IR_I32, .rank = 2, .shape = {2, 3}, .data = x, .nbytes = sizeof x}, out[1];
-    CHECK(run(text, &in, out) == 0);
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(out[0].shape[1] == 3 && eq_f32(&out[0], (float[]){0, 1, 1, 1, 0, 2}, 6));
     free_outputs(out, 1);
 }
@@ -90,8 +71,8 @@ static void test_unique(void) {
                        "  %z: f32[w], %j: i64[w], %s: i64[6], %d: i64[w] = Unique(%x) {sorted=0}\n"
                        "  output %y\n  output %i\n  output %r\n  output %c\n  output %z\n  output %s\n}\n";
     float x[6] = {2, 1, 1, 3, 4, 3};
-    interp_tensor in = vec(IR_F32, 6, x, 4), out[6];
-    CHECK(run(text, &in, out) == 0);
+    interp_tensor in = test_tensor(IR_F32, 1, (int64_t[]){6}, x), out[6];
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(eq_f32(&out[0], (float[]){1, 2, 3, 4}, 4) && eq_i64(&out[1], (int64_t[]){1, 0, 3, 4}, 4));
     CHECK(eq_i64(&out[2], (int64_t[]){1, 0, 0, 2, 3, 2}, 6) && eq_i64(&out[3], (int64_t[]){2, 1, 2, 1}, 4));
     CHECK(eq_f32(&out[4], (float[]){2, 1, 3, 4}, 4) && eq_i64(&out[5], (int64_t[]){0, 1, 1, 2, 3, 2}, 6));
@@ -107,11 +88,11 @@ static void test_cumsum(void) {
     interp_tensor in[2] = {{.dtype = IR_I32, .rank = 2, .shape = {2, 3}, .data = x, .nbytes = sizeof x},
                            {.dtype = IR_I32, .rank = 0, .data = &axis, .nbytes = 4}},
                   out[2];
-    CHECK(run(text, in, out) == 0);
+    CHECK(run_text(text, in, out) == 0);
     CHECK(!memcmp(out[0].data, (int32_t[]){1, 3, 6, 4, 9, 15}, 24) && !memcmp(out[1].data, (int32_t[]){5, 3, 0, 11, 6, 0}, 24));
     free_outputs(out, 2);
     in[1].data = &bad;
-    CHECK(run(text, in, out) != 0);
+    CHECK(run_text(text, in, out) != 0);
     CHECK_CONTAINS(D.msg, "axis 2 is out of range");
 }
 

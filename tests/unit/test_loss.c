@@ -11,33 +11,9 @@
 #include "ir/interp.h"
 #include "ir/text.h"
 #include "support/check.h"
+#include "support/run_text.h"
 
-static diag D;
-
-/* Parses text, lowers it, runs it on the inputs; outputs are malloc'd. */
-static int run(const char *text, interp_tensor *in, interp_tensor *out) {
-    diag_init(&D);
-    ir_graph *g = ir_parse(text, strlen(text), "t.ir", &D);
-    kir_program *p = g ? kir_lower(g, &D) : NULL;
-    int rc = p ? interp_run(p, in, out, &D) : -1;
-    kir_free(p);
-    ir_graph_free(g);
-    return rc;
-}
-
-/* Parses text: 0 when the graph is accepted (inferred and verified). */
-static int parse_only(const char *text) {
-    diag_init(&D);
-    ir_graph *g = ir_parse(text, strlen(text), "t.ir", &D);
-    ir_graph_free(g);
-    return g ? 0 : -1;
-}
-
-static interp_tensor tensor(ir_dtype t, int rank, const int64_t *shape, void *data, size_t nbytes) {
-    interp_tensor x = {.dtype = t, .rank = rank, .data = data, .nbytes = nbytes};
-    for (int i = 0; i < rank; i++) x.shape[i] = shape[i];
-    return x;
-}
+#define D run_text_diag
 
 /* n f32 (or f64 when f64) values of t within 1e-5 of want. */
 static bool near(const interp_tensor *t, const double *want, int64_t n, bool f64) {
@@ -47,10 +23,6 @@ static bool near(const interp_tensor *t, const double *want, int64_t n, bool f64
         if (!(fabs(v - want[i]) <= 1e-5)) return false;
     }
     return true;
-}
-
-static void free_outputs(interp_tensor *out, int n) {
-    for (int i = 0; i < n; i++) free(out[i].data);
 }
 
 /* ---- losses ---------------------------------------------------------------------------- */
@@ -67,9 +39,9 @@ static void test_nll_loss(void) {
                        "  output %a\n  output %b\n  output %c\n  output %e\n  output %f\n}\n";
     float x[6] = {-1, -2, -3, -4, -5, -6};
     int64_t t[2] = {2, 0};
-    interp_tensor in[2] = {tensor(IR_F32, 2, (int64_t[]){2, 3}, x, sizeof x), tensor(IR_I64, 1, (int64_t[]){2}, t, sizeof t)};
+    interp_tensor in[2] = {test_tensor(IR_F32, 2, (int64_t[]){2, 3}, x), test_tensor(IR_I64, 1, (int64_t[]){2}, t)};
     interp_tensor out[5];
-    CHECK(run(text, in, out) == 0);
+    CHECK(run_text(text, in, out) == 0);
     CHECK(near(&out[0], (double[]){9, 4}, 2, false) && near(&out[1], (double[]){13}, 1, false));
     CHECK(near(&out[2], (double[]){13.0 / 4}, 1, false) && near(&out[3], (double[]){4}, 1, false));
     CHECK(near(&out[4], (double[]){3}, 1, false)); /* only the first element counts, weight 1 */
@@ -81,17 +53,17 @@ static void test_softmax_cross_entropy(void) {
                        "  input %x: f32[1,2]\n  const %t: i64[1] = [1]\n"
                        "  %l: f32[], %p: f32[1,2] = SoftmaxCrossEntropyLoss(%x, %t)\n  output %l\n  output %p\n}\n";
     float x[2] = {0, 0};
-    interp_tensor in = tensor(IR_F32, 2, (int64_t[]){1, 2}, x, sizeof x), out[2];
-    CHECK(run(text, &in, out) == 0);
+    interp_tensor in = test_tensor(IR_F32, 2, (int64_t[]){1, 2}, x), out[2];
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(near(&out[0], (double[]){M_LN2}, 1, false) && near(&out[1], (double[]){-M_LN2, -M_LN2}, 2, false));
     free_outputs(out, 2);
 }
 
 static void test_loss_errors(void) {
-    CHECK(parse_only("graph \"t\" source \"t.ir\" {\n  input %x: f32[2,3]\n  input %t: i64[3]\n"
+    CHECK(parse_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[2,3]\n  input %t: i64[3]\n"
                      "  %l: f32[] = NegativeLogLikelihoodLoss(%x, %t)\n}\n") != 0);
     CHECK_CONTAINS(D.msg, "target: size 3 where 2 is expected");
-    CHECK(parse_only("graph \"t\" source \"t.ir\" {\n  input %x: f32[2,3]\n  input %t: i64[2]\n"
+    CHECK(parse_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[2,3]\n  input %t: i64[2]\n"
                      "  %l: f32[] = NegativeLogLikelihoodLoss(%x, %t) {reduction=\"max\"}\n}\n") != 0);
     CHECK_CONTAINS(D.msg, "reduction must be none, sum or mean");
 }
@@ -104,8 +76,8 @@ static void test_cumprod(void) {
                        "  %y: i32[4] = CumProd(%x, %a)\n"
                        "  %z: i32[4] = CumProd(%x, %a) {exclusive=1, reverse=1}\n  output %y\n  output %z\n}\n";
     int32_t x[4] = {1, 2, 3, 4};
-    interp_tensor in = tensor(IR_I32, 1, (int64_t[]){4}, x, sizeof x), out[2];
-    CHECK(run(text, &in, out) == 0);
+    interp_tensor in = test_tensor(IR_I32, 1, (int64_t[]){4}, x), out[2];
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(!memcmp(out[0].data, (int32_t[]){1, 2, 6, 24}, 16) && !memcmp(out[1].data, (int32_t[]){24, 12, 4, 1}, 16));
     free_outputs(out, 2);
 }
@@ -115,8 +87,8 @@ static void test_det(void) {
     const char *text = "graph \"t\" source \"t.ir\" {\n  input %x: f64[3,2,2]\n"
                        "  %y: f64[3] = Det(%x)\n  output %y\n}\n";
     double x[12] = {1, 2, 3, 4, 0, 1, 1, 0, 2, 4, 1, 2};
-    interp_tensor in = tensor(IR_F64, 3, (int64_t[]){3, 2, 2}, x, sizeof x), out[1];
-    CHECK(run(text, &in, out) == 0 && near(&out[0], (double[]){-2, -1, 0}, 3, true));
+    interp_tensor in = test_tensor(IR_F64, 3, (int64_t[]){3, 2, 2}, x), out[1];
+    CHECK(run_text(text, &in, out) == 0 && near(&out[0], (double[]){-2, -1, 0}, 3, true));
     free_outputs(out, 1);
 }
 
@@ -131,11 +103,11 @@ static void test_windows(void) {
                        "  %m: f64[3] = HammingWindow(%s3) {output_datatype=f64, periodic=0}\n"
                        "  %b: f32[2] = BlackmanWindow(%s2)\n  output %h\n  output %m\n  output %b\n}\n";
     interp_tensor out[3];
-    CHECK(run(text, NULL, out) == 0);
+    CHECK(run_text(text, NULL, out) == 0);
     CHECK(near(&out[0], (double[]){0, 0.5, 1, 0.5}, 4, false));
     CHECK(near(&out[1], (double[]){4.0 / 46, 1, 4.0 / 46}, 3, true) && near(&out[2], (double[]){0, 1}, 2, false));
     free_outputs(out, 3);
-    CHECK(parse_only("graph \"t\" source \"t.ir\" {\n  input %s: i64[]\n  %h: f32[4] = HannWindow(%s)\n}\n") != 0);
+    CHECK(parse_text("graph \"t\" source \"t.ir\" {\n  input %s: i64[]\n  %h: f32[4] = HannWindow(%s)\n}\n") != 0);
     CHECK_CONTAINS(D.msg, "size must be a constant");
 }
 
@@ -150,16 +122,16 @@ static void test_dft(void) {
                        "  %c: f32[1,n,2] = DFT(%y, _, %ax) {inverse=1}\n"
                        "  output %y\n  output %h\n  output %r\n  output %c\n}\n";
     float x[4] = {1, 2, 3, 4};
-    interp_tensor in = tensor(IR_F32, 3, (int64_t[]){1, 4, 1}, x, sizeof x), out[4];
-    CHECK(run(text, &in, out) == 0);
+    interp_tensor in = test_tensor(IR_F32, 3, (int64_t[]){1, 4, 1}, x), out[4];
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(near(&out[0], (double[]){10, 0, -2, 2, -2, 0, -2, -2}, 8, false));
     CHECK(near(&out[1], (double[]){10, 0, -2, 2, -2, 0}, 6, false));
     CHECK(near(&out[2], (double[]){1, 2, 3, 4}, 4, false) && near(&out[3], (double[]){1, 0, 2, 0, 3, 0, 4, 0}, 8, false));
     free_outputs(out, 4);
-    CHECK(parse_only("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,4,1]\n  input %len: i64[]\n"
+    CHECK(parse_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,4,1]\n  input %len: i64[]\n"
                      "  %y: f32[1,4,2] = DFT(%x, %len)\n}\n") != 0);
     CHECK_CONTAINS(D.msg, "dft_length must be a constant");
-    CHECK(parse_only("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,4,2]\n  const %ax: i64[] = [2]\n"
+    CHECK(parse_text("graph \"t\" source \"t.ir\" {\n  input %x: f32[1,4,2]\n  const %ax: i64[] = [2]\n"
                      "  %y: f32[1,4,2] = DFT(%x, _, %ax)\n}\n") != 0);
     CHECK_CONTAINS(D.msg, "axis must not be the last (complex) axis");
 }
@@ -170,8 +142,8 @@ static void test_stft(void) {
                        "  input %x: f32[1,6,1]\n  const %step: i64[] = [2]\n  const %len: i64[] = [4]\n"
                        "  %y: f32[1,2,3,2] = STFT(%x, %step, _, %len)\n  output %y\n}\n";
     float x[6] = {1, 2, 3, 4, 5, 6};
-    interp_tensor in = tensor(IR_F32, 3, (int64_t[]){1, 6, 1}, x, sizeof x), out[1];
-    CHECK(run(text, &in, out) == 0);
+    interp_tensor in = test_tensor(IR_F32, 3, (int64_t[]){1, 6, 1}, x), out[1];
+    CHECK(run_text(text, &in, out) == 0);
     CHECK(near(&out[0], (double[]){10, 0, -2, 2, -2, 0, 18, 0, -2, 2, -2, 0}, 12, false));
     free_outputs(out, 1);
 }
@@ -187,14 +159,14 @@ static void test_max_unpool(void) {
                        "  output %y\n  output %z\n}\n";
     float x[2] = {5, 6};
     int64_t i[2] = {1, 2};
-    interp_tensor in[2] = {tensor(IR_F32, 3, (int64_t[]){1, 1, 2}, x, sizeof x),
-                           tensor(IR_I64, 3, (int64_t[]){1, 1, 2}, i, sizeof i)},
+    interp_tensor in[2] = {test_tensor(IR_F32, 3, (int64_t[]){1, 1, 2}, x),
+                           test_tensor(IR_I64, 3, (int64_t[]){1, 1, 2}, i)},
                   out[2];
-    CHECK(run(text, in, out) == 0);
+    CHECK(run_text(text, in, out) == 0);
     CHECK(near(&out[0], (double[]){0, 5, 6, 0}, 4, false) && near(&out[1], (double[]){0, 5, 6, 0, 0, 0}, 6, false));
     free_outputs(out, 2);
     i[1] = 7;
-    CHECK(run(text, in, out) != 0);
+    CHECK(run_text(text, in, out) != 0);
     CHECK_CONTAINS(D.msg, "index 7 is out of range");
 }
 
@@ -204,8 +176,8 @@ static void test_col2im(void) {
                        "  input %x: f32[1,2,2]\n  const %im: i64[1] = [3]\n  const %bl: i64[1] = [2]\n"
                        "  %y: f32[1,1,3] = Col2Im(%x, %im, %bl)\n  output %y\n}\n";
     float x[4] = {1, 2, 3, 4};
-    interp_tensor in = tensor(IR_F32, 3, (int64_t[]){1, 2, 2}, x, sizeof x), out[1];
-    CHECK(run(text, &in, out) == 0 && near(&out[0], (double[]){1, 5, 4}, 3, false));
+    interp_tensor in = test_tensor(IR_F32, 3, (int64_t[]){1, 2, 2}, x), out[1];
+    CHECK(run_text(text, &in, out) == 0 && near(&out[0], (double[]){1, 5, 4}, 3, false));
     free_outputs(out, 1);
 }
 
@@ -217,9 +189,9 @@ static void test_center_crop_pad(void) {
                        "  %a: f32[3] = CenterCropPad(%x, %three)\n  %b: f32[7] = CenterCropPad(%x, %seven)\n"
                        "  %c: f32[5] = CenterCropPad(%s, %five)\n  output %a\n  output %b\n  output %c\n}\n";
     float x[5] = {1, 2, 3, 4, 5}, s[2] = {1, 2};
-    interp_tensor in[2] = {tensor(IR_F32, 1, (int64_t[]){5}, x, sizeof x), tensor(IR_F32, 1, (int64_t[]){2}, s, sizeof s)};
+    interp_tensor in[2] = {test_tensor(IR_F32, 1, (int64_t[]){5}, x), test_tensor(IR_F32, 1, (int64_t[]){2}, s)};
     interp_tensor out[3];
-    CHECK(run(text, in, out) == 0);
+    CHECK(run_text(text, in, out) == 0);
     CHECK(near(&out[0], (double[]){2, 3, 4}, 3, false) && near(&out[1], (double[]){0, 1, 2, 3, 4, 5, 0}, 7, false));
     CHECK(near(&out[2], (double[]){0, 1, 2, 0, 0}, 5, false));
     free_outputs(out, 3);
