@@ -68,6 +68,8 @@ uint32_t lower_activation_expr(kir_program *p, ir_op op, uint32_t x, double alph
     case IR_OP_Softplus: return softplus(p, x);
     case IR_OP_Softsign: return kb_bin(p, KX_DIV, x, kb_bin(p, KX_ADD, one, kb_un(p, KX_ABS, x)));
     case IR_OP_Mish: return kb_bin(p, KX_MUL, x, kb_un(p, KX_TANH, softplus(p, x)));
+    case IR_OP_Swish: /* x * sigmoid(alpha * x) */
+        return kb_bin(p, KX_MUL, x, lower_sigmoid(p, kb_bin(p, KX_MUL, fconst(p, x, alpha), x)));
     case IR_OP_HardSwish: { /* x * max(0, min(1, x/6 + 0.5)) */
         uint32_t hs = kb_bin(p, KX_ADD, kb_bin(p, KX_MUL, x, fconst(p, x, 1.0 / 6.0)), fconst(p, x, 0.5));
         return kb_bin(p, KX_MUL, x, kb_bin(p, KX_MAX, zero, kb_bin(p, KX_MIN, one, hs)));

@@ -295,16 +295,19 @@ def read_expected(path):
     return xfail
 
 
-def write_expected(path, results):
+def write_expected(path, results, old):
+    """The failing cases with smelt's own message; a note after ' -- ' that a
+    person added to a case's line (why it fails) is kept while it still fails."""
     lines = [
         "# tests/onnx/expected_failures.txt — ONNX conformance cases known to fail, with the reason.",
-        "# One line per case: CASE REASON. A listed case that passes fails the run: remove it.",
-        "# Regenerate the reasons with: .venv/bin/python tests/onnx/conformance.py --update-expected",
+        "# One line per case: CASE REASON [-- NOTE]. A listed case that passes fails the run: remove it.",
+        "# Regenerate the reasons with `make conformance-doc`; notes after ' -- ' are kept.",
     ]
     for cid in sorted(results):
         status, reason = results[cid]
         if status == "fail":
-            lines.append(f"{cid} {reason}")
+            note = old.get(cid, "").partition(" -- ")[2]
+            lines.append(f"{cid} {reason}" + (f" -- {note}" if note else ""))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -402,7 +405,7 @@ def main():
     if args.update_expected:
         if args.filter or args.exclude:
             sys.exit("--update-expected needs the full run (no --filter / --exclude)")
-        write_expected(args.expected, results)
+        write_expected(args.expected, results, xfail)
     if args.doc:
         ops = {c["id"]: main_op(c) for c in cases if c["kind"] == "node"}
         cmd = "make conformance-doc"
