@@ -130,6 +130,9 @@ void kir_free(kir_program *p);
 /* Inline elementwise kernels into the kernels that read their results
  * (kir_fuse.c). */
 int kir_fuse(kir_program *p, diag *d);
+/* Remove kernels whose results no later kernel and no output reads
+ * (kir_prune.c). */
+int kir_prune(kir_program *p, diag *d);
 /* Write the program as text, for --print-kernels and tests. */
 void kir_print(const kir_program *p, FILE *out);
 

@@ -199,7 +199,7 @@ static int run_run(int argc, char **argv) {
     g = outdir && specialize ? load_specialized(model, names, n_names, given, bind, &d) : model_load(model, &d);
     if (!g) goto fail;
     prog = kir_lower(g, &d);
-    if (!prog || (fuse && kir_fuse(prog, &d))) goto fail;
+    if (!prog || (fuse && kir_fuse(prog, &d)) || kir_prune(prog, &d)) goto fail;
     if (print_kernels) kir_print(prog, stdout);
     if (!outdir) {
         rc = EXIT_OK;

@@ -230,6 +230,12 @@ def test_run_against_onnxruntime(tmp):
     r = smelt("run", p, "--no-fuse", "-i", "x=" + os.path.join(tmp, "x.npy"), "-i", os.path.join(tmp, "b.npy"), "-o", outdir + "2")
     check(r.returncode == 0 and np.allclose(np.load(os.path.join(outdir + "2", "y.npy")), want, rtol=1e-5, atol=1e-6),
           "unfused run matches onnxruntime")
+    # a node whose result nothing reads gets no kernel
+    nodes = [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Neg", ["x"], ["unused"])]
+    dead = os.path.join(tmp, "dead.onnx")
+    onnx.save(helper.make_model(helper.make_graph(nodes, "dead", [x], [y]), opset_imports=[helper.make_opsetid("", 17)]), dead)
+    r = smelt("run", dead, "--print-kernels")
+    check(r.returncode == 0 and r.stdout.count("kernel ") == 1 and "NEG" not in r.stdout, f"dead kernel pruned:\n{r.stdout}")
     r = smelt("run", p, "-i", os.path.join(tmp, "x.npy"), "-o", outdir)
     check(r.returncode == 1 and "'b' is not given" in r.stderr, f"missing input named: {r.stderr[:200]}")
     np.save(os.path.join(tmp, "bad.npy"), np.zeros((3, 4), np.float32))
