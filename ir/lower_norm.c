@@ -137,15 +137,25 @@ int lower_instance_norm(kir_program *p, ir_id node, diag *d) {
     return normalize(p, node, x, mean, inv, 1, 2, true);
 }
 
+/* LayerNormalization and RMSNormalization: the input, the axes from `axis`
+ * to the last, and the stash type statistics are computed in. */
+static int trailing_axes_norm(kir_program *p, ir_id node, uint32_t *x, lr_axes *ax, ir_dtype *t, diag *d) {
+    const ir_node *n = NODE;
+    *x = kb_value(p, n->in[0]);
+    int axis;
+    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), kb_buf(p, *x)->rank, &axis, d) ||
+        infer_norm_stash_type(p->g, n, t, d))
+        return -1;
+    *ax = lr_axes_from(kb_buf(p, *x)->rank, axis);
+    return 0;
+}
+
 int lower_layer_norm(kir_program *p, ir_id node, diag *d) {
     const ir_node *n = NODE;
-    uint32_t x = kb_value(p, n->in[0]);
-    int axis;
+    uint32_t x;
+    lr_axes ax;
     ir_dtype t;
-    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), kb_buf(p, x)->rank, &axis, d) ||
-        infer_norm_stash_type(p->g, n, &t, d))
-        return -1;
-    lr_axes ax = lr_axes_from(kb_buf(p, x)->rank, axis);
+    if (trailing_axes_norm(p, node, &x, &ax, &t, d)) return -1;
     uint32_t mean = output_or_temp(p, node, 1, "mean", t, x, &ax);
     uint32_t inv = output_or_temp(p, node, 2, "invstd", t, x, &ax);
     if (moments_over(p, node, x, &ax, mean, inv, LR_INV_STD, ir_attr_float(n, "epsilon"))) return -1;
@@ -222,15 +232,11 @@ static uint32_t lp_norm(kir_program *p, uint32_t acc, uint32_t count, double ord
 }
 
 int lower_rms_norm(kir_program *p, ir_id node, diag *d) {
-    const ir_node *n = NODE;
-    uint32_t x = kb_value(p, n->in[0]);
-    int axis;
+    uint32_t x;
+    lr_axes ax;
     ir_dtype t;
-    if (infer_axis(p->g, n, ir_attr_int(n, "axis"), kb_buf(p, x)->rank, &axis, d) ||
-        infer_norm_stash_type(p->g, n, &t, d))
-        return -1;
-    lr_axes ax = lr_axes_from(kb_buf(p, x)->rank, axis);
-    uint32_t inv = norm_over(p, node, x, &ax, t, true, inv_rms, ir_attr_float(n, "epsilon"));
+    if (trailing_axes_norm(p, node, &x, &ax, &t, d)) return -1;
+    uint32_t inv = norm_over(p, node, x, &ax, t, true, inv_rms, ir_attr_float(NODE, "epsilon"));
     return inv == KIR_NONE ? -1 : normalize(p, node, x, KIR_NONE, inv, 1, -1, false);
 }
 
