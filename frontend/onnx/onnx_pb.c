@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* ---- wire-format reading ---------------------------------------------- */
@@ -297,7 +298,28 @@ static int pb_rep_num(pb_ctx *c, const pb_field *f, const pb_frame *fr, const ch
     return 0;
 }
 
-/* A string field as a NUL-terminated arena copy; names must not hold NULs. */
+/* Whether s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF), as protobuf requires of string fields. */
+static bool valid_utf8(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = s[i];
+        size_t len = b < 0x80 ? 1 : (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 0;
+        if (!len || i + len > n) return false;
+        uint32_t cp = len == 1 ? b : len == 2 ? (b & 0x1fu) : len == 3 ? (b & 0x0fu) : (b & 0x07u);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3fu);
+        }
+        static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += len;
+    }
+    return true;
+}
+
+/* A string field as a NUL-terminated arena copy; names must not hold NULs
+ * and must be UTF-8 (messages repeat them). */
 static int pb_cstr(pb_ctx *c, const pb_field *f, const pb_frame *fr, const char *name, size_t index,
                    const char **out) {
     if (f->len == 0) {
@@ -305,6 +327,7 @@ static int pb_cstr(pb_ctx *c, const pb_field *f, const pb_frame *fr, const char 
         return 0;
     }
     if (memchr(f->data, 0, f->len)) return pb_error(c, f->data, fr, name, index, "string contains a NUL byte");
+    if (!valid_utf8(f->data, f->len)) return pb_error(c, f->data, fr, name, index, "string is not valid UTF-8");
     char *s = arena_strndup(c->a, (const char *)f->data, f->len);
     if (!s) return pb_oom(c, f->at, fr, name);
     *out = s;

@@ -95,6 +95,14 @@ def test_malformed(tmp):
     p = os.path.join(tmp, "pastend.onnx")
     open(p, "wb").write(field(1, 0, varint(8)) + field(7, 2, varint(1 << 30)) + b"\x00" * 8)
     expect_error(p, "past end", "length past end of file")
+    # a name that is not UTF-8 (protobuf string fields must be)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="QQQQ")], "g", [x],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    raw = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    p = os.path.join(tmp, "utf8.onnx")
+    open(p, "wb").write(raw.replace(b"QQQQ", b"\xff\xfeQQ"))
+    expect_error(p, "not valid UTF-8", "name that is not UTF-8")
     # an overlong varint
     p = os.path.join(tmp, "varint.onnx")
     open(p, "wb").write(field(1, 0, b"\xff" * 11))
