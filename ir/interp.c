@@ -125,7 +125,12 @@ static int64_t wrap(ir_dtype t, int64_t v) {
     }
 }
 
-static bool is_float(ir_dtype t) { return ir_dtype_is_float(t); }
+/* ir_dtype_is_float, as a table: it is asked for every lane */
+static bool float_dtype[IR_DTYPE_COUNT];
+static void init_float_dtypes(void) {
+    for (int t = 0; t < IR_DTYPE_COUNT; t++) float_dtype[t] = ir_dtype_is_float((ir_dtype)t);
+}
+static inline bool is_float(ir_dtype t) { return float_dtype[t]; }
 static bool is_unsigned(ir_dtype t) { return t == IR_U64 || t == IR_U32 || t == IR_U16 || t == IR_U8 || t == IR_U4 || t == IR_U2 || t == IR_BOOL; }
 
 /* Element i of a type of 8 / block_elems bits (8, 4 or 2), packed from the
@@ -457,7 +462,12 @@ static void eval_node(kstate *ks, uint32_t e, slot *out) {
                 i = i < 0 ? 0 : i > lim ? lim : i; /* lowering guards out-of-range reads with selects */
                 off += i * rb->strides[ax];
             }
-            out[l] = rb->numel ? read_elem(bt, rb->data, off) : (slot){.i = 0};
+            if (!rb->numel) out[l] = (slot){.i = 0};
+            else if (bt == IR_F32) { /* the common case, without a call per lane */
+                float v;
+                memcpy(&v, (const uint8_t *)rb->data + 4 * off, 4);
+                out[l].f = v;
+            } else out[l] = read_elem(bt, rb->data, off);
         }
         return;
     }
@@ -489,19 +499,33 @@ static void eval_node(kstate *ks, uint32_t e, slot *out) {
             out[l].i = x->op == KX_NOT ? !u : x->op == KX_AND ? (u && v) : x->op == KX_OR ? (u || v) : (u != v);
         }
         return;
-    default:
-        if (is_float(t)) {
+    default: {
+        bool b_float = b && is_float(p->exprs[x->args[1]].dtype);
+        if (t == IR_F32 && b_float && (x->op == KX_ADD || x->op == KX_SUB || x->op == KX_MUL)) {
+            /* the common case, without a call per lane: exact in double, rounded to f32 */
             for (int l = 0; l < n; l++) {
-                double bv = b ? (is_float(p->exprs[x->args[1]].dtype) ? b[l].f : (double)b[l].i) : 0;
+                double r = x->op == KX_ADD ? a[l].f + b[l].f : x->op == KX_SUB ? a[l].f - b[l].f : a[l].f * b[l].f;
+                out[l].f = (double)(float)r;
+            }
+        } else if (t == IR_I64 && b && !b_float && (x->op == KX_ADD || x->op == KX_SUB || x->op == KX_MUL)) {
+            /* index arithmetic: i64 wraps like uint64 */
+            for (int l = 0; l < n; l++) {
+                uint64_t u = (uint64_t)a[l].i, v = (uint64_t)b[l].i;
+                out[l].i = (int64_t)(x->op == KX_ADD ? u + v : x->op == KX_SUB ? u - v : u * v);
+            }
+        } else if (is_float(t)) {
+            for (int l = 0; l < n; l++) {
+                double bv = b ? (b_float ? b[l].f : (double)b[l].i) : 0;
                 out[l].f = round_to(t, arith_f(x->op, a[l].f, bv).f);
             }
         } else {
             for (int l = 0; l < n; l++) {
-                int64_t bv = b ? (is_float(p->exprs[x->args[1]].dtype) ? (int64_t)b[l].f : b[l].i) : 0;
+                int64_t bv = b ? (b_float ? (int64_t)b[l].f : b[l].i) : 0;
                 out[l] = arith_i(x->op, t, a[l].i, bv);
             }
         }
         return;
+    }
     }
 }
 
@@ -755,6 +779,7 @@ static int run_lib(interp *it, const kir_kernel *k) {
 /* ---- driver ----------------------------------------------------------------------------- */
 
 int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor *outputs, diag *d) {
+    if (!float_dtype[IR_F32]) init_float_dtypes();
     interp it = {.p = p, .g = p->g, .d = d};
     it.sym = malloc((p->g->n_syms ? p->g->n_syms : 1) * sizeof(int64_t));
     it.bufs = calloc(p->n_bufs ? p->n_bufs : 1, sizeof(rbuf));
