@@ -489,6 +489,15 @@ static void eval_node(kstate *ks, uint32_t e, slot *out) {
     case KXC_CMP:
         if (x->op == KX_ISNAN || x->op == KX_ISINF) {
             for (int l = 0; l < n; l++) out[l].i = x->op == KX_ISNAN ? isnan(a[l].f) : isinf(a[l].f);
+        } else if (at == IR_I64) { /* index bounds checks: one loop per comparison */
+            switch (x->op) {
+            case KX_LT: for (int l = 0; l < n; l++) out[l].i = a[l].i < b[l].i; break;
+            case KX_LE: for (int l = 0; l < n; l++) out[l].i = a[l].i <= b[l].i; break;
+            case KX_GT: for (int l = 0; l < n; l++) out[l].i = a[l].i > b[l].i; break;
+            case KX_GE: for (int l = 0; l < n; l++) out[l].i = a[l].i >= b[l].i; break;
+            case KX_EQ: for (int l = 0; l < n; l++) out[l].i = a[l].i == b[l].i; break;
+            default: for (int l = 0; l < n; l++) out[l].i = a[l].i != b[l].i; break;
+            }
         } else {
             for (int l = 0; l < n; l++) out[l].i = compare(x->op, at, a[l], b[l]);
         }
