@@ -125,13 +125,17 @@ static int64_t wrap(ir_dtype t, int64_t v) {
     }
 }
 
-/* ir_dtype_is_float, as a table: it is asked for every lane */
-static bool float_dtype[IR_DTYPE_COUNT];
-static void init_float_dtypes(void) {
-    for (int t = 0; t < IR_DTYPE_COUNT; t++) float_dtype[t] = ir_dtype_is_float((ir_dtype)t);
+/* dtype classes from dtype.def, as tables: they are asked for every lane */
+static bool float_dtype[IR_DTYPE_COUNT], unsigned_dtype[IR_DTYPE_COUNT];
+__attribute__((constructor)) static void init_dtype_tables(void) {
+    for (int t = 0; t < IR_DTYPE_COUNT; t++) {
+        float_dtype[t] = ir_dtype_is_float((ir_dtype)t);
+        unsigned_dtype[t] = t == IR_BOOL || (t != IR_DTYPE_NONE && ir_dtype_get((ir_dtype)t)->cls == IR_CLASS_U);
+    }
 }
 static inline bool is_float(ir_dtype t) { return float_dtype[t]; }
-static bool is_unsigned(ir_dtype t) { return t == IR_U64 || t == IR_U32 || t == IR_U16 || t == IR_U8 || t == IR_U4 || t == IR_U2 || t == IR_BOOL; }
+/* unsigned integers (dtype.def class U) and bool compare and divide unsigned */
+static inline bool is_unsigned(ir_dtype t) { return unsigned_dtype[t]; }
 
 /* Element i of a type of 8 / block_elems bits (8, 4 or 2), packed from the
  * low bits of each byte up. */
@@ -788,7 +792,6 @@ static int run_lib(interp *it, const kir_kernel *k) {
 /* ---- driver ----------------------------------------------------------------------------- */
 
 int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor *outputs, diag *d) {
-    if (!float_dtype[IR_F32]) init_float_dtypes();
     interp it = {.p = p, .g = p->g, .d = d};
     it.sym = malloc((p->g->n_syms ? p->g->n_syms : 1) * sizeof(int64_t));
     it.bufs = calloc(p->n_bufs ? p->n_bufs : 1, sizeof(rbuf));
