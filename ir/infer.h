@@ -144,6 +144,9 @@ int infer_one_int(ir_graph *g, const ir_node *n, uint32_t i, const char *what, i
  * with the channel, group and bias (B, when given: (M)) checks. */
 int infer_conv_shape(ir_graph *g, const ir_node *n, const ir_value *x, const ir_value *wt, const ir_value *b,
                      ir_dim *out, diag *d);
+/* LayerNormalization and RMSNormalization: `axis` in range, a float stash
+ * type, and input 1 (scale) broadcasting into the input. */
+int infer_trailing_norm(ir_graph *g, const ir_node *n, int *axis, ir_dtype *stash, diag *d);
 /* Set output o of the node. */
 int infer_set(ir_graph *g, const ir_node *n, uint32_t o, ir_dtype t, int rank, const ir_dim *dims, diag *d);
 

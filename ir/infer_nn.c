@@ -299,14 +299,20 @@ int infer_global_pool(ir_graph *g, uint32_t node, diag *d) {
 
 /* ---- normalization ---------------------------------------------------------- */
 
+int infer_trailing_norm(ir_graph *g, const ir_node *n, int *axis, ir_dtype *stash, diag *d) {
+    const ir_value *x = infer_input(g, n, 0);
+    return infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, axis, d) || infer_norm_stash_type(g, n, stash, d) ||
+                   infer_norm_bcast_param(g, n, 1, d)
+               ? -1
+               : 0;
+}
+
 int infer_layer_norm(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *x = infer_input(g, n, 0);
     int axis;
     ir_dtype st;
-    if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d) || infer_norm_stash_type(g, n, &st, d) ||
-        infer_norm_bcast_param(g, n, 1, d) || infer_norm_bcast_param(g, n, 2, d))
-        return -1;
+    if (infer_trailing_norm(g, n, &axis, &st, d) || infer_norm_bcast_param(g, n, 2, d)) return -1;
     if (infer_set(g, n, 0, x->dtype, x->rank, x->dims, d)) return -1;
     ir_dim stat[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) stat[i] = i < axis ? x->dims[i] : ir_dim_const(1);

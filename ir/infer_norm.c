@@ -114,9 +114,7 @@ int infer_rms_norm(ir_graph *g, uint32_t node, diag *d) {
     const ir_value *x = infer_input(g, n, 0);
     int axis;
     ir_dtype st;
-    if (infer_axis(g, n, ir_attr_int(n, "axis"), x->rank, &axis, d) || infer_norm_stash_type(g, n, &st, d) ||
-        infer_norm_bcast_param(g, n, 1, d))
-        return -1;
+    if (infer_trailing_norm(g, n, &axis, &st, d)) return -1;
     return infer_set(g, n, 0, x->dtype, x->rank, x->dims, d);
 }
 

@@ -58,6 +58,12 @@ int infer_window(ir_graph *g, uint32_t node, diag *d) {
 
 /* ---- DFT ------------------------------------------------------------------------------- */
 
+/* Bins of the spectrum of a signal of `length`: all, or for a one-sided
+ * spectrum length/2 + 1 (the rest mirror them). */
+static ir_dim spectrum_bins(ir_graph *g, ir_dim length, bool onesided) {
+    return onesided ? ir_dim_add(g, ir_dim_div(g, length, ir_dim_const(2)), ir_dim_const(1)) : length;
+}
+
 int dft_read(ir_graph *g, const ir_node *n, dft_geometry *geo, diag *d) {
     const ir_value *x = infer_input(g, n, 0);
     memset(geo, 0, sizeof *geo);
@@ -83,8 +89,7 @@ int dft_read(ir_graph *g, const ir_node *n, dft_geometry *geo, diag *d) {
     }
     if (ir_dim_is_const(geo->length) && geo->length.c < 1)
         return ir_node_error(g, n, d, "the DFT length %lld is not positive", (long long)geo->length.c);
-    bool half = geo->onesided && !geo->inverse;
-    geo->out_len = half ? ir_dim_add(g, ir_dim_div(g, geo->length, ir_dim_const(2)), ir_dim_const(1)) : geo->length;
+    geo->out_len = spectrum_bins(g, geo->length, geo->onesided && !geo->inverse);
     return 0;
 }
 
@@ -127,8 +132,7 @@ int stft_read(ir_graph *g, const ir_node *n, stft_geometry *geo, diag *d) {
     if (ir_dim_is_const(geo->frame) && geo->frame.c < 1) return ir_node_error(g, n, d, "the frame length is not positive");
     ir_dim rest = ir_dim_sub(g, x->dims[1], geo->frame);
     geo->frames = ir_dim_add(g, ir_dim_div(g, rest, ir_dim_const(geo->step)), ir_dim_const(1));
-    bool half = ir_attr_int(n, "onesided") != 0;
-    geo->bins = half ? ir_dim_add(g, ir_dim_div(g, geo->frame, ir_dim_const(2)), ir_dim_const(1)) : geo->frame;
+    geo->bins = spectrum_bins(g, geo->frame, ir_attr_int(n, "onesided") != 0);
     return 0;
 }
 
