@@ -1,0 +1,45 @@
+/* cg_llvm.h — the CPU backend: kernel IR to native code through LLVM 16.
+ *
+ * cg_llvm_compile turns a fused, pruned kir_program into one LLVM module
+ * (one function pair per loop kernel, the symbol evaluator, the weights
+ * blob and the manifest of docs/artifact.md, and the exported
+ * smelt_model_desc of runtime/smelt_abi.h), optimizes it at O3 for the
+ * target and returns the object file's bytes. Linking it into a shared
+ * object or an executable is codegen/link.c's job.
+ */
+#ifndef SMELT_CG_LLVM_H
+#define SMELT_CG_LLVM_H
+
+#include <stddef.h>
+
+#include "ir/kir.h"
+
+typedef struct cg_target {
+    const char *triple;   /* NULL: the host's */
+    const char *cpu;      /* NULL or "native": the host's CPU (host triple only);
+                             a CPU name ("skylake-avx512", "neoverse-n1") or a
+                             level ("x86-64-v2", "x86-64-v3", "x86-64-v4") */
+    const char *features; /* extra LLVM features ("+avx2,-avx512f"), or NULL */
+} cg_target;
+
+typedef struct cg_options {
+    cg_target target;
+    const char *symbol;   /* exported desc name; NULL: SMELT_MODEL_SYMBOL */
+    const char *model;    /* the model's file name, for the manifest */
+    int opt_level;        /* 0..3; 3 by default when 0 is not asked: use -1 for default */
+    int pic;              /* position-independent code (shared objects) */
+} cg_options;
+
+typedef struct cg_object {
+    unsigned char *data;  /* the object file (malloc'd) */
+    size_t size;
+    char *manifest;       /* the manifest JSON embedded in it (malloc'd) */
+    char *triple, *cpu, *features; /* what was resolved (malloc'd) */
+} cg_object;
+
+/* Compile p. Errors name the kernel (its graph node) that could not be
+ * emitted. */
+int cg_llvm_compile(kir_program *p, const cg_options *o, cg_object *out, diag *d);
+void cg_object_free(cg_object *o);
+
+#endif
