@@ -1,7 +1,7 @@
 /* infer_elementwise.c — inference for elementwise ops: unary, casts,
  * broadcasting binary and variadic ops, comparisons, Where. */
 #include "infer.h"
-#include "minifloat.h"
+#include "runtime/minifloat.h"
 
 #define NODE (&g->nodes[node])
 

@@ -5,6 +5,7 @@
  * not a constant) get fresh symbols; the library routine binds them when it
  * runs. */
 #include "infer.h"
+#include "runtime/half.h"
 #include "interp.h"
 
 #include <string.h>
@@ -132,8 +133,8 @@ static bool const_scalar(ir_graph *g, const ir_node *n, uint32_t i, double *v) {
     case IR_BOOL: *v = p[0] != 0; return true;
     case IR_F32: { float f; memcpy(&f, p, 4); *v = f; return true; }
     case IR_F64: memcpy(v, p, 8); return true;
-    case IR_F16: memcpy(&h, p, 2); *v = interp_f16_to_f32(h); return true;
-    case IR_BF16: memcpy(&h, p, 2); *v = interp_bf16_to_f32(h); return true;
+    case IR_F16: memcpy(&h, p, 2); *v = rt_f16_to_f32(h); return true;
+    case IR_BF16: memcpy(&h, p, 2); *v = rt_bf16_to_f32(h); return true;
     default: return false;
     }
 }

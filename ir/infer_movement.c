@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "interp.h"
+#include "runtime/half.h"
 #include "movement.h"
 
 #define NODE (&g->nodes[node])
@@ -291,8 +292,8 @@ int mv_const_doubles(ir_graph *g, const ir_node *n, uint32_t i, double *vals, in
         switch (v->dtype) {
         case IR_F32: x = u.f; break;
         case IR_F64: x = u.d; break;
-        case IR_F16: x = interp_f16_to_f32(u.h); break;
-        case IR_BF16: x = interp_bf16_to_f32(u.h); break;
+        case IR_F16: x = rt_f16_to_f32(u.h); break;
+        case IR_BF16: x = rt_bf16_to_f32(u.h); break;
         case IR_I8: x = u.i8; break;
         case IR_U8: x = u.u8; break;
         case IR_BOOL: x = u.u8 != 0; break;

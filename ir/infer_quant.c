@@ -3,7 +3,7 @@
  * lowering (quant.h). Quantized types are the 8/16/4/2-bit integers and the
  * float8 / float4 types; scales are floats. */
 #include "infer.h"
-#include "minifloat.h"
+#include "runtime/minifloat.h"
 #include "quant.h"
 
 #define NODE (&g->nodes[node])

@@ -12,13 +12,14 @@
  * interp_lib.c, which may bind the symbols of data-dependent output sizes.
  */
 #include "interp.h"
+#include "runtime/half.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "interp_lib.h"
 #include "kir_build.h"
-#include "minifloat.h"
+#include "runtime/minifloat.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,65 +45,14 @@ typedef struct interp {
     diag *d;
 } interp;
 
-/* ---- half precision ------------------------------------------------------------ */
-
-float interp_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) bits = sign | 0x7f800000 | (man << 13);
-    else if (exp) bits = sign | ((exp + 112) << 23) | (man << 13);
-    else if (!man) bits = sign;
-    else { /* subnormal: normalize */
-        int e = -1;
-        do { man <<= 1; e++; } while (!(man & 0x400));
-        bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ff) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-uint16_t interp_f32_to_f16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000;
-    uint32_t ax = x & 0x7fffffff;
-    if (ax > 0x7f800000) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff)); /* NaN */
-    if (ax >= 0x477ff000) return (uint16_t)(sign | 0x7c00); /* overflow (incl. rounding up) -> inf */
-    if (ax < 0x38800000) { /* subnormal or zero in half */
-        if (ax < 0x33000000) return (uint16_t)sign; /* < half of the smallest subnormal */
-        uint32_t man = (ax & 0x7fffff) | 0x800000;
-        int shift = 126 - (int)(ax >> 23); /* 14..24: half = mantissa * 2^(exp - 126) */
-        uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1))) half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t half = ((ax >> 13) - (112 << 10)), rem = ax & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++;
-    return (uint16_t)(sign | half);
-}
-
-float interp_bf16_to_f32(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-uint16_t interp_f32_to_bf16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
-    uint32_t rounding = 0x7fff + ((x >> 16) & 1);
-    return (uint16_t)((x + rounding) >> 16);
-}
 
 /* ---- dtype helpers ------------------------------------------------------------------ */
 
 static double round_to(ir_dtype t, double v) {
     switch (t) {
     case IR_F32: return (double)(float)v;
-    case IR_F16: return (double)interp_f16_to_f32(interp_f32_to_f16((float)v));
-    case IR_BF16: return (double)interp_bf16_to_f32(interp_f32_to_bf16((float)v));
+    case IR_F16: return (double)rt_f16_to_f32(rt_f32_to_f16((float)v));
+    case IR_BF16: return (double)rt_bf16_to_f32(rt_f32_to_bf16((float)v));
     case IR_F64: return v;
     default: return mf_is_minifloat(t) ? mf_round_to(t, v, false, MF_ROUND_NEAREST) : v;
     }
@@ -156,8 +106,8 @@ static slot read_elem(ir_dtype t, const void *base, int64_t i) {
     switch (t) {
     case IR_F32: { float v; memcpy(&v, p + 4 * i, 4); s.f = v; break; }
     case IR_F64: memcpy(&s.f, p + 8 * i, 8); break;
-    case IR_F16: { uint16_t h; memcpy(&h, p + 2 * i, 2); s.f = interp_f16_to_f32(h); break; }
-    case IR_BF16: { uint16_t h; memcpy(&h, p + 2 * i, 2); s.f = interp_bf16_to_f32(h); break; }
+    case IR_F16: { uint16_t h; memcpy(&h, p + 2 * i, 2); s.f = rt_f16_to_f32(h); break; }
+    case IR_BF16: { uint16_t h; memcpy(&h, p + 2 * i, 2); s.f = rt_bf16_to_f32(h); break; }
     case IR_I8: s.i = (int8_t)p[i]; break;
     case IR_U8: s.i = p[i]; break;
     case IR_BOOL: s.i = p[i] != 0; break;
@@ -180,8 +130,8 @@ static void write_elem(ir_dtype t, void *base, int64_t i, slot s) {
     switch (t) {
     case IR_F32: { float v = (float)s.f; memcpy(p + 4 * i, &v, 4); break; }
     case IR_F64: memcpy(p + 8 * i, &s.f, 8); break;
-    case IR_F16: { uint16_t h = interp_f32_to_f16((float)s.f); memcpy(p + 2 * i, &h, 2); break; }
-    case IR_BF16: { uint16_t h = interp_f32_to_bf16((float)s.f); memcpy(p + 2 * i, &h, 2); break; }
+    case IR_F16: { uint16_t h = rt_f32_to_f16((float)s.f); memcpy(p + 2 * i, &h, 2); break; }
+    case IR_BF16: { uint16_t h = rt_f32_to_bf16((float)s.f); memcpy(p + 2 * i, &h, 2); break; }
     case IR_I8: case IR_U8: case IR_BOOL: p[i] = (uint8_t)s.i; break;
     case IR_I16: case IR_U16: { uint16_t v = (uint16_t)s.i; memcpy(p + 2 * i, &v, 2); break; }
     case IR_I32: case IR_U32: { uint32_t v = (uint32_t)s.i; memcpy(p + 4 * i, &v, 4); break; }

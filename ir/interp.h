@@ -25,10 +25,5 @@ typedef struct interp_tensor {
  * against the graph; symbolic dims are bound from them. */
 int interp_run(const kir_program *p, const interp_tensor *inputs, interp_tensor *outputs, diag *d);
 
-/* Element conversions shared with the rest of the compiler. */
-float interp_f16_to_f32(uint16_t h);
-uint16_t interp_f32_to_f16(float f);   /* round to nearest even */
-float interp_bf16_to_f32(uint16_t h);
-uint16_t interp_f32_to_bf16(float f);  /* round to nearest even */
 
 #endif

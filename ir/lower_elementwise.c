@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lower.h"
-#include "minifloat.h"
+#include "runtime/minifloat.h"
 
 #define NODE (&p->g->nodes[node])
 

@@ -12,6 +12,7 @@
  * All unsupported ops are listed in one report before anything is built.
  */
 #include "onnx_import.h"
+#include "runtime/half.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,7 +287,7 @@ static int set_value_tensor(importer *im, ir_id nid, const onnx_tensor *t) {
     if (onnx_tensor_bytes(t, &g->arena, &p, &n, im->d)) return -1;
     union { float f; double d; uint16_t h; } u = {0};
     memcpy(&u, p, n < sizeof u ? n : sizeof u);
-    float f = dt == IR_F32 ? u.f : dt == IR_F64 ? (float)u.d : dt == IR_F16 ? interp_f16_to_f32(u.h) : interp_bf16_to_f32(u.h);
+    float f = dt == IR_F32 ? u.f : dt == IR_F64 ? (float)u.d : dt == IR_F16 ? rt_f16_to_f32(u.h) : rt_bf16_to_f32(u.h);
     return ir_set_attr_float(g, nid, "value_float", f, im->d);
 }
 

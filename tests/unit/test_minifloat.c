@@ -5,7 +5,7 @@
  * e8m0's three rounding modes. */
 #include <math.h>
 
-#include "ir/minifloat.h"
+#include "runtime/minifloat.h"
 #include "support/check.h"
 
 static const ir_dtype eight_bit[] = {IR_F8E4M3FN, IR_F8E4M3FNUZ, IR_F8E5M2, IR_F8E5M2FNUZ};

@@ -1,12 +1,12 @@
 /* dtype.c — lookups over the dtype table (dtype.def). */
-#include "dtype.h"
+#include "ir/dtype.h"
 
 #include <string.h>
 
 static const ir_dtype_info dtype_table[IR_DTYPE_COUNT] = {
     [IR_DTYPE_NONE] = {"?", 1, 0, IR_CLASS_F, 0, -1},
 #define DTYPE(ID, nm, be, bb, cls, onnx, gguf) [IR_##ID] = {#nm, be, bb, IR_CLASS_##cls, onnx, gguf},
-#include "dtype.def"
+#include "ir/dtype.def"
 #undef DTYPE
 };
 

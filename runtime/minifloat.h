@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dtype.h"
+#include "ir/dtype.h"
 
 /* Rounding of float8e8m0, ONNX Cast's round_mode: "up" (the default),
  * "down" or "nearest". */
