@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "frontend/load.h"
 #include "ir/interp.h"
+#include "runtime/run_util.h"
 #include "tensor_io.h"
 
 static int run_run(int argc, char **argv);
@@ -41,16 +42,6 @@ typedef struct input_arg {
     const char *name; /* NULL when positional */
     const char *file;
 } input_arg;
-
-/* Output file name: the value name with '/' and other awkward bytes replaced. */
-static void output_path(char *buf, size_t size, const char *dir, const char *name) {
-    char clean[512];
-    size_t k = 0;
-    for (const char *c = name; *c && k + 1 < sizeof clean; c++)
-        clean[k++] = (*c == '/' || *c == '\\' || *c == ':' || (unsigned char)*c < 32) ? '_' : *c;
-    clean[k] = 0;
-    snprintf(buf, size, "%s/%s.npy", dir, clean);
-}
 
 /* The graph input names of a model, in order, before it is built. */
 static int list_inputs(const char *model, char ***names, uint32_t *n, diag *d) {
@@ -221,7 +212,7 @@ static int run_run(int argc, char **argv) {
     }
     for (uint32_t o = 0; o < g->n_outputs; o++) {
         char path[4096];
-        output_path(path, sizeof path, outdir, g->values[g->outputs[o]].name);
+        rt_output_path(path, sizeof path, outdir, g->values[g->outputs[o]].name);
         if (tensor_write_npy(path, &out[o], &d)) goto fail;
     }
     rc = EXIT_OK;
