@@ -28,7 +28,7 @@ endif
 CFLAGS := $(CFLAGS_BASE) $(OPT)
 LDLIBS := -lm -lpthread -lcjson
 # what a program linking libsmeltrt.a needs besides it (compiled executables)
-RT_LDLIBS := -lm -lpthread
+RT_LDLIBS := -lcjson -lm -lpthread
 
 LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*.c codegen/*/*.c))
 # runtime/exe_main.c is the main() of compiled executables, not a library member

@@ -49,6 +49,8 @@ typedef struct link_dir {
     char path[PATH_MAX];
 } link_dir;
 
+const char *cg_link_runtime_libs(void) { return CG_RT_LIBS; }
+
 void cg_bytes_free(cg_bytes *b) {
     free(b->data);
     b->data = NULL;

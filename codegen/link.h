@@ -44,8 +44,13 @@ int cg_link_exe(const cg_object *obj, const char *rt_dir, const char *symbol, cg
 /* The C header that goes with an object (--emit obj): declares the
  * exported desc and gives the fixed sizes of the manifest as constants
  * (each input's and output's shape when static, weights and arena bytes).
- * Macro names are the symbol in capitals: SMELT_MODEL_ARENA_BYTES. */
+ * Macro names are the symbol in capitals: SMELT_MODEL_ARENA_BYTES;
+ * SMELT_MODEL_LINK_LIBS names the libraries to link besides libsmeltrt.a. */
 int cg_link_header(const cg_object *obj, const char *symbol, cg_bytes *out, diag *d);
+
+/* The libraries a program linking libsmeltrt.a needs besides libc
+ * ("-lm -lpthread"), as the Makefile configured them. */
+const char *cg_link_runtime_libs(void);
 
 void cg_bytes_free(cg_bytes *b);
 

@@ -137,6 +137,8 @@ int cg_link_header(const cg_object *obj, const char *symbol, cg_bytes *out, diag
     put_cstring(&t, symbol);
     put(&t, "\n#define %sTARGET ", prefix);
     put_cstring(&t, obj->triple ? obj->triple : "");
+    put(&t, "\n#define %sLINK_LIBS ", prefix);
+    put_cstring(&t, cg_link_runtime_libs());
     put(&t, "\n");
     const cJSON *bufs = cJSON_GetObjectItemCaseSensitive(m, "buffers");
     const cJSON *b;

@@ -18,6 +18,9 @@ APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   # cross-linking aarch64 executables (clang-16 + lld with the aarch64 libc,
   # crt files and libgcc) and running them in the tests (qemu-aarch64-static)
   libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static)
+# the runtime reads the manifest with cJSON: aarch64 executables link the
+# arm64 build of it (Debian multiarch, the arm64 architecture added below)
+APT_CROSS=(libcjson-dev:arm64)
 # the model tests' exporter, without its recommends (libtorch-dev, ffmpeg's python3-av)
 APT_NORECOMMENDS=(python3-torch python3-torchvision)
 
@@ -36,7 +39,11 @@ apt_install_missing() { # [apt-get option...] -- package...
   if [ "$updated" -eq 0 ]; then $SUDO apt-get update -qq; updated=1; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${opts[@]}" "${missing[@]}"
 }
-apt_install_missing -- "${APT_PACKAGES[@]}"
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "deps: adding the arm64 architecture (multiarch) for cross-linked executables"
+  $SUDO dpkg --add-architecture arm64
+fi
+apt_install_missing -- "${APT_PACKAGES[@]}" "${APT_CROSS[@]}"
 apt_install_missing --no-install-recommends -- "${APT_NORECOMMENDS[@]}"
 
 # Python oracles, pinned: onnx 1.22.0 is the newest wheel that ships

@@ -164,6 +164,8 @@ static void test_header(void) {
     CHECK_CONTAINS(text, "#define SMELT_MODEL_TINY_OUTPUT_0_NAME \"y/out\"");
     CHECK_CONTAINS(text, "#define SMELT_MODEL_TINY_OUTPUT_0_RANK 2");
     CHECK(text && !strstr(text, "OUTPUT_0_SHAPE")); /* symbolic: no shape constant */
+    CHECK_CONTAINS(text, "#define SMELT_MODEL_TINY_LINK_LIBS \"");
+    CHECK_CONTAINS(text, "-lm");
     /* the header compiles beside the runtime's API and names the object's desc */
     char hp[128], cp[128], cmd[512];
     snprintf(hp, sizeof hp, "%s/model.h", tmpdir);
