@@ -8,22 +8,27 @@
 #include "frontend/load.h"
 #include "ir/outfile.h"
 #include "ir/text.h"
+#include "pass_args.h"
 
 static int run_convert(int argc, char **argv);
 
 const cli_verb verb_convert = {
     "convert", "import a model and write its graph IR as text",
-    "usage: smelt convert MODEL [-o OUT.ir]\n\n"
-    "Imports MODEL (.onnx, or .ir text) and writes the graph IR as text to OUT\n"
+    "usage: smelt convert MODEL [-o OUT.ir] [--no-opt] [--print-after=PASS] [--print-after-all]\n\n"
+    "Imports MODEL (.onnx, or .ir text), runs the graph passes and writes the graph IR as text to OUT\n"
     "(stdout when -o is absent or '-'). Constants stored in the model file are\n"
     "referenced by file, offset and size; constants that exist only in memory\n"
-    "are written to OUT.bin. The output is written atomically.\n",
+    "are written to OUT.bin. The output is written atomically.\n" PASS_ARGS_USAGE,
     run_convert};
 
 static int run_convert(int argc, char **argv) {
     const char *model = NULL, *out = "-";
+    pass_options popts;
+    pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o")) {
+        if (pass_args_parse(&popts, argv[i])) {
+            continue;
+        } else if (!strcmp(argv[i], "-o")) {
             if (++i >= argc) return cli_usage_error(&verb_convert, "-o needs a file name");
             out = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -39,6 +44,10 @@ static int run_convert(int argc, char **argv) {
     diag_init(&d);
     ir_graph *g = model_load(model, &d);
     if (!g) return cli_fail(&d);
+    if (pass_pipeline(g, &popts, &d)) {
+        ir_graph_free(g);
+        return cli_fail(&d);
+    }
     int to_file = strcmp(out, "-") != 0;
     char bin_path[4200], bin_name[4200];
     outfile text, bin;
