@@ -6,10 +6,10 @@
  * value, after the producer's own post) or its body (no reduction), and the
  * merged kernel writes the consumer's buffer; the consumer disappears.
  *
- * Runs after kir_fuse, which has already inlined elementwise chains into
- * one kernel each: what is left is, typically, a Conv or MatMul reduction
- * followed by its bias + ReLU / Clip / residual Add kernel; after this pass
- * those ride in the contraction's epilogue, which is what the backends'
+ * Typically a Conv or MatMul reduction is followed by its bias + ReLU /
+ * Clip / residual Add kernels (one kernel after kir_fuse, a chain before
+ * it: the merged kernel absorbs the chain's kernels one by one); after this
+ * pass those ride in the contraction's epilogue, which is what the backends'
  * contraction templates evaluate once per output element. Other loads of
  * the consumer (the residual of an Add) read their buffers at the same
  * domain point, now from the post expression. The merged kernel takes the

@@ -205,7 +205,10 @@ static int run_run(int argc, char **argv) {
     g = outdir && specialize ? load_specialized(model, names, n_names, given, bind, &d) : model_load(model, &d);
     if (!g || pass_pipeline(g, &popts, &d)) goto fail;
     prog = kir_lower(g, &d);
-    if (!prog || (fuse && (kir_fuse(prog, &d) || kir_fuse_epilogue(prog, &d))) || kir_prune(prog, &d)) goto fail;
+    /* epilogues first, so that a ReLU after a Conv is not inlined into the next Conv's loads */
+    if (!prog || (fuse && (kir_fuse_epilogue(prog, &d) || kir_fuse(prog, &d) || kir_fuse_epilogue(prog, &d))) ||
+        kir_prune(prog, &d))
+        goto fail;
     if (print_kernels) kir_print(prog, stdout);
     if (!outdir) {
         rc = EXIT_OK;
