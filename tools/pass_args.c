@@ -13,6 +13,7 @@ void pass_args_init(pass_options *o) {
 
 int pass_args_parse(pass_options *o, const char *arg) {
     if (!strcmp(arg, "--no-opt")) o->disable = true;
+    else if (!strcmp(arg, "--opt")) o->disable = false;
     else if (!strcmp(arg, "--print-after-all")) o->print_after_all = true;
     else if (!strncmp(arg, "--print-after=", 14)) o->print_after = arg + 14;
     else return 0;
