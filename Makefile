@@ -22,7 +22,7 @@ OPT := -O2
 LDFLAGS :=
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT)
-LDLIBS := -lm -lpthread
+LDLIBS := -lm -lpthread -ldl -lcjson
 
 LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*/*.c))
 RT_SRCS := $(sort $(wildcard runtime/*.c))
