@@ -8,7 +8,9 @@
  * share a byte). A reduction runs as nested inner loops with an accumulator
  * of the kernel's acc_dtype initialised as kb_reduce_init_* says; the parts
  * of the body that do not depend on a reduction index are emitted before
- * the reduction loop. Float SUM/PROD accumulate with reassoc+contract.
+ * the reduction loop. Float SUM/PROD accumulate in double (as the reference
+ * interpreter does; contractions get their own microkernels) with
+ * reassoc+contract, so that LLVM vectorizes them.
  */
 #include <stdio.h>
 #include <math.h>
@@ -96,9 +98,16 @@ static LLVMValueRef entry_alloca(cg_fn *f, LLVMTypeRef t, LLVMValueRef init) {
     return a;
 }
 
+/* Register type of the accumulator: float SUM/PROD accumulate in double, as
+ * the interpreter does (rounded to acc_dtype at the end). */
+static LLVMTypeRef acc_reg_type(cg_ctx *c, ir_dtype t, kir_reduce r) {
+    if (ir_dtype_is_float(t) && (r == KR_SUM || r == KR_PROD)) return c->t_f64;
+    return cg_reg_type(c, t);
+}
+
 static LLVMValueRef init_value(cg_fn *f, ir_dtype t, kir_reduce r) {
     cg_ctx *c = f->c;
-    if (ir_dtype_is_float(t)) return LLVMConstReal(cg_reg_type(c, t), kb_reduce_init_f(r));
+    if (ir_dtype_is_float(t)) return LLVMConstReal(acc_reg_type(c, t, r), kb_reduce_init_f(r));
     return LLVMConstInt(cg_reg_type(c, t), (unsigned long long)kb_reduce_init_i(r, t), 1);
 }
 
@@ -130,7 +139,7 @@ static void accumulate(cg_fn *f, const kir_kernel *k, LLVMValueRef acc_slot, LLV
         LLVMBuildStore(B, LLVMBuildSelect(B, better, rflat, ci, ""), acc_slot);
         return;
     }
-    LLVMTypeRef art = cg_reg_type(c, at);
+    LLVMTypeRef art = acc_reg_type(c, at, k->reduce);
     LLVMValueRef cur = LLVMBuildLoad2(B, art, acc_slot, ""), r;
     if (ir_dtype_is_float(at)) {
         if (!ir_dtype_is_float(bt)) x = LLVMBuildSIToFP(B, cg_ext64(f, x, bt), art, "");
@@ -181,7 +190,7 @@ static LLVMValueRef emit_point(cg_fn *f, signed char *dep, ir_dtype *t) {
         best_slot = entry_alloca(f, cg_reg_type(c, bt), init_value(f, bt, k->reduce));
     } else {
         if (!cg_reg_type(c, k->acc_dtype)) return cg_fail(f, "accumulator dtype %s is not supported", ir_dtype_name(k->acc_dtype));
-        acc_slot = entry_alloca(f, cg_reg_type(c, k->acc_dtype), init_value(f, k->acc_dtype, k->reduce));
+        acc_slot = entry_alloca(f, acc_reg_type(c, k->acc_dtype, k->reduce), init_value(f, k->acc_dtype, k->reduce));
     }
     cg_loop loops[IR_MAX_RANK];
     LLVMValueRef rflat = LLVMConstInt(c->t_i64, 0, 0);
@@ -199,7 +208,7 @@ static LLVMValueRef emit_point(cg_fn *f, signed char *dep, ir_dtype *t) {
     for (int i = k->rrank - 1; i >= 0; i--) cg_loop_end(f, &loops[i]);
     for (int i = 0; i < k->rrank; i++) cg_set_ridx(f, i, NULL);
     ir_dtype at = arg ? IR_I64 : k->acc_dtype;
-    LLVMValueRef acc = LLVMBuildLoad2(f->b, cg_reg_type(c, at), acc_slot, "");
+    LLVMValueRef acc = LLVMBuildLoad2(f->b, arg ? c->t_i64 : acc_reg_type(c, at, k->reduce), acc_slot, "");
     if (ir_dtype_is_float(at)) acc = cg_round_to(f, acc, at);
     if (k->post == KIR_NONE) {
         *t = at;
