@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "frontend/load.h"
 #include "ir/interp.h"
+#include "pass_args.h"
 #include "tensor_io.h"
 
 static int run_run(int argc, char **argv);
@@ -18,7 +19,7 @@ static int run_run(int argc, char **argv);
 const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp] [--print-kernels]\n"
-    "                 [--no-specialize] [--no-fuse]\n\n"
+    "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
     "with its exact dtype. Dtypes numpy has no type for (bf16, float8, float4,\n"
     "4- and 2-bit ints) are written one element per '<u2' / '|u1' (float bits)\n"
@@ -32,7 +33,8 @@ const cli_verb verb_run = {
     "such as axes, target shapes, pads) become constants of the graph; if sizes\n"
     "still depend on input values, small inputs of any dtype do too (Resize\n"
     "scales). --no-specialize turns this off. Elementwise kernels are fused into their\n"
-    "consumers unless --no-fuse is given.\n",
+    "consumers, and a kernel's elementwise reader into its epilogue, unless\n"
+    "--no-fuse is given.\n" PASS_ARGS_USAGE,
     run_run};
 
 #define MAX_INPUTS 256
@@ -140,8 +142,12 @@ static int run_run(int argc, char **argv) {
     const char *model = NULL, *outdir = NULL, *target = "interp";
     input_arg inputs[MAX_INPUTS];
     int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
+    pass_options popts;
+    pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-i")) {
+        if (pass_args_parse(&popts, argv[i])) {
+            continue;
+        } else if (!strcmp(argv[i], "-i")) {
             if (++i >= argc) return cli_usage_error(&verb_run, "-i needs [NAME=]FILE");
             if (n_inputs == MAX_INPUTS) return cli_usage_error(&verb_run, "more than %d inputs", MAX_INPUTS);
             char *eq = strchr(argv[i], '=');
@@ -197,9 +203,12 @@ static int run_run(int argc, char **argv) {
     }
     if (outdir && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
     g = outdir && specialize ? load_specialized(model, names, n_names, given, bind, &d) : model_load(model, &d);
-    if (!g) goto fail;
+    if (!g || pass_pipeline(g, &popts, &d)) goto fail;
     prog = kir_lower(g, &d);
-    if (!prog || (fuse && kir_fuse(prog, &d)) || kir_prune(prog, &d)) goto fail;
+    /* epilogues first, so that a ReLU after a Conv is not inlined into the next Conv's loads */
+    if (!prog || (fuse && (kir_fuse_epilogue(prog, &d) || kir_fuse(prog, &d) || kir_fuse_epilogue(prog, &d))) ||
+        kir_prune(prog, &d))
+        goto fail;
     if (print_kernels) kir_print(prog, stdout);
     if (!outdir) {
         rc = EXIT_OK;
