@@ -2,7 +2,8 @@
  *
  * For an ONNX node case (a folder with model.onnx and test_data_set_0) the
  * model is loaded with the case's inputs (small integer inputs specialized
- * as `smelt run` does), lowered, fused and pruned; the interpreter's outputs
+ * as `smelt run` does), optimized by the graph passes, lowered, fused and
+ * pruned; the interpreter's outputs
  * (ir/interp.c, the oracle) are compared with those of the compiled object
  * run through tests/unit/support/cg_harness.c. Floats must match within
  * 1e-5 relative (f32/f64; reductions reassociate) or one f16/bf16 step,
@@ -25,6 +26,7 @@
 #include "frontend/load.h"
 #include "ir/interp.h"
 #include "ir/interp_lib.h"
+#include "passes/passes.h"
 #include "runtime/half.h"
 #include "runtime/minifloat.h"
 #include "support/cg_harness.h"
@@ -47,6 +49,16 @@ static bool dynamic_dims(const ir_graph *g) {
         for (int i = 0; i < g->values[v].rank; i++)
             if (!ir_dim_is_const(g->values[v].dims[i])) return true;
     return false;
+}
+
+/* lowering and kernel fusion as `smelt run` does them */
+static kir_program *lower(ir_graph *g, diag *d) {
+    kir_program *p = kir_lower(g, d);
+    if (p && (kir_fuse_epilogue(p, d) || kir_fuse(p, d) || kir_fuse_epilogue(p, d) || kir_prune(p, d))) {
+        kir_free(p);
+        return NULL;
+    }
+    return p;
 }
 
 static double elem_f(ir_dtype t, const void *p, int64_t i) { return interp_read(t, p, i).f; }
@@ -113,7 +125,7 @@ static int check_case(const char *dir, char *why, size_t wn) {
         g = model_load_bound(model, bind, n_names, &d);
         if (g && !dynamic_dims(g)) break;
     }
-    if (!g || !(p = kir_lower(g, &d)) || kir_fuse(p, &d) || kir_prune(p, &d)) goto done;
+    if (!g || pass_pipeline(g, NULL, &d) || !(p = lower(g, &d))) goto done;
     if (g->n_inputs > 64 || g->n_outputs > 64) goto done;
     for (uint32_t i = 0; i < g->n_inputs; i++)
         for (uint32_t k = 0; k < n_names; k++)
@@ -204,8 +216,8 @@ static int time_model(const char *model) {
     diag_init(&d);
     double t0 = now();
     ir_graph *g = model_load(model, &d);
-    kir_program *p = g ? kir_lower(g, &d) : NULL;
-    if (!p || kir_fuse(p, &d) || kir_prune(p, &d)) {
+    kir_program *p = g && !pass_pipeline(g, NULL, &d) ? lower(g, &d) : NULL;
+    if (!p) {
         fprintf(stderr, "%s\n", d.msg);
         return 1;
     }
