@@ -241,6 +241,16 @@ static LLVMValueRef linear(cg_fn *f, const kir_buffer *ob) {
     return lin;
 }
 
+/* Set the domain indices of axes [0, n) from their row-major flat index. */
+static void unravel(cg_fn *f, const kir_buffer *ob, int n, LLVMValueRef flat) {
+    for (int ax = n - 1; ax > 0; ax--) {
+        LLVMValueRef d = cg_emit_dim(f, ob->dims[ax]);
+        cg_set_idx(f, ax, LLVMBuildURem(f->b, flat, d, ""));
+        flat = LLVMBuildUDiv(f->b, flat, d, "");
+    }
+    if (n > 0) cg_set_idx(f, 0, flat);
+}
+
 static int emit_run(cg_fn *f, layout L, signed char *dep) {
     cg_ctx *c = f->c;
     const kir_buffer *ob = &c->p->bufs[f->k->out];
@@ -252,32 +262,14 @@ static int emit_run(cg_fn *f, layout L, signed char *dep) {
         hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, hi, numel, ""), hi, numel, "");
         cg_loop l;
         cg_loop_begin(f, &l, lo, hi, "p");
-        LLVMValueRef rest = l.iv;
-        for (int ax = ob->rank - 1; ax >= 0; ax--) {
-            if (ax == 0) {
-                cg_set_idx(f, ax, rest);
-                break;
-            }
-            LLVMValueRef d = cg_emit_dim(f, ob->dims[ax]);
-            cg_set_idx(f, ax, LLVMBuildURem(B, rest, d, ""));
-            rest = LLVMBuildUDiv(B, rest, d, "");
-        }
+        unravel(f, ob, ob->rank, l.iv);
         if (store_point(f, dep, l.iv)) return -1;
         cg_loop_end(f, &l);
         return 0;
     }
     cg_loop item;
     cg_loop_begin(f, &item, begin, end, "item");
-    LLVMValueRef rest = item.iv;
-    for (int ax = L.lead - 1; ax >= 0; ax--) {
-        if (ax == 0) {
-            cg_set_idx(f, ax, rest);
-            break;
-        }
-        LLVMValueRef d = cg_emit_dim(f, ob->dims[ax]);
-        cg_set_idx(f, ax, LLVMBuildURem(B, rest, d, ""));
-        rest = LLVMBuildUDiv(B, rest, d, "");
-    }
+    unravel(f, ob, L.lead, item.iv);
     cg_scope_push(f);
     cg_loop in[2];
     for (int ax = L.lead; ax < ob->rank; ax++) {
