@@ -26,9 +26,14 @@ OPT := -O2
 LDFLAGS :=
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT)
-LDLIBS := -lm -lpthread -lcjson
+LDLIBS := -lm -lpthread
+# The CPU backend (codegen/llvm) uses the LLVM 16 C API and cJSON.
+LLVM_CONFIG := llvm-config-16
+LLVM_INCDIR := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
+LLVM_LIBDIR := $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
+LDLIBS += -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM-16 -lcjson -ldl
 # what a program linking libsmeltrt.a needs besides it (compiled executables)
-RT_LDLIBS := -lcjson -lm -lpthread
+RT_LDLIBS := -lcjson -lm -lpthread -ldl
 
 LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*.c codegen/*/*.c))
 # runtime/exe_main.c is the main() of compiled executables, not a library member
@@ -56,6 +61,9 @@ deps: .deps-stamp
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/codegen/llvm/%.o: CFLAGS += -isystem $(LLVM_INCDIR)
+$(BUILD)/obj/tests/unit/support/cg_harness.o: CFLAGS += -isystem $(LLVM_INCDIR)
 
 $(BUILD)/libsmelt.a: $(LIB_OBJS)
 	@rm -f $@
@@ -97,6 +105,11 @@ $(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 $(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+
+# The LLVM backend's test reads ONNX test data with the CLI's tensor reader.
+$(BUILD)/tests/test_cg_llvm: tests/unit/test_cg_llvm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 test: deps
 	$(MAKE) all
