@@ -206,25 +206,9 @@ int main(int argc, char **argv) {
     if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err) ||
         bind_inputs(s, m, inputs, n_inputs, arrays, err, sizeof err))
         goto done;
-    int runs = repeat ? repeat : 1;
-    double *ms = malloc((size_t)runs * sizeof *ms);
-    if (!ms) {
-        snprintf(err, sizeof err, "out of memory");
-        goto done;
-    }
-    for (int r = 0; r < runs; r++) {
-        double t0 = rt_now_ms();
-        if (smelt_run(s, err, sizeof err)) {
-            free(ms);
-            goto done;
-        }
-        ms[r] = rt_now_ms() - t0;
-    }
-    if (repeat) {
-        double med = rt_median_ms(ms, runs);
-        printf("latency: median %.3f ms, min %.3f ms over %d runs\n", med, ms[0], runs);
-    }
-    free(ms);
+    double med, min;
+    if (rt_run_timed(s, repeat ? repeat : 1, &med, &min, err, sizeof err)) goto done;
+    if (repeat) printf("latency: median %.3f ms, min %.3f ms over %d runs\n", med, min, repeat);
     if (outdir && write_outputs(s, m, outdir, err, sizeof err)) goto done;
     rc = 0;
 done:

@@ -25,8 +25,23 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-double rt_median_ms(double *ms, int n) {
-    if (n <= 0) return 0;
+int rt_run_timed(smelt_session *s, int n, double *median_ms, double *min_ms, char *err, size_t err_size) {
+    double one, *ms = n > 1 ? malloc((size_t)n * sizeof *ms) : &one;
+    if (!ms) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    for (int r = 0; r < n; r++) {
+        double t0 = rt_now_ms();
+        if (smelt_run(s, err, err_size)) {
+            if (ms != &one) free(ms);
+            return -1;
+        }
+        ms[r] = rt_now_ms() - t0;
+    }
     qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-    return n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+    *median_ms = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+    *min_ms = ms[0];
+    if (ms != &one) free(ms);
+    return 0;
 }
