@@ -122,7 +122,7 @@ int kir_memory_plan(const kir_program *p, const int64_t *syms, kir_memory *m, di
         for (int k = 0; k < kb->rank; k++)
             if (kb->dims[k].sym >= 0 && g->syms[kb->dims[k].sym].kind == IR_SYM_NAMED) dd[kb->dims[k].sym] = 1;
     }
-    for (uint32_t s = 0; s < g->n_syms; s++) vals[s] = g->syms[s].kind == IR_SYM_NAMED ? syms[s] : -1;
+    for (uint32_t s = 0; s < g->n_syms; s++) vals[s] = g->syms[s].kind == IR_SYM_NAMED && syms ? syms[s] : -1;
     m->known = true;
     for (uint32_t b = 0; b < p->n_bufs; b++) {
         const kir_buffer *kb = &p->bufs[b];

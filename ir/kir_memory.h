@@ -31,7 +31,8 @@ typedef struct kir_memory {
 } kir_memory;
 
 /* Plan the arena of p for symbol values syms (one per graph symbol, -1 when
- * unknown; derived symbols are computed from the named ones; not modified).
+ * unknown, or NULL for all unknown; derived symbols are computed from the
+ * named ones; not modified).
  * Returns 0 (m->known tells whether the sizes were all known), or -1 with d
  * filled when out of memory or a size overflows. Free with kir_memory_free. */
 int kir_memory_plan(const kir_program *p, const int64_t *syms, kir_memory *m, diag *d);

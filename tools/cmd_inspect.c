@@ -192,19 +192,15 @@ static void print_memory(const kir_program *p, const kir_memory *m, const int64_
            (double)weights / (1024.0 * 1024.0), n_consts);
 }
 
-/* Lower g as `smelt compile` does and print its memory. */
-static int report_memory(ir_graph *g, const shape_arg *shapes, int n_shapes, diag *d) {
-    int64_t *vals = malloc((g->n_syms ? g->n_syms : 1) * sizeof *vals);
+/* Lower g as `smelt compile` does and print its memory for the symbol
+ * values vals (bind_shapes). */
+static int report_memory(ir_graph *g, const int64_t *vals, diag *d) {
     kir_program *p = NULL;
     kir_memory m = {0};
     pass_options popts;
     pass_args_init(&popts);
     int rc = -1;
-    if (!vals) {
-        diag_error(d, "out of memory");
-        goto done;
-    }
-    if (bind_shapes(g, shapes, n_shapes, vals, d) || pass_pipeline(g, &popts, d)) goto done;
+    if (pass_pipeline(g, &popts, d)) goto done;
     p = kir_lower(g, d);
     if (!p || kir_fuse_epilogue(p, d) || kir_fuse(p, d) || kir_fuse_epilogue(p, d) || kir_prune(p, d)) goto done;
     if (kir_memory_plan(p, vals, &m, d)) goto done;
@@ -213,7 +209,6 @@ static int report_memory(ir_graph *g, const shape_arg *shapes, int n_shapes, dia
 done:
     kir_memory_free(&m);
     kir_free(p);
-    free(vals);
     return rc;
 }
 
@@ -243,6 +238,13 @@ static int run_inspect(int argc, char **argv) {
     diag_init(&d);
     ir_graph *g = model_load(model, &d);
     if (!g) return cli_fail(&d);
+    int64_t *mem_vals = memory ? malloc((g->n_syms ? g->n_syms : 1) * sizeof *mem_vals) : NULL;
+    if (memory && (!mem_vals || bind_shapes(g, shapes, n_shapes, mem_vals, &d))) {
+        if (!mem_vals) diag_error(&d, "out of memory");
+        free(mem_vals);
+        ir_graph_free(g);
+        return cli_fail(&d);
+    }
 
     printf("model: %s\ngraph: %s\n", model, g->name);
     for (uint32_t i = 0; i < g->n_meta; i++) printf("%s: %s\n", g->meta[i].key, g->meta[i].value);
@@ -256,6 +258,7 @@ static int run_inspect(int argc, char **argv) {
     /* FLOPs for every named symbol (batch, seq, ...) set to 1 */
     int64_t *vals = malloc((g->n_syms ? g->n_syms : 1) * sizeof *vals);
     if (!vals) {
+        free(mem_vals);
         ir_graph_free(g);
         return EXIT_USER;
     }
@@ -294,7 +297,8 @@ static int run_inspect(int argc, char **argv) {
            (unsigned long long)bytes, (double)bytes / (1024.0 * 1024.0));
     printf("flops (MatMul/Gemm/Conv): %.4g%s%s%s\n", flops, nl ? " (with " : "", named, nl ? ")" : "");
     free(vals);
-    int rc = memory && report_memory(g, shapes, n_shapes, &d) ? cli_fail(&d) : EXIT_OK;
+    int rc = memory && report_memory(g, mem_vals, &d) ? cli_fail(&d) : EXIT_OK;
+    free(mem_vals);
     ir_graph_free(g);
     return rc;
 }
