@@ -22,7 +22,12 @@ OPT := -O2
 LDFLAGS :=
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT)
-LDLIBS := -lm -lpthread -ldl -lcjson
+LDLIBS := -lm -lpthread
+# The CPU backend (codegen/llvm) uses the LLVM 16 C API and cJSON.
+LLVM_CONFIG := llvm-config-16
+LLVM_INCDIR := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
+LLVM_LIBDIR := $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
+LDLIBS += -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM-16 -lcjson -ldl
 
 LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*/*.c))
 RT_SRCS := $(sort $(wildcard runtime/*.c))
@@ -49,6 +54,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/obj/codegen/llvm/%.o: CFLAGS += -isystem $(LLVM_INCDIR)
+$(BUILD)/obj/tests/unit/support/cg_harness.o: CFLAGS += -isystem $(LLVM_INCDIR)
+
 $(BUILD)/libsmelt.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -63,6 +71,11 @@ $(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 $(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+
+# The LLVM backend's test reads ONNX test data with the CLI's tensor reader.
+$(BUILD)/tests/test_cg_llvm: tests/unit/test_cg_llvm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 test: deps
 	$(MAKE) all
