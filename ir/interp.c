@@ -589,6 +589,8 @@ typedef struct lib_state {
     rt_tensor out[LIB_MAX_OUT];
 } lib_state;
 
+_Static_assert(sizeof ((rt_tensor *)0)->shape == IR_MAX_RANK * sizeof(int64_t), "rt_tensor holds IR_MAX_RANK sizes");
+
 static rt_tensor view_of(interp *it, uint32_t b) {
     rt_tensor t = {.present = b != KIR_NONE};
     if (!t.present) return t;

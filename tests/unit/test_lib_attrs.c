@@ -96,7 +96,7 @@ static bool same(const json_run *r, uint32_t o, const interp_tensor *w) {
 static bool json_gives(const char *name, const char *json, const interp_tensor *in, uint32_t n_in, const int *ranks,
                        uint32_t n_out, const interp_tensor *want) {
     json_run r;
-    int dtypes[MAX_OUT];
+    int dtypes[MAX_OUT] = {0};
     for (uint32_t o = 0; o < n_out; o++) dtypes[o] = want[o].dtype;
     bool ok = run_json(&r, name, json, in, n_in, dtypes, ranks, n_out) == 0;
     for (uint32_t o = 0; ok && o < n_out; o++) ok = same(&r, o, &want[o]);
