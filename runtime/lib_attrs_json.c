@@ -3,20 +3,22 @@
  *
  * The compiler writes every attribute of the op's schema, defaults
  * included (docs/artifact.md): ints and floats as numbers, lists as arrays,
- * strings as strings. The object is copied into a table at creation, so
- * lookups need no cJSON and the manifest may be freed. A key that is absent
- * or null is an attribute the node does not have; a present key is one the
- * node sets (the manifest leaves out what the node leaves unset and has no
- * default for, Unique's axis included).
+ * strings as strings, dtypes by name. The object is copied into a table at
+ * creation, so lookups need no cJSON and the manifest may be freed. A key
+ * that is absent or null, or an empty list, is an attribute the node does
+ * not have; a present key is one the node sets (the manifest leaves out
+ * Unique's axis when the node does not set it). Lists of other than whole
+ * numbers (floats, strings) are kept by no routine and left out.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/dtype.h"
 #include "lib_attrs.h"
 
-typedef enum { JA_NUMBER, JA_STRING, JA_INTS } ja_kind;
+typedef enum { JA_NUMBER, JA_STRING, JA_INTS, JA_OTHER } ja_kind;
 
 typedef struct ja_entry {
     char *name;
@@ -41,6 +43,11 @@ static const ja_entry *find(const void *ctx, const char *name, ja_kind kind) {
 }
 
 static bool ja_int(const void *ctx, const char *name, int64_t *v) {
+    const ja_entry *s = find(ctx, name, JA_STRING); /* a dtype attribute */
+    if (s && ir_dtype_from_name(s->s, -1) != IR_DTYPE_NONE) {
+        *v = ir_dtype_from_name(s->s, -1);
+        return true;
+    }
     const ja_entry *e = find(ctx, name, JA_NUMBER);
     if (!e || !(e->f >= -9.2e18 && e->f <= 9.2e18) || e->f != floor(e->f)) return false;
     *v = (int64_t)e->f;
@@ -70,8 +77,13 @@ static bool ja_str(const void *ctx, const char *name, const char **v) {
 static bool ja_is_set(const void *ctx, const char *name) {
     const ja_attrs *a = ctx;
     for (uint32_t i = 0; i < a->n; i++)
-        if (!strcmp(a->e[i].name, name)) return true;
+        if (!strcmp(a->e[i].name, name)) return a->e[i].kind != JA_OTHER;
     return false;
+}
+
+static bool whole(const cJSON *x) {
+    return cJSON_IsNumber(x) && x->valuedouble >= -9.2e18 && x->valuedouble <= 9.2e18 &&
+           x->valuedouble == floor(x->valuedouble);
 }
 
 static void ja_free(rt_attrs *base) {
@@ -85,7 +97,8 @@ static void ja_free(rt_attrs *base) {
     free(a);
 }
 
-/* Entry e from item; -1 for a value of another type or out of memory. */
+/* Entry e from item (JA_OTHER: nothing a routine reads); -1 for a value of
+ * another type (an object) or out of memory. */
 static int read_entry(ja_entry *e, const cJSON *item) {
     e->name = strdup(item->string);
     if (!e->name) return -1;
@@ -100,17 +113,15 @@ static int read_entry(ja_entry *e, const cJSON *item) {
         return e->s ? 0 : -1;
     }
     if (!cJSON_IsArray(item)) return -1;
-    e->kind = JA_INTS;
     int n = cJSON_GetArraySize(item);
-    e->ints = malloc((size_t)(n ? n : 1) * sizeof *e->ints);
-    if (!e->ints) return -1;
     const cJSON *x;
-    cJSON_ArrayForEach(x, item) {
-        if (!cJSON_IsNumber(x) || !(x->valuedouble >= -9.2e18 && x->valuedouble <= 9.2e18) ||
-            x->valuedouble != floor(x->valuedouble))
-            return -1;
-        e->ints[e->count++] = (int64_t)x->valuedouble;
-    }
+    e->kind = JA_OTHER;
+    cJSON_ArrayForEach(x, item) if (!whole(x)) return 0;
+    if (n == 0) return 0; /* an unset list */
+    e->kind = JA_INTS;
+    e->ints = malloc((size_t)n * sizeof *e->ints);
+    if (!e->ints) return -1;
+    cJSON_ArrayForEach(x, item) e->ints[e->count++] = (int64_t)x->valuedouble;
     return 0;
 }
 

@@ -200,7 +200,18 @@ static void test_json_errors(void) {
     CHECK_CONTAINS(r.err, "attribute 'exclusive' is missing or not of its kind"); /* not an integer */
     CHECK(run_json(&r, "CumSum", "{\"exclusive\": {}, \"reverse\": 0}", in, 2, (int[]){IR_I32}, (int[]){2}, 1) == -2);
     CHECK(run_json(&r, "CumSum", "[1]", in, 2, (int[]){IR_I32}, (int[]){2}, 1) == -2);
-    CHECK(run_json(&r, "MaxUnpool", "{\"kernel_shape\": [1.5]}", in, 2, (int[]){IR_I32}, (int[]){2}, 1) == -2);
+    /* the manifest writes unset lists as []: absent, as is a list of non-integers */
+    int64_t idx[6] = {5, 4, 3, 2, 1, 0};
+    interp_tensor u[2] = {test_tensor(IR_I32, 4, (int64_t[]){1, 1, 2, 3}, x),
+                          test_tensor(IR_I64, 4, (int64_t[]){1, 1, 2, 3}, idx)};
+    CHECK(run_json(&r, "MaxUnpool", "{\"kernel_shape\": [], \"strides\": [1.5]}", u, 2, (int[]){IR_I32}, (int[]){4},
+                   1) == -1);
+    CHECK_CONTAINS(r.err, "attribute 'kernel_shape' is missing");
+    free_run(&r, 1);
+    CHECK(run_json(&r, "MaxUnpool", "{\"kernel_shape\": [1, 1], \"strides\": [], \"pads\": [], \"x\": [\"s\"]}", u, 2,
+                   (int[]){IR_I32}, (int[]){4}, 1) == 0);
+    CHECK(r.out[0].numel == 6 && !memcmp(r.out[0].data, (int32_t[]){6, 5, 4, 3, 2, 1}, 24));
+    free_run(&r, 1);
     CHECK(rt_lib_find("NoSuchRoutine") == NULL);
 }
 
