@@ -25,7 +25,7 @@
 #include "codegen/llvm/cg_llvm.h"
 #include "frontend/load.h"
 #include "ir/interp.h"
-#include "ir/interp_lib.h"
+#include "runtime/elem.h"
 #include "passes/passes.h"
 #include "runtime/half.h"
 #include "runtime/minifloat.h"
@@ -61,7 +61,7 @@ static kir_program *lower(ir_graph *g, diag *d) {
     return p;
 }
 
-static double elem_f(ir_dtype t, const void *p, int64_t i) { return interp_read(t, p, i).f; }
+static double elem_f(ir_dtype t, const void *p, int64_t i) { return rt_elem_read(t, p, i).f; }
 
 /* 0: different; 1: equal within tolerance; 2: identical bytes */
 static int compare(const interp_tensor *a, const interp_tensor *b, char *why, size_t n) {
