@@ -24,6 +24,9 @@
 
 #include "codegen/llvm/contraction.h"
 
+/* largest packed b panel (stack) */
+#define CG_GEMM_PANEL_BYTES (256 * 1024)
+
 typedef struct gemm {
     cg_fn *f;
     const cg_contraction *ct;
@@ -57,10 +60,10 @@ static void gemm_setup(gemm *g, cg_fn *f, const cg_contraction *ct) {
     g->nbn = ceil_div(f->eb, f, g->dn, ct->nr);
 }
 
-/* number of tiles: batch points x N blocks x M blocks */
+/* number of work items: batch points x N blocks */
 static LLVMValueRef tile_count(gemm *g) {
     cg_fn *f = g->f;
-    LLVMValueRef n = LLVMBuildMul(f->eb, g->nbm, g->nbn, "");
+    LLVMValueRef n = g->nbn;
     for (int ax = 0; ax < g->ob->rank; ax++)
         if (ax != g->ct->m_axis && ax != g->ct->n_axis) n = LLVMBuildMul(f->eb, n, cg_emit_dim(f, g->ob->dims[ax]), "");
     return n;
@@ -139,12 +142,10 @@ static int load_b(gemm *g, LLVMValueRef n0, LLVMValueRef *masks, LLVMValueRef *b
     return 0;
 }
 
-/* one k step: acc[i][v] += a(m0 + i, k) * b(k, n0 + v*vl ..) */
-static int kstep(gemm *g, LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef *masks, LLVMValueRef *acc) {
+/* one k step: acc[i][v] += a(m0 + i, k) * bv[v] */
+static int kstep(gemm *g, LLVMValueRef m0, const LLVMValueRef *bv, LLVMValueRef *acc) {
     cg_fn *f = g->f;
     const cg_contraction *ct = g->ct;
-    LLVMValueRef bv[8];
-    if (load_b(g, n0, masks, bv)) return -1;
     LLVMValueRef last = LLVMBuildSub(f->b, g->dm, i64c(f, 1), "");
     for (int i = 0; i < ct->mr; i++) {
         if (ct->m_axis >= 0) cg_set_idx(f, ct->m_axis, imin(f, LLVMBuildAdd(f->b, m0, i64c(f, i), ""), last));
@@ -207,11 +208,49 @@ static int epilogue(gemm *g, LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef *acc
     return 0;
 }
 
+/* K loops over the reduction axes (ridx set) with the flat k index in *kf */
+static void k_begin(gemm *g, cg_loop *loops, LLVMValueRef *kf) {
+    cg_fn *f = g->f;
+    const kir_kernel *k = f->k;
+    *kf = i64c(f, 0);
+    for (int i = 0; i < k->rrank; i++) {
+        LLVMValueRef d = cg_emit_dim(f, k->red[i]);
+        cg_loop_begin(f, &loops[i], i64c(f, 0), d, "k");
+        cg_set_ridx(f, i, loops[i].iv);
+        *kf = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, *kf, d, ""), loops[i].iv, "");
+    }
+    cg_scope_push(f);
+}
+
+static void k_end(gemm *g, cg_loop *loops) {
+    cg_fn *f = g->f;
+    cg_scope_pop(f);
+    for (int i = f->k->rrank - 1; i >= 0; i--) cg_loop_end(f, &loops[i]);
+    for (int i = 0; i < f->k->rrank; i++) cg_set_ridx(f, i, NULL);
+}
+
+/* elements of the packed b panel (K x NR) when K is a constant small
+ * enough for a stack buffer, else 0 (b is evaluated per tile) */
+static int64_t panel_elems(gemm *g) {
+    const kir_kernel *k = g->f->k;
+    int64_t n = g->ct->nr;
+    for (int i = 0; i < k->rrank; i++) {
+        if (!ir_dim_is_const(k->red[i])) return 0;
+        n *= k->red[i].c;
+    }
+    return n * 4 <= CG_GEMM_PANEL_BYTES ? n : 0;
+}
+
+static LLVMValueRef panel_ptr(gemm *g, LLVMValueRef panel, LLVMValueRef kf, int v) {
+    cg_fn *f = g->f;
+    LLVMValueRef at = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, kf, i64c(f, g->ct->nr), ""), i64c(f, v * g->ct->vl), "");
+    return LLVMBuildGEP2(f->b, f->c->t_f32, panel, &at, 1, "");
+}
+
 static int emit_run(gemm *g) {
     cg_fn *f = g->f;
     cg_ctx *c = f->c;
     const cg_contraction *ct = g->ct;
-    const kir_kernel *k = f->k;
     int nacc = ct->mr * g->nv;
     LLVMValueRef acc[12 * 8];
     if (nacc > 12 * 8 || g->nv > 8 || ct->vl > 64) {
@@ -220,11 +259,15 @@ static int emit_run(gemm *g) {
     }
     for (int i = 0; i < nacc; i++) acc[i] = LLVMBuildAlloca(f->eb, g->vt, "acc");
     LLVMValueRef tile = LLVMBuildAlloca(f->eb, LLVMArrayType(c->t_f32, (unsigned)(ct->mr * ct->nr)), "tile");
-    cg_loop item;
-    cg_loop_begin(f, &item, LLVMGetParam(f->fn, 1), LLVMGetParam(f->fn, 2), "tile");
+    int64_t np = panel_elems(g);
+    LLVMValueRef panel = NULL;
+    if (np) {
+        panel = LLVMBuildAlloca(f->eb, LLVMArrayType(c->t_f32, (unsigned)np), "panel");
+        LLVMSetAlignment(panel, 64);
+    }
+    cg_loop item, mloop, loops[IR_MAX_RANK];
+    cg_loop_begin(f, &item, LLVMGetParam(f->fn, 1), LLVMGetParam(f->fn, 2), "item");
     LLVMValueRef flat = item.iv;
-    LLVMValueRef mb = LLVMBuildURem(f->b, flat, g->nbm, "");
-    flat = LLVMBuildUDiv(f->b, flat, g->nbm, "");
     LLVMValueRef nb = LLVMBuildURem(f->b, flat, g->nbn, "");
     flat = LLVMBuildUDiv(f->b, flat, g->nbn, "");
     for (int ax = g->ob->rank - 1; ax >= 0; ax--) {
@@ -233,26 +276,34 @@ static int emit_run(gemm *g) {
         cg_set_idx(f, ax, LLVMBuildURem(f->b, flat, d, ""));
         flat = LLVMBuildUDiv(f->b, flat, d, "");
     }
-    LLVMValueRef m0 = LLVMBuildMul(f->b, mb, i64c(f, ct->mr), "");
-    LLVMValueRef n0 = LLVMBuildMul(f->b, nb, i64c(f, ct->nr), "");
-    if (ct->m_axis >= 0) cg_set_idx(f, ct->m_axis, m0);
+    LLVMValueRef n0 = LLVMBuildMul(f->b, nb, i64c(f, ct->nr), ""), kf;
+    if (ct->m_axis >= 0) cg_set_idx(f, ct->m_axis, i64c(f, 0));
     cg_set_idx(f, ct->n_axis, n0);
     cg_scope_push(f);
-    for (int i = 0; i < nacc; i++) LLVMBuildStore(f->b, LLVMConstNull(g->vt), acc[i]);
-    LLVMValueRef masks[8];
+    LLVMValueRef masks[8], bv[8];
     LLVMValueRef cols = LLVMBuildSub(f->b, g->dn, n0, "");
     for (int v = 0; v < g->nv; v++) masks[v] = ct->b_vec ? lane_mask(g, v, cols) : NULL;
-    cg_loop loops[IR_MAX_RANK];
-    for (int i = 0; i < k->rrank; i++) {
-        cg_loop_begin(f, &loops[i], i64c(f, 0), cg_emit_dim(f, k->red[i]), "k");
-        cg_set_ridx(f, i, loops[i].iv);
+    if (panel) { /* pack b: K x NR, contiguous */
+        k_begin(g, loops, &kf);
+        if (load_b(g, n0, masks, bv)) return -1;
+        for (int v = 0; v < g->nv; v++) LLVMSetAlignment(LLVMBuildStore(f->b, bv[v], panel_ptr(g, panel, kf, v)), 4);
+        k_end(g, loops);
     }
+    cg_loop_begin(f, &mloop, i64c(f, 0), g->nbm, "mb");
+    LLVMValueRef m0 = LLVMBuildMul(f->b, mloop.iv, i64c(f, ct->mr), "");
     cg_scope_push(f);
-    if (kstep(g, m0, n0, masks, acc)) return -1;
-    cg_scope_pop(f);
-    for (int i = k->rrank - 1; i >= 0; i--) cg_loop_end(f, &loops[i]);
-    for (int i = 0; i < k->rrank; i++) cg_set_ridx(f, i, NULL);
+    for (int i = 0; i < nacc; i++) LLVMBuildStore(f->b, LLVMConstNull(g->vt), acc[i]);
+    k_begin(g, loops, &kf);
+    for (int v = 0; v < g->nv && panel; v++) {
+        bv[v] = LLVMBuildLoad2(f->b, g->vt, panel_ptr(g, panel, kf, v), "");
+        LLVMSetAlignment(bv[v], 4);
+    }
+    if (!panel && load_b(g, n0, masks, bv)) return -1;
+    if (kstep(g, m0, bv, acc)) return -1;
+    k_end(g, loops);
     if (epilogue(g, m0, n0, acc, tile)) return -1;
+    cg_scope_pop(f);
+    cg_loop_end(f, &mloop);
     cg_scope_pop(f);
     cg_loop_end(f, &item);
     return 0;
