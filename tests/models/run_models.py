@@ -180,7 +180,7 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "models", "expected_failures.txt"))
-    ap.add_argument("--targets", default="interp", help="comma-separated: interp, cpu")
+    ap.add_argument("--targets", default="interp,cpu", help="comma-separated: interp, cpu")
     ap.add_argument("--inspect-only", action="store_true")
     ap.add_argument("--update-expected", action="store_true")
     args = ap.parse_args()

@@ -17,7 +17,10 @@ pinned onnx wheel (1.22.0, in .venv) and of Debian's libonnx-testdata (ONNX
 tests/onnx/expected_failures.txt lists the cases that are known to fail, one
 per line with the reason. A listed case that passes is reported as a failure
 too, so that the list only shrinks. The summary line is
-`conformance: N passed, N failed, N skipped` (skipped = expected failures).
+`conformance-TARGET: N passed, N failed, N skipped` (skipped = expected
+failures). TARGET is `cpu` (compiled through LLVM, the default) or `interp`
+(the reference interpreter); both share the expected-failure list, so the
+compiled path must pass every case the interpreter passes.
 
     .venv/bin/python tests/onnx/conformance.py [--smelt build/smelt] [-j 2]
         [--filter SUBSTR] [--doc docs/conformance.md] [--update-expected]
@@ -360,7 +363,7 @@ def write_doc(path, cases, results, ops, command, elapsed):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smelt", default=os.path.join(ROOT, "build", "smelt"))
-    ap.add_argument("--target", default="interp")
+    ap.add_argument("--target", default="cpu", help="cpu (compiled, the default) or interp")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--filter", default="")
     ap.add_argument("--exclude", default="", help="skip cases whose id contains this")
@@ -415,7 +418,7 @@ def main():
         if results[c["id"]][0] == "skip":
             print(f"skipped {c['id']}: {results[c['id']][1]}")
     print(f"({total_pass} of {len(cases)} cases pass in {elapsed:.0f} s)")
-    print(f"conformance: {passed} passed, {failed} failed, {skipped} skipped")
+    print(f"conformance-{args.target}: {passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed and not args.update_expected else 0)
 
 
