@@ -86,7 +86,7 @@ def smelt_latency(smelt, artifact, inputs, threads, repeat, outdir):
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
     med = re.search(r"median ([0-9.]+) ms", r.stdout + r.stderr)
-    first = re.search(r"first ([0-9.]+) ms", r.stdout + r.stderr)
+    first = re.search(r"first run: ([0-9.]+) ms", r.stdout + r.stderr)
     if not med:
         raise RuntimeError(f"no median in: {r.stdout}{r.stderr}")
     return float(med.group(1)), float(first.group(1)) if first else None

@@ -32,6 +32,8 @@ int cli_is_elf(const char *path);
 /* Run m on in[k] (one per model input, in order) with `threads` threads,
  * `repeat` times (printing the median latency when repeat > 0), and write
  * each output as OUTDIR/NAME.npy. */
-int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, const char *outdir, diag *d);
+/* load_start_ms: when loading began (rt_now_ms), reported with --repeat; -1 when unknown */
+int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, double load_start_ms,
+                  const char *outdir, diag *d);
 
 #endif

@@ -153,7 +153,7 @@ static int run_cpu(kir_program *p, const char *model, const interp_tensor *in, c
     smelt_model *m = NULL;
     int rc = cli_build_artifact(p, &o, CLI_EMIT_SO, model, &so, NULL, d);
     if (rc == 0) rc = cli_load_shared(&so, model, &m, d);
-    if (rc == 0) rc = cli_run_model(m, in, ro->threads, ro->repeat, outdir, d);
+    if (rc == 0) rc = cli_run_model(m, in, ro->threads, ro->repeat, -1, outdir, d);
     smelt_model_free(m);
     cg_bytes_free(&so);
     return rc;
@@ -166,6 +166,7 @@ static int run_artifact(const char *path, const input_arg *inputs, int n_inputs,
     diag_init(&d);
     char err[2048];
     smelt_model *m = NULL;
+    double load_start = rt_now_ms();
     if (smelt_load(path, &m, err, sizeof err)) {
         diag_error(&d, "%s", err);
         return cli_fail(&d);
@@ -182,7 +183,7 @@ static int run_artifact(const char *path, const input_arg *inputs, int n_inputs,
             names[k] = smelt_input_info(m, (int)k, &t) ? strdup("?") : strdup(t.name);
         }
         if (!read_inputs(names, n, inputs, n_inputs, given, &d))
-            rc = cli_run_model(m, given, ro->threads, ro->repeat, outdir, &d);
+            rc = cli_run_model(m, given, ro->threads, ro->repeat, load_start, outdir, &d);
     }
     for (uint32_t k = 0; names && given && k < n; k++) {
         free(names[k]);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "codegen/llvm/cg_internal.h"
+#include "ir/kir_memory.h"
 
 #define CG_COMPILER "smelt 0.1.0"
 
@@ -115,7 +116,6 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
     }
     static const char *kinds[] = {"input", "const", "value", "temp"};
     cJSON *bufs = cJSON_AddArrayToObject(m, "buffers");
-    int64_t arena_bytes = 0;
     for (uint32_t b = 0; b < p->n_bufs; b++) {
         const kir_buffer *kb = &p->bufs[b];
         cJSON *e = cJSON_CreateObject();
@@ -126,10 +126,6 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
         if (kb->kind == KB_CONST) {
             cJSON_AddNumberToObject(e, "offset", (double)offset[b]);
             cJSON_AddNumberToObject(e, "bytes", (double)static_bytes(kb));
-        }
-        if ((kb->kind == KB_VALUE || kb->kind == KB_TEMP) && arena_bytes >= 0) {
-            int64_t n = static_bytes(kb);
-            arena_bytes = n < 0 ? -1 : arena_bytes + (n + 63) / 64 * 64;
         }
         cJSON_AddItemToArray(bufs, e);
     }
@@ -162,9 +158,14 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
         }
         cJSON_AddItemToArray(steps, e);
     }
-    if (arena_bytes >= 0) {
-        cJSON *a = cJSON_AddObjectToObject(m, "arena");
-        cJSON_AddNumberToObject(a, "bytes", (double)arena_bytes);
+    /* the runtime's own plan (kir_memory.h) when every size is known */
+    kir_memory plan;
+    if (kir_memory_plan(p, NULL, &plan, d) == 0) {
+        if (plan.known) {
+            cJSON *a = cJSON_AddObjectToObject(m, "arena");
+            cJSON_AddNumberToObject(a, "bytes", (double)plan.arena_bytes);
+        }
+        kir_memory_free(&plan);
     }
     out = cJSON_PrintUnformatted(m);
 done:
