@@ -229,6 +229,10 @@ static inline ir_dim ir_dim_sub(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim
 static inline ir_dim ir_dim_mul(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_MUL, a, b); }
 static inline ir_dim ir_dim_div(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_DIV, a, b); }
 static inline ir_dim ir_dim_cdiv(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_CDIV, a, b); }
+/* x, whose symbols at index keep and above are read from the table `from`
+ * (a copy of g's symbols before it was cut back to keep entries), rebuilt
+ * as a dim of g: what inference made, kept after its scratch symbols go. */
+ir_dim ir_dim_reintern(ir_graph *g, const ir_symbol *from, uint32_t keep, ir_dim x);
 /* Value of a dimension given the values of symbols in vals (indexed by
  * symbol, -1 = unknown); expression values are memoized into vals.
  * Returns -1 when it depends on an unknown symbol or is invalid. */

@@ -167,6 +167,13 @@ ir_dim ir_dim_expr(ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b) {
     return intern(g, k, a, b);
 }
 
+ir_dim ir_dim_reintern(ir_graph *g, const ir_symbol *from, uint32_t keep, ir_dim x) {
+    if (ir_dim_is_const(x) || (uint32_t)x.sym < keep) return x;
+    const ir_symbol *s = &from[x.sym];
+    if (s->kind == IR_SYM_NAMED) return ir_dim_named(g, s->name);
+    return ir_dim_expr(g, s->kind, ir_dim_reintern(g, from, keep, s->a), ir_dim_reintern(g, from, keep, s->b));
+}
+
 /* The symbol for `a k b`, reusing an identical one. */
 static ir_dim intern(ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b) {
     for (uint32_t i = 0; i < g->n_syms; i++) {
