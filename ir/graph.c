@@ -114,6 +114,7 @@ int ir_set_type(ir_graph *g, ir_id v, ir_dtype t, int rank, const ir_dim *dims) 
     val->dtype = t;
     val->rank = rank;
     val->dims = NULL;
+    val->sval = NULL; /* recomputed by inference from the new type */
     if (rank > 0) {
         val->dims = arena_memdup(&g->arena, dims, (size_t)rank, sizeof *dims);
         if (!val->dims) return -1;

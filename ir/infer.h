@@ -122,8 +122,16 @@ int infer_broadcast_shapes(ir_graph *g, const ir_node *n, const ir_dim *a, int r
 /* Normalize an axis in [-rank, rank) to [0, rank); error names the node. */
 int infer_axis(const ir_graph *g, const ir_node *n, int64_t axis, int rank, int *out, diag *d);
 /* Reads a constant integer input (i32/i64) into vals (at most max), count
- * in *n. Returns 0 if constant, 1 if the input is not a constant, -1 error. */
+ * in *n: a constant, or a node value whose shape value is all constants.
+ * Returns 0 if constant, 1 if the input is not a constant, -1 error. */
 int infer_const_ints(ir_graph *g, const ir_node *n, uint32_t i, int64_t *vals, int max, int *count, diag *d);
+/* Reads an integer input (i32/i64) whose elements are known as dims: a
+ * constant (as infer_const_ints) or a shape value (infer_shape_value.c).
+ * Returns 0 when known, 1 when not, -1 on error. */
+int infer_sym_ints(ir_graph *g, const ir_node *n, uint32_t i, ir_dim *vals, int max, int *count, diag *d);
+/* Records the shape value of the node's output from its inputs' (after its
+ * shape inference; ir_infer_node calls it). -1 only when out of memory. */
+int infer_shape_value(ir_graph *g, ir_id node);
 /* The axes a Reduce* node reduces: mark[i] for each reduced axis i (all
  * when the axes input is absent or empty); *noop when the node is instead
  * an identity (no axes and noop_with_empty_axes). Axes must be constant. */

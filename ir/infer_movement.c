@@ -70,10 +70,10 @@ int infer_reshape(ir_graph *g, uint32_t node, diag *d) {
         return ir_node_error(g, n, d, "shape input must be a 1-D tensor of known length");
     int rank = (int)s->dims[0].c;
     if (rank > IR_MAX_RANK) return ir_node_error(g, n, d, "target rank %d is too large", rank);
-    int64_t want[IR_MAX_RANK];
+    ir_dim want[IR_MAX_RANK];
     int cnt = 0;
     ir_dim out[IR_MAX_RANK];
-    int rc = infer_const_ints(g, n, 1, want, IR_MAX_RANK, &cnt, d);
+    int rc = infer_sym_ints(g, n, 1, want, IR_MAX_RANK, &cnt, d);
     if (rc < 0) return -1;
     if (rc == 1) { /* shape computed at run time */
         for (int i = 0; i < rank; i++) out[i] = ir_dim_fresh(g);
@@ -81,18 +81,21 @@ int infer_reshape(ir_graph *g, uint32_t node, diag *d) {
     }
     bool allowzero = ir_attr_int(n, "allowzero") != 0;
     int infer_at = -1;
-    for (int i = 0; i < rank; i++) {
-        if (want[i] == -1) {
+    for (int i = 0; i < rank; i++) { /* symbolic entries are sizes (>= 0), used as they are */
+        int64_t w = want[i].c;
+        if (!ir_dim_is_const(want[i])) {
+            out[i] = want[i];
+        } else if (w == -1) {
             if (infer_at >= 0) return ir_node_error(g, n, d, "shape has more than one -1");
             infer_at = i;
             out[i] = ir_dim_const(1);
-        } else if (want[i] == 0 && !allowzero) {
+        } else if (w == 0 && !allowzero) {
             if (i >= x->rank) return ir_node_error(g, n, d, "shape copies axis %d but input has rank %d", i, x->rank);
             out[i] = x->dims[i];
-        } else if (want[i] < 0) {
-            return ir_node_error(g, n, d, "shape has invalid value %lld", (long long)want[i]);
+        } else if (w < 0) {
+            return ir_node_error(g, n, d, "shape has invalid value %lld", (long long)w);
         } else {
-            out[i] = ir_dim_const(want[i]);
+            out[i] = want[i];
         }
     }
     ir_dim total = dims_product(g, x->dims, 0, x->rank);
@@ -240,12 +243,11 @@ int infer_expand(ir_graph *g, uint32_t node, diag *d) {
     if (s->rank != 1 || !ir_dim_is_const(s->dims[0]) || s->dims[0].c > IR_MAX_RANK)
         return ir_node_error(g, n, d, "shape input must be a 1-D tensor of known length");
     int rank = (int)s->dims[0].c;
-    int64_t want[IR_MAX_RANK];
     int cnt;
     ir_dim target[IR_MAX_RANK], out[IR_MAX_RANK];
-    int rc = infer_const_ints(g, n, 1, want, IR_MAX_RANK, &cnt, d);
+    int rc = infer_sym_ints(g, n, 1, target, IR_MAX_RANK, &cnt, d);
     if (rc < 0) return -1;
-    for (int i = 0; i < rank; i++) target[i] = rc == 1 ? ir_dim_fresh(g) : ir_dim_const(want[i]);
+    for (int i = 0; rc == 1 && i < rank; i++) target[i] = ir_dim_fresh(g);
     int r;
     if (infer_broadcast_shapes(g, n, x->dims, x->rank, target, rank, out, &r, d)) return -1;
     return infer_set(g, n, 0, x->dtype, r, out, d);
@@ -376,14 +378,39 @@ static void slice_sym_axis(ir_graph *g, ir_dim dim, int64_t st, int64_t en, int6
     }
 }
 
-/* Reads starts/ends/axes/steps; count in *k, axes normalized. 0, 1 (not
- * constant) or -1. */
-static int slice_params(ir_graph *g, const ir_node *n, int64_t *st, int64_t *en, int64_t *axes, int64_t *steps,
+/* A bound (start or end) of a positive-step slice on an axis of size dim,
+ * clamped into [0, dim]: constants as ONNX says (negative from the end, on a
+ * symbolic axis assumed long enough), a symbolic bound (a size, so >= 0) as
+ * min(bound, dim): slicing a table of 512 positions to seq gives
+ * min(seq,512), which a later broadcast against seq reduces to seq. */
+static ir_dim slice_bound(ir_graph *g, ir_dim dim, ir_dim v) {
+    if (!ir_dim_is_const(v)) return ir_dim_expr(g, IR_SYM_MIN, v, dim);
+    if (v.c >= SLICE_FAR) return dim;
+    if (v.c >= 0) return ir_dim_expr(g, IR_SYM_MIN, v, dim);
+    if (v.c <= -SLICE_FAR) return ir_dim_const(0);
+    if (ir_dim_is_const(dim)) return ir_dim_const(dim.c + v.c < 0 ? 0 : dim.c + v.c);
+    return ir_dim_sub(g, dim, ir_dim_const(-v.c));
+}
+
+/* One sliced axis whose start or end is symbolic (a shape value): positive
+ * steps only; 1 otherwise (the bounds are then known at run time only). */
+static int slice_sym_bounds(ir_graph *g, ir_dim dim, ir_dim st, ir_dim en, int64_t step, ir_dim *start, ir_dim *size) {
+    if (step <= 0) return 1;
+    ir_dim s = slice_bound(g, dim, st), e = slice_bound(g, dim, en);
+    *start = s;
+    /* max(e - s, 0) with no negative intermediate */
+    *size = ir_dim_cdiv(g, ir_dim_sub(g, e, ir_dim_expr(g, IR_SYM_MIN, s, e)), ir_dim_const(step));
+    return 0;
+}
+
+/* Reads starts/ends (constants or shape values) and axes/steps (constants);
+ * count in *k, axes normalized. 0, 1 (not known) or -1. */
+static int slice_params(ir_graph *g, const ir_node *n, ir_dim *st, ir_dim *en, int64_t *axes, int64_t *steps,
                         int *k, diag *d) {
     int r = infer_input(g, n, 0)->rank, cs, ce, ca, cp;
-    int rc = infer_const_ints(g, n, 1, st, IR_MAX_RANK, &cs, d);
+    int rc = infer_sym_ints(g, n, 1, st, IR_MAX_RANK, &cs, d);
     if (rc) return rc;
-    if ((rc = infer_const_ints(g, n, 2, en, IR_MAX_RANK, &ce, d))) return rc;
+    if ((rc = infer_sym_ints(g, n, 2, en, IR_MAX_RANK, &ce, d))) return rc;
     if (cs != ce) return ir_node_error(g, n, d, "starts has %d entries but ends has %d", cs, ce);
     if (infer_input(g, n, 3)) {
         if ((rc = infer_const_ints(g, n, 3, axes, IR_MAX_RANK, &ca, d))) return rc;
@@ -413,7 +440,8 @@ static int slice_params(ir_graph *g, const ir_node *n, int64_t *st, int64_t *en,
 
 int mv_slice_plan(ir_graph *g, const ir_node *n, mv_slice *s, diag *d) {
     const ir_value *x = infer_input(g, n, 0);
-    int64_t st[IR_MAX_RANK], en[IR_MAX_RANK], axes[IR_MAX_RANK], steps[IR_MAX_RANK];
+    ir_dim st[IR_MAX_RANK], en[IR_MAX_RANK];
+    int64_t axes[IR_MAX_RANK], steps[IR_MAX_RANK];
     int k = 0;
     int rc = slice_params(g, n, st, en, axes, steps, &k, d);
     if (rc) return rc;
@@ -426,13 +454,15 @@ int mv_slice_plan(ir_graph *g, const ir_node *n, mv_slice *s, diag *d) {
         int a = (int)axes[i];
         ir_dim dim = x->dims[a];
         s->step[a] = steps[i];
-        if (ir_dim_is_const(dim)) {
+        if (!ir_dim_is_const(st[i]) || !ir_dim_is_const(en[i])) {
+            if (slice_sym_bounds(g, dim, st[i], en[i], steps[i], &s->start[a], &s->size[a])) return 1;
+        } else if (ir_dim_is_const(dim)) {
             int64_t start, size;
-            slice_const_axis(dim.c, st[i], en[i], steps[i], &start, &size);
+            slice_const_axis(dim.c, st[i].c, en[i].c, steps[i], &start, &size);
             s->start[a] = ir_dim_const(start);
             s->size[a] = ir_dim_const(size);
         } else {
-            slice_sym_axis(g, dim, st[i], en[i], steps[i], &s->start[a], &s->size[a]);
+            slice_sym_axis(g, dim, st[i].c, en[i].c, steps[i], &s->start[a], &s->size[a]);
         }
     }
     return 0;
@@ -528,16 +558,17 @@ int infer_pad(ir_graph *g, uint32_t node, diag *d) {
 int infer_tile(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *x = infer_input(g, n, 0);
-    int64_t rep[IR_MAX_RANK];
+    ir_dim rep[IR_MAX_RANK];
     int cnt;
-    int rc = infer_const_ints(g, n, 1, rep, IR_MAX_RANK, &cnt, d);
+    int rc = infer_sym_ints(g, n, 1, rep, IR_MAX_RANK, &cnt, d);
     if (rc < 0) return -1;
     if (rc == 0 && cnt != x->rank)
         return ir_node_error(g, n, d, "repeats has %d entries for rank %d", cnt, x->rank);
     ir_dim out[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) {
-        if (rc == 0 && rep[i] < 0) return ir_node_error(g, n, d, "repeats[%d] = %lld is negative", i, (long long)rep[i]);
-        out[i] = rc == 1 ? ir_dim_fresh(g) : ir_dim_mul(g, x->dims[i], ir_dim_const(rep[i]));
+        if (rc == 0 && ir_dim_is_const(rep[i]) && rep[i].c < 0)
+            return ir_node_error(g, n, d, "repeats[%d] = %lld is negative", i, (long long)rep[i].c);
+        out[i] = rc == 1 ? ir_dim_fresh(g) : ir_dim_mul(g, x->dims[i], rep[i]);
     }
     return infer_set(g, n, 0, x->dtype, x->rank, out, d);
 }
@@ -685,6 +716,24 @@ static int range_count(ir_graph *g, const ir_node *n, ir_dtype t, const double *
     return 0;
 }
 
+/* The element count of an integer Range whose start or limit is a symbolic
+ * shape value and whose delta is a positive constant: torch's arange(seq)
+ * has seq elements. 1 when not of that form. */
+static int range_sym_count(ir_graph *g, const ir_node *n, ir_dim *count) {
+    ir_dim v[3];
+    int cnt;
+    for (uint32_t i = 0; i < 3; i++)
+        if (infer_sym_ints(g, n, i, &v[i], 1, &cnt, NULL) || cnt != 1) return 1;
+    if (!ir_dim_is_const(v[2]) || v[2].c <= 0 || (ir_dim_is_const(v[0]) && ir_dim_is_const(v[1]))) return 1;
+    ir_dim span; /* max(limit - start, 0), no intermediate negative */
+    if (ir_dim_is_const(v[0]) && v[0].c < 0)
+        span = v[0].c == INT64_MIN ? IR_DIM_INVALID : ir_dim_add(g, v[1], ir_dim_const(-v[0].c));
+    else
+        span = ir_dim_sub(g, v[1], ir_dim_expr(g, IR_SYM_MIN, v[0], v[1]));
+    *count = ir_dim_cdiv(g, span, v[2]);
+    return 0;
+}
+
 int infer_range(ir_graph *g, uint32_t node, diag *d) {
     const ir_node *n = NODE;
     const ir_value *s = infer_input(g, n, 0);
@@ -696,7 +745,9 @@ int infer_range(ir_graph *g, uint32_t node, diag *d) {
     if (!ir_dtype_is_float(s->dtype) && !ir_dtype_is_int(s->dtype))
         return ir_node_error(g, n, d, "dtype %s is not supported", ir_dtype_name(s->dtype));
     double v[3];
-    ir_dim out = ir_dim_fresh(g);
+    ir_dim out;
+    if (range_sym_count(g, n, &out) == 0) return infer_set(g, n, 0, s->dtype, 1, &out, d);
+    out = ir_dim_fresh(g);
     for (uint32_t i = 0; i < 3; i++) {
         int cnt;
         int rc = mv_const_doubles(g, n, i, &v[i], 1, &cnt, d);
@@ -718,13 +769,13 @@ int infer_constant_of_shape(ir_graph *g, uint32_t node, diag *d) {
     if (t == IR_DTYPE_NONE || ir_dtype_is_quant(t))
         return ir_node_error(g, n, d, "dtype %s is not supported", ir_dtype_name(t));
     int rank = (int)s->dims[0].c, cnt;
-    int64_t want[IR_MAX_RANK];
     ir_dim out[IR_MAX_RANK];
-    int rc = infer_const_ints(g, n, 0, want, IR_MAX_RANK, &cnt, d);
+    int rc = infer_sym_ints(g, n, 0, out, IR_MAX_RANK, &cnt, d);
     if (rc < 0) return -1;
     for (int i = 0; i < rank; i++) {
-        if (rc == 0 && want[i] < 0) return ir_node_error(g, n, d, "shape[%d] = %lld is negative", i, (long long)want[i]);
-        out[i] = rc == 1 ? ir_dim_fresh(g) : ir_dim_const(want[i]);
+        if (rc == 0 && ir_dim_is_const(out[i]) && out[i].c < 0)
+            return ir_node_error(g, n, d, "shape[%d] = %lld is negative", i, (long long)out[i].c);
+        if (rc == 1) out[i] = ir_dim_fresh(g);
     }
     return infer_set(g, n, 0, t, rank, out, d);
 }

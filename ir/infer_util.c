@@ -51,6 +51,8 @@ int infer_axis(const ir_graph *g, const ir_node *n, int64_t axis, int rank, int 
 
 int infer_const_ints(ir_graph *g, const ir_node *n, uint32_t i, int64_t *vals, int max, int *count, diag *d) {
     const ir_value *v = infer_input(g, n, i);
+    if (v && v->kind != IR_VALUE_CONST && (v->dtype == IR_I64 || v->dtype == IR_I32)) /* a known shape value */
+        return ir_value_sval_const(g, n->in[i], vals, max, count);
     if (!v || v->kind != IR_VALUE_CONST) return 1;
     if (v->dtype != IR_I64 && v->dtype != IR_I32)
         return ir_node_error(g, n, d, "input %u ('%s') must be i32 or i64, got %s", i, v->name,
@@ -107,7 +109,9 @@ int ir_infer_node(ir_graph *g, ir_id node, diag *d) {
     for (uint16_t a = 0; a < info->n_attrs; a++)
         if (info->attrs[a].required && !n->attrs[a].set)
             return ir_node_error(g, n, d, "required attribute '%s' is missing", info->attrs[a].name);
-    return info->infer(g, node, d);
+    if (info->infer(g, node, d)) return -1;
+    if (infer_shape_value(g, node)) return diag_error(d, "%s: out of memory", g->source);
+    return 0;
 }
 
 int ir_infer(ir_graph *g, diag *d) {

@@ -95,6 +95,12 @@ typedef struct ir_value {
     const void *data;
     uint64_t nbytes;
     int32_t mapping;    /* index in graph->maps holding data, -1 if arena */
+    /* shape value: the elements of a small integer tensor computed from
+     * shapes (rank <= 1, i32/i64/bool, at most IR_SVAL_MAX elements), each a
+     * constant or a symbolic dim: Shape(x) of x: [batch,seq] holds {batch,
+     * seq}. NULL when unknown. Set by inference (ir_infer_node), dropped by
+     * ir_set_type; constants are read from their data instead. */
+    ir_dim *sval;
 } ir_value;
 
 typedef struct ir_node {
@@ -223,6 +229,10 @@ static inline ir_dim ir_dim_sub(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim
 static inline ir_dim ir_dim_mul(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_MUL, a, b); }
 static inline ir_dim ir_dim_div(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_DIV, a, b); }
 static inline ir_dim ir_dim_cdiv(ir_graph *g, ir_dim a, ir_dim b) { return ir_dim_expr(g, IR_SYM_CDIV, a, b); }
+/* x, whose symbols at index keep and above are read from the table `from`
+ * (a copy of g's symbols before it was cut back to keep entries), rebuilt
+ * as a dim of g: what inference made, kept after its scratch symbols go. */
+ir_dim ir_dim_reintern(ir_graph *g, const ir_symbol *from, uint32_t keep, ir_dim x);
 /* Value of a dimension given the values of symbols in vals (indexed by
  * symbol, -1 = unknown); expression values are memoized into vals.
  * Returns -1 when it depends on an unknown symbol or is invalid. */
@@ -231,6 +241,18 @@ int64_t ir_dim_eval(const ir_graph *g, ir_dim x, int64_t *vals);
 int ir_dim_format(const ir_graph *g, ir_dim x, char *buf, size_t size);
 /* Write a type as text (`f32[batch,3,224,224]`, `i64[]` for a scalar). */
 int ir_type_format(const ir_graph *g, ir_dtype t, int rank, const ir_dim *dims, char *buf, size_t size);
+
+/* ---- shape values (infer_shape_value.c) ---------------------------------- */
+
+#define IR_SVAL_MAX 64
+/* The elements of value v as dims, when known: a small integer or bool
+ * constant's data, or the shape value inference recorded. Returns 0 with the
+ * count in *n (at most max), 1 when unknown or longer than max. A symbolic
+ * element stands for a non-negative value (a size, or arithmetic on sizes). */
+int ir_value_sval(const ir_graph *g, ir_id v, ir_dim *out, int max, int *n);
+/* Whether every element of v's shape value is a constant (0 and the values
+ * in out), else 1. */
+int ir_value_sval_const(const ir_graph *g, ir_id v, int64_t *out, int max, int *n);
 
 /* ---- inference and verification ----------------------------------------- */
 

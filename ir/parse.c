@@ -1131,8 +1131,21 @@ static int check_node(parser *p, ir_graph *g, ir_id nid, uint32_t op_line, uint3
             break;
         }
     }
+    /* keep the shape values inference found (rebuilt once its scratch symbols are gone) */
+    ir_dim *sval[64] = {0};
+    for (uint32_t o = 0; o < n->n_out && o < 64; o++) sval[o] = g->values[n->out[o]].sval;
     for (uint32_t o = 0; o < n->n_out; o++) g->values[n->out[o]] = saved[o];
+    uint32_t n_now = g->n_syms;
+    ir_symbol *from = n_now > n_syms ? malloc(n_now * sizeof *from) : NULL;
+    if (from) memcpy(from, g->syms, n_now * sizeof *from);
     g->n_syms = n_syms;
+    for (uint32_t o = 0; rc == 0 && o < n->n_out && o < 64; o++) {
+        int64_t k = sval[o] ? ir_value_numel(g, n->out[o]) : 0;
+        for (int64_t i = 0; i < k && (from || n_now == n_syms); i++)
+            sval[o][i] = ir_dim_reintern(g, from, n_syms, sval[o][i]);
+        g->values[n->out[o]].sval = from || n_now == n_syms ? sval[o] : NULL;
+    }
+    free(from);
     free(saved);
     return rc ? -1 : 0;
 }

@@ -108,6 +108,26 @@ static ir_dim canonical_chain(ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b) {
     return acc;
 }
 
+/* min(a, b) or max(a, b) (k) that reduces to one operand or to a simpler
+ * expression, in *r: equal operands; a constant <= 0 against a symbol (sizes
+ * are never negative); absorption, max(a, min(a, b)) = a and
+ * min(a, max(a, b)) = a; and min(a, min(a, b)) = min(a, b) (so for max).
+ * BERT's position table sliced to min(seq,512) and added to a [batch,seq]
+ * tensor broadcasts to seq through these. */
+static bool min_max_absorbs(const ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b, ir_dim *r) {
+    if (ir_dim_eq(a, b)) return *r = a, true;
+    for (int side = 0; side < 2; side++) {
+        ir_dim x = side ? b : a, y = side ? a : b; /* x: the operand tested, y: the other */
+        if (ir_dim_is_const(x) && x.c <= 0 && !ir_dim_is_const(y)) return *r = k == IR_SYM_MIN ? x : y, true;
+        if (ir_dim_is_const(x)) continue;
+        const ir_symbol *s = &g->syms[x.sym];
+        if ((s->kind != IR_SYM_MIN && s->kind != IR_SYM_MAX) || !(ir_dim_eq(s->a, y) || ir_dim_eq(s->b, y))) continue;
+        *r = s->kind == k ? x : y;
+        return true;
+    }
+    return false;
+}
+
 ir_dim ir_dim_expr(ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b) {
     if (ir_dim_is_const(a) && ir_dim_is_const(b)) {
         /* An overflow or a division by zero gives IR_DIM_INVALID, a negative
@@ -133,7 +153,10 @@ ir_dim ir_dim_expr(ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b) {
     if ((k == IR_SYM_MUL || k == IR_SYM_DIV || k == IR_SYM_CDIV) && bc && b.c == 1) return a;
     if (k == IR_SYM_MUL && ac && a.c == 1) return b;
     if (k == IR_SYM_SUB && ir_dim_eq(a, b)) return ir_dim_const(0);
-    if ((k == IR_SYM_MIN || k == IR_SYM_MAX) && ir_dim_eq(a, b)) return a;
+    if (k == IR_SYM_MIN || k == IR_SYM_MAX) {
+        ir_dim r;
+        if (min_max_absorbs(g, k, a, b, &r)) return r;
+    }
     if (k == IR_SYM_ADD || k == IR_SYM_MUL) return canonical_chain(g, k, a, b);
     /* commutative ops keep the constant second */
     if ((k == IR_SYM_MIN || k == IR_SYM_MAX) && dim_order(g, a, b) < 0) {
@@ -142,6 +165,13 @@ ir_dim ir_dim_expr(ir_graph *g, ir_sym_kind k, ir_dim a, ir_dim b) {
         b = t;
     }
     return intern(g, k, a, b);
+}
+
+ir_dim ir_dim_reintern(ir_graph *g, const ir_symbol *from, uint32_t keep, ir_dim x) {
+    if (ir_dim_is_const(x) || (uint32_t)x.sym < keep) return x;
+    const ir_symbol *s = &from[x.sym];
+    if (s->kind == IR_SYM_NAMED) return ir_dim_named(g, s->name);
+    return ir_dim_expr(g, s->kind, ir_dim_reintern(g, from, keep, s->a), ir_dim_reintern(g, from, keep, s->b));
 }
 
 /* The symbol for `a k b`, reusing an identical one. */

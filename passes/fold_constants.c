@@ -7,7 +7,9 @@
  * Concat -> Reshape); folding them is what gives later nodes static shapes.
  * Ops flagged IR_F_SHAPE_ONLY (Shape, Size) fold as soon as their input's
  * shape is static, whatever its values: torchvision's attention reads the
- * shape of a computed tensor to find where to split it.
+ * shape of a computed tensor to find where to split it. A node whose result
+ * inference knows as a shape value of constants (Gather(Shape(x), 2) of x:
+ * [batch,seq,768] is 768) becomes that constant without running anything.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,36 @@ static bool foldable(const ir_graph *g, const ir_node *n) {
     return true;
 }
 
+/* The single output of the node as a constant from its shape value, when
+ * every element is a constant: 1 done, 0 not such a value, -1 error. */
+static int fold_shape_value(ir_graph *g, ir_id node, diag *d) {
+    const ir_node *n = &g->nodes[node];
+    if (n->dead || n->n_out != 1 || n->out[0] == IR_NONE) return 0;
+    ir_id out = n->out[0];
+    ir_value *v = &g->values[out];
+    int64_t c[IR_SVAL_MAX];
+    int cnt;
+    if (v->kind != IR_VALUE_NODE || !v->sval || ir_value_sval_const(g, out, c, IR_SVAL_MAX, &cnt)) return 0;
+    size_t esz = v->dtype == IR_I64 ? 8 : v->dtype == IR_I32 ? 4 : 1;
+    uint8_t *data = arena_alloc(&g->arena, esz * (size_t)cnt);
+    if (!data) return diag_error(d, "%s: out of memory", g->source);
+    for (int k = 0; k < cnt; k++) {
+        int32_t c32 = (int32_t)c[k];
+        uint8_t c8 = c[k] != 0;
+        memcpy(data + esz * (size_t)k, esz == 8 ? (const void *)&c[k] : esz == 4 ? (const void *)&c32 : &c8, esz);
+    }
+    v->kind = IR_VALUE_CONST;
+    v->producer = IR_NONE;
+    v->data = data;
+    v->nbytes = esz * (uint64_t)cnt;
+    v->mapping = -1;
+    g->nodes[node].dead = true;
+    return 1;
+}
+
 int fold_node(ir_graph *g, ir_id node, diag *d) {
+    int rc = fold_shape_value(g, node, d);
+    if (rc) return rc;
     if (!foldable(g, &g->nodes[node])) return 0;
     kir_program *p = kir_lower_node(g, node, d);
     if (!p) return -1;
@@ -48,7 +79,7 @@ int fold_node(ir_graph *g, ir_id node, diag *d) {
         return 0;
     }
     memset(out, 0, sizeof out);
-    int rc = interp_run(p, NULL, out, d);
+    rc = interp_run(p, NULL, out, d);
     kir_free(p);
     if (rc) return -1;
     for (uint32_t o = 0; o < n->n_out && rc == 0; o++) {

@@ -9,6 +9,10 @@ missing or stale) two cases run:
                    reference interpreter writes every output with onnxruntime's
                    dtype and shape, values within rtol 1e-3, atol 1e-4
     cpu/NAME       the same, compiled for this CPU (`--target cpu`)
+    dyn/NAME       cpu/NAME with `--no-specialize`: the graph is compiled for
+                   any batch and sequence length (its shape computations,
+                   Shape -> Gather -> Concat -> Reshape, stay symbolic), then
+                   run on the shipped inputs
 
 tests/models/expected_failures.txt lists the cases known to fail, one per
 line with the reason (the first line of smelt's error). As in the ONNX
@@ -17,7 +21,7 @@ list), and so is one that crashes, times out or cannot be exported. The last lin
 `models: N passed, N failed, N skipped` (skipped = expected failures).
 
     .venv/bin/python tests/models/run_models.py [--smelt build/smelt] [-j 2]
-        [--cache build/models] [--only NAME] [--targets interp,cpu] [--inspect-only]
+        [--cache build/models] [--only NAME] [--targets interp,cpu,dyn] [--inspect-only]
         [--update-expected]
 
 --inspect-only runs the inspect cases alone (sanitizer builds, where the
@@ -110,7 +114,10 @@ def smelt_cmd(smelt, args, timeout):
     return "fail", short_reason(first_error_line(stderr)), dt, cpu
 
 
-CASE_OF_TARGET = {"interp": "run", "cpu": "cpu"}
+CASE_OF_TARGET = {"interp": "run", "cpu": "cpu", "dyn": "dyn"}
+# the smelt run options of each target
+RUN_ARGS = {"interp": ["--target", "interp"], "cpu": ["--target", "cpu"],
+            "dyn": ["--target", "cpu", "--no-specialize"]}
 
 
 def run_model(name, smelt, cache, err, targets):
@@ -129,7 +136,7 @@ def run_on(smelt, model, inputs, outputs, target):
     """(status, reason, seconds, CPU seconds) of the model on one target."""
     tmp = tempfile.mkdtemp(prefix="smelt-models-")
     try:
-        args = ["run", model, "--target", target, "-o", tmp]
+        args = ["run", model, *RUN_ARGS[target], "-o", tmp]
         for n, path in inputs:
             args += ["-i", f"{n}={path}"]
         status, reason, dt, cpu = smelt_cmd(smelt, args, TIMEOUT_S)
@@ -180,13 +187,13 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "models", "expected_failures.txt"))
-    ap.add_argument("--targets", default="interp,cpu", help="comma-separated: interp, cpu")
+    ap.add_argument("--targets", default="interp,cpu,dyn", help="comma-separated: interp, cpu, dyn")
     ap.add_argument("--inspect-only", action="store_true")
     ap.add_argument("--update-expected", action="store_true")
     args = ap.parse_args()
     targets = [] if args.inspect_only else [t for t in args.targets.split(",") if t]
     if any(t not in CASE_OF_TARGET for t in targets):
-        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu)")
+        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu, dyn)")
     if args.update_expected and (args.only or args.inspect_only):
         sys.exit("--update-expected needs the full run (no --only, no --inspect-only)")
 
