@@ -11,8 +11,8 @@ measures, in the same run:
              the same inputs: median of R runs after warm-up
 
 and the ratio smelt / ort (below 1.0 is faster than onnxruntime), at 1 and 2
-threads. It also runs bench/sgemm (smelt's generated sgemm against OpenBLAS)
-when built. With --doc it writes the tables to docs/performance.md.
+threads, and sgemm (smelt's compiled MatMul against OpenBLAS through numpy) at sizes 256-4096.
+With --doc it writes the tables to docs/performance.md.
 
     .venv/bin/python bench/run.py [--repeat 20] [--threads 1,2] [--only resnet50]
         [--doc docs/performance.md]
@@ -100,12 +100,58 @@ def compile_model(smelt, model, artifact):
     return time.perf_counter() - t, os.path.getsize(artifact)
 
 
-def run_sgemm(build):
-    exe = os.path.join(ROOT, build, "bench", "sgemm")
-    if not os.path.exists(exe):
-        return None
-    r = subprocess.run([exe], capture_output=True, text=True)
-    return r.stdout if r.returncode == 0 else f"sgemm failed: {r.stderr}"
+SGEMM_SIZES = {256: 20, 512: 20, 1024: 10, 2048: 5, 4096: 3}  # size -> timed runs
+OPENBLAS_TIMER = """
+import sys, time, statistics, numpy as np
+n, r = int(sys.argv[1]), int(sys.argv[2])
+a, b = np.load(sys.argv[3]), np.load(sys.argv[4])
+a @ b
+t = []
+for _ in range(r):
+    s = time.perf_counter(); a @ b; t.append((time.perf_counter() - s) * 1e3)
+print(statistics.median(t))
+"""
+
+
+def sgemm_model(path):
+    import onnx
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "sgemm",
+                          [helper.make_tensor_value_info("A", TensorProto.FLOAT, ["m", "k"]),
+                           helper.make_tensor_value_info("B", TensorProto.FLOAT, ["k", "n"])],
+                          [helper.make_tensor_value_info("C", TensorProto.FLOAT, ["m", "n"])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def run_sgemm(smelt, tmp, threads, sizes):
+    """Rows (n, threads, smelt GFLOP/s, OpenBLAS GFLOP/s, ratio): smelt's
+    compiled MatMul (`smelt run --target cpu --repeat`) against numpy's
+    OpenBLAS in the same run, square row-major fp32."""
+    model = os.path.join(tmp, "sgemm.onnx")
+    sgemm_model(model)
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        r = SGEMM_SIZES[n]
+        a, b = (os.path.join(tmp, f"{x}{n}.npy") for x in "ab")
+        np.save(a, rng.standard_normal((n, n), dtype=np.float32))
+        np.save(b, rng.standard_normal((n, n), dtype=np.float32))
+        for t in threads:
+            cmd = [smelt, "run", model, "--target", "cpu", "-i", f"A={a}", "-i", f"B={b}",
+                   "--threads", str(t), "--repeat", str(r)]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            med = re.search(r"median ([0-9.]+) ms", out.stdout)
+            if not med:
+                raise RuntimeError(f"sgemm {n}: {out.stderr.strip()}")
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t))
+            ob = subprocess.run([sys.executable, "-c", OPENBLAS_TIMER, str(n), str(r), a, b],
+                                capture_output=True, text=True, env=env, check=True)
+            gf = 2 * n ** 3 / 1e6
+            sm, ref = gf / float(med.group(1)), gf / float(ob.stdout)
+            rows.append((n, t, sm, ref, sm / ref))
+            print(f"sgemm {n} threads={t}: smelt {sm:.1f} GFLOP/s, OpenBLAS {ref:.1f} GFLOP/s, "
+                  f"ratio {sm / ref:.2f}", flush=True)
+    return rows
 
 
 def main():
@@ -117,9 +163,10 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--cache", default=os.path.join(ROOT, "build", "bench-models"))
     ap.add_argument("--doc", default="")
+    ap.add_argument("--sgemm", default=",".join(map(str, SGEMM_SIZES)), help="sizes; empty: none")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
-    names = [n for n in MODELS if not args.only or n in args.only.split(",")]
+    names = [n for n in MODELS if not args.only or n in args.only.split(",")] if args.only != "none" else []
     tmp = tempfile.mkdtemp(prefix="smelt-bench-")
     rows, comp = [], []
     for name in names:
@@ -144,9 +191,8 @@ def main():
         comp.append((name, ct, size, first, steady))
         print(f"{name}: compile {ct:.1f} s, artifact {size / 1e6:.1f} MB, first run incl. load "
               f"{first if first is not None else float('nan'):.1f} ms", flush=True)
-    sg = run_sgemm(args.build)
-    if sg:
-        print(sg)
+    sizes = [int(x) for x in args.sgemm.split(",") if x]
+    sg = run_sgemm(args.smelt, tmp, threads, sizes) if sizes else []
     if args.doc:
         write_doc(args.doc, rows, comp, sg, " ".join(sys.argv[1:]), threads)
 
@@ -169,7 +215,13 @@ def write_doc(path, rows, comp, sgemm, argv, threads):
         ratio = f"{first / steady:.2f}" if first is not None else "-"
         out.append(f"| {name} | {ct:.1f} | {size / 1e6:.1f} | {fr} | {steady:.1f} | {ratio} |")
     if sgemm:
-        out += ["", "## sgemm", "", sgemm.strip()]
+        out += ["", "## sgemm against OpenBLAS", "",
+                "smelt's compiled MatMul (square, row-major fp32, `smelt run --target cpu --repeat`) "
+                "against OpenBLAS through numpy (its bundled OpenBLAS), medians; ratio = smelt / OpenBLAS "
+                "GFLOP/s (above 1.0: smelt is faster).", "",
+                "| n | threads | smelt GFLOP/s | OpenBLAS GFLOP/s | ratio |", "|---|---|---|---|---|"]
+        for n, t, sm, ref, r in sgemm:
+            out.append(f"| {n} | {t} | {sm:.1f} | {ref:.1f} | {r:.2f} |")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
 
