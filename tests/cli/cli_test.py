@@ -385,7 +385,9 @@ int main(int argc, char **argv) {
         libs = re.search(r'#define SMELT_MODEL_TINY_LINK_LIBS "([^"]*)"', text)
         check(libs is not None, "header names the libraries the runtime needs")
         RT_LDLIBS = libs.group(1).split() if libs else []
-        r = run("cc", "-std=c11", "-I" + os.path.join(ROOT, "runtime"), "-I" + tmp, prog, obj,
+        # a sanitized runtime (make asan) needs the sanitizer runtimes at link time
+        san = ["-fsanitize=address,undefined"] if "asan" in os.path.basename(os.path.normpath(BUILD)) else []
+        r = run("cc", "-std=c11", *san, "-I" + os.path.join(ROOT, "runtime"), "-I" + tmp, prog, obj,
                 os.path.join(BUILD, "libsmeltrt.a"), *RT_LDLIBS, "-o", binary)
         check(r.returncode == 0, f"a C program links model.o and libsmeltrt.a: {r.stderr[:400]}")
         if r.returncode == 0:
