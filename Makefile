@@ -83,4 +83,15 @@ conformance-doc: deps all
 clean:
 	rm -rf build build-asan
 
+# --- LLVM 16 C API and the sgemm benchmark (codegen/llvm/gemm.c) ---
+LLVM_CONFIG ?= llvm-config-16
+CFLAGS += -I$(shell $(LLVM_CONFIG) --includedir)
+LDLIBS += -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-16 -ldl
+.PHONY: bench-sgemm
+$(BUILD)/bench/sgemm: bench/sgemm/sgemm.c $(call obj,tests/unit/support/llvm_dl.c) $(BUILD)/libsmelt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) $^ $(LDLIBS) -lopenblas -o $@
+bench-sgemm: $(BUILD)/bench/sgemm
+	$(BUILD)/bench/sgemm $(SIZES)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

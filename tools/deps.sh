@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   llvm-16-dev lld-16 clang-16 libvulkan-dev mesa-vulkan-drivers vulkan-tools
-  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata)
+  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata libopenblas-dev)
 # the model tests' exporter, without its recommends (libtorch-dev, ffmpeg's python3-av)
 APT_NORECOMMENDS=(python3-torch python3-torchvision)
 
