@@ -90,7 +90,7 @@ LDLIBS += -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-16 -ldl
 .PHONY: bench-sgemm
 $(BUILD)/bench/sgemm: bench/sgemm/sgemm.c $(call obj,tests/unit/support/llvm_dl.c) $(BUILD)/libsmelt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O3 $(LDFLAGS) $^ $(LDLIBS) -lopenblas -o $@
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lopenblas -o $@
 bench-sgemm: $(BUILD)/bench/sgemm
 	$(BUILD)/bench/sgemm $(SIZES)
 

@@ -7,7 +7,7 @@
  * runtime's way); OpenBLAS gets openblas_set_num_threads. Prints the median
  * GFLOP/s of each, their ratio, and the max relative error of ours against
  * OpenBLAS. Usage: sgemm [size...] (default 256 512 1024 2048 4096);
- * SGEMM_MR/NR/KC/MC/NC override the blocking, SGEMM_ASM=path dumps the asm.
+ * SGEMM_MR/NR/KC/MC/NC override the blocking, SGEMM_T0/T1 the thread counts, SGEMM_ASM=path dumps the asm.
  */
 #include <cblas.h>
 #include <math.h>
@@ -22,6 +22,7 @@
 #include "tests/unit/support/llvm_dl.h"
 
 void openblas_set_num_threads(int n);
+char *openblas_get_corename(void);
 
 typedef void (*pack_fn)(const float *, int64_t, int64_t, int64_t, float *, int64_t, int64_t, void *,
                         int64_t, int64_t);
@@ -162,8 +163,8 @@ int main(int argc, char **argv) {
     pack_a = (pack_fn)llvm_dl_sym(&dl, "sg_pack_a");
     pack_b = (pack_fn)llvm_dl_sym(&dl, "sg_pack_b");
     gemm = (driver_fn)llvm_dl_sym(&dl, "sg_gemm");
-    printf("sgemm: vec %d, %d registers, MR %d NR %d KC %d MC %d NC %d\n", vec, nregs, cfg.mr, cfg.nr, cfg.kc,
-           cfg.mc, cfg.nc);
+    printf("sgemm: vec %d, %d registers, MR %d NR %d KC %d MC %d NC %d; OpenBLAS core %s\n", vec, nregs, cfg.mr,
+           cfg.nr, cfg.kc, cfg.mc, cfg.nc, openblas_get_corename());
     printf("%6s %3s %12s %12s %7s %10s\n", "n", "thr", "ours GF/s", "openblas", "ratio", "max relerr");
     int worst = 0;
     for (int si = 0; si < ns; si++) {
@@ -179,7 +180,7 @@ int main(int argc, char **argv) {
         }
         double flops = 2.0 * (double)n * (double)n * (double)n;
         int reps = n <= 512 ? 30 : n <= 1024 ? 10 : n <= 2048 ? 5 : 3;
-        for (int nt = 1; nt <= 2; nt++) {
+        for (int nt = env_int("SGEMM_T0", 1); nt <= env_int("SGEMM_T1", 2); nt++) {
             openblas_set_num_threads(nt);
             pool_start(nt);
             job j = {a, b, c, ap, bp, n};

@@ -328,6 +328,19 @@ LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c, const 
         u.acc[i] = LLVMBuildAlloca(g->b, g->vty, "acc");
         LLVMBuildStore(g->b, LLVMConstNull(g->vty), u.acc[i]);
     }
+    /* bring the C tile towards the cache while the k loop runs */
+    LLVMTypeRef tp[1] = {g->ptr}, pfty;
+    LLVMValueRef pf = intrinsic(g, "llvm.prefetch", tp, 1, &pfty);
+    LLVMValueRef rowl = smin(g, u.mr, k64(g, c->mr));
+    for (int i = 0; i < c->mr; i++) {
+        LLVMValueRef ri = smin(g, k64(g, i), LLVMBuildSub(g->b, rowl, k64(g, 1), ""));
+        LLVMValueRef crow = gep(g, u.cp, mul(g, ri, u.c_rs));
+        for (int j = 0; j < c->nr; j += 16) {
+            LLVMValueRef a[4] = {gep(g, crow, k64(g, j)), LLVMConstInt(g->i32, 1, 0), LLVMConstInt(g->i32, 3, 0),
+                                 LLVMConstInt(g->i32, 1, 0)};
+            LLVMBuildCall2(g->b, pfty, pf, a, 4, "");
+        }
+    }
     LLVMValueRef kmain = LLVMBuildAnd(g->b, u.kc, k64(g, -CG_GEMM_UNROLL), "kmain");
     micro_kloop(&u, k64(g, 0), kmain, CG_GEMM_UNROLL);
     micro_kloop(&u, kmain, u.kc, 1);

@@ -79,7 +79,7 @@ int llvm_dl_open(LLVMModuleRef m, const char *asm_path, llvm_dl *out, char *err,
         snprintf(err, errlen, "mkdtemp failed");
         goto done;
     }
-    char obj[300], so[300], cmd[800];
+    char obj[300], so[300], cmd[1600];
     snprintf(obj, sizeof obj, "%s/k.o", out->dir);
     snprintf(so, sizeof so, "%s/k.so", out->dir);
     if (LLVMTargetMachineEmitToFile(tm, m, obj, LLVMObjectFile, &msg)) {
@@ -87,7 +87,8 @@ int llvm_dl_open(LLVMModuleRef m, const char *asm_path, llvm_dl *out, char *err,
         LLVMDisposeMessage(msg);
         goto done;
     }
-    snprintf(cmd, sizeof cmd, "ld.lld-16 -shared -o %s %s", so, obj);
+    snprintf(cmd, sizeof cmd, "if command -v ld.lld-16 >/dev/null; then ld.lld-16 -shared -o %s %s; else cc -shared -o %s %s; fi",
+             so, obj, so, obj);
     if (system(cmd) != 0) {
         snprintf(err, errlen, "link failed: %s", cmd);
         goto done;
