@@ -3,8 +3,12 @@
 # (tools/deps.sh), builds and runs every test; `make asan` does the same with
 # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/; `make example`
 # runs the main job on the example model shipped in examples/.
+# `make runtime-aarch64-linux-gnu` (part of `make`) cross-builds the runtime
+# that `smelt compile --target aarch64-linux-gnu --emit exe` links.
 
 BUILD ?= build
+# architectures other than the host's whose runtime is cross-built (see below)
+CROSS_TRIPLES := aarch64-linux-gnu
 CC := gcc
 PYTHON := .venv/bin/python
 
@@ -23,9 +27,17 @@ LDFLAGS :=
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT)
 LDLIBS := -lm -lpthread
+# The CPU backend (codegen/llvm) uses the LLVM 16 C API and cJSON.
+LLVM_CONFIG := llvm-config-16
+LLVM_INCDIR := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
+LLVM_LIBDIR := $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
+LDLIBS += -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM-16 -lcjson -ldl
+# what a program linking libsmeltrt.a needs besides it (compiled executables)
+RT_LDLIBS := -lcjson -lm -lpthread -ldl
 
-LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*/*.c))
-RT_SRCS := $(sort $(wildcard runtime/*.c))
+LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*.c codegen/*/*.c))
+# runtime/exe_main.c is the main() of compiled executables, not a library member
+RT_SRCS := $(sort $(filter-out runtime/exe_main.c,$(wildcard runtime/*.c)))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_SUPPORT := $(sort $(wildcard tests/unit/support/*.c))
@@ -36,9 +48,10 @@ RT_OBJS := $(call obj,$(RT_SRCS))
 TOOL_OBJS := $(call obj,$(TOOL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test asan example clean unit conformance-doc
+.PHONY: all deps test asan example clean unit conformance-doc $(addprefix runtime-,$(CROSS_TRIPLES))
 .SECONDARY:
-all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(UNIT_BINS)
+all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(BUILD)/exe_main.o $(UNIT_BINS) \
+     $(addprefix runtime-,$(CROSS_TRIPLES))
 
 deps: .deps-stamp
 .deps-stamp: tools/deps.sh
@@ -49,6 +62,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/obj/codegen/llvm/%.o: CFLAGS += -isystem $(LLVM_INCDIR)
+$(BUILD)/obj/tests/unit/support/cg_harness.o: CFLAGS += -isystem $(LLVM_INCDIR)
+
 $(BUILD)/libsmelt.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -57,12 +73,43 @@ $(BUILD)/libsmeltrt.a: $(RT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The runtime that compiled executables link (codegen/link.c finds it beside
+# the smelt binary): the host's is $(BUILD)/libsmeltrt.a + $(BUILD)/exe_main.o,
+# built with the flags above (link.c links with the same driver and LDFLAGS);
+# another architecture's is cross-built with clang into $(BUILD)/TRIPLE/.
+$(BUILD)/exe_main.o: runtime/exe_main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/codegen/link.o: CFLAGS += -DCG_HOST_CC='"$(CC)"' -DCG_HOST_LDFLAGS='"$(LDFLAGS)"' \
+                                       -DCG_RT_LIBS='"$(RT_LDLIBS)"'
+
+CROSS_CC := clang-16
+CROSS_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -O2 -fPIC -g0
+define cross_runtime
+runtime-$(1): $(BUILD)/$(1)/libsmeltrt.a $(BUILD)/$(1)/exe_main.o
+$(BUILD)/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$(CROSS_CC) --target=$(1) $(CROSS_CFLAGS) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/libsmeltrt.a: $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(RT_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(BUILD)/$(1)/exe_main.o: $(BUILD)/$(1)/obj/runtime/exe_main.o
+	cp $$< $$@
+endef
+$(foreach t,$(CROSS_TRIPLES),$(eval $(call cross_runtime,$(t))))
+
 $(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+
+# The LLVM backend's test reads ONNX test data with the CLI's tensor reader.
+$(BUILD)/tests/test_cg_llvm: tests/unit/test_cg_llvm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 test: deps
 	$(MAKE) all
@@ -83,14 +130,12 @@ conformance-doc: deps all
 clean:
 	rm -rf build build-asan
 
-# --- LLVM 16 C API and the sgemm benchmark (codegen/llvm/gemm.c) ---
-LLVM_CONFIG ?= llvm-config-16
-CFLAGS += -I$(shell $(LLVM_CONFIG) --includedir)
-LDLIBS += -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-16 -ldl
+# --- the GEMM engine's test and the sgemm benchmark (bench/sgemm) ---
+$(BUILD)/obj/tests/unit/support/llvm_dl.o $(BUILD)/tests/test_gemm: CFLAGS += -isystem $(LLVM_INCDIR)
 .PHONY: bench-sgemm
-$(BUILD)/bench/sgemm: bench/sgemm/sgemm.c $(call obj,tests/unit/support/llvm_dl.c) $(BUILD)/libsmelt.a
+$(BUILD)/bench/sgemm: bench/sgemm/sgemm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O3 $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lopenblas -o $@
+	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) -O3 $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lopenblas -o $@
 bench-sgemm: $(BUILD)/bench/sgemm
 	$(BUILD)/bench/sgemm $(SIZES)
 

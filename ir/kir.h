@@ -130,6 +130,13 @@ void kir_free(kir_program *p);
 /* Inline elementwise kernels into the kernels that read their results
  * (kir_fuse.c). */
 int kir_fuse(kir_program *p, diag *d);
+/* Merge a loop kernel whose only reader is a later elementwise kernel over
+ * the same domain, reading it at the domain point, into one kernel (the
+ * reader becomes the producer's post expression or body), repeatedly
+ * (kir_fuse_epilogue.c). smelt run calls it before kir_fuse (so that a
+ * ReLU after a Conv goes to the Conv's epilogue rather than into the next
+ * Conv's loads) and again after it (chains that kir_fuse merged). */
+int kir_fuse_epilogue(kir_program *p, diag *d);
 /* Remove kernels whose results no later kernel and no output reads
  * (kir_prune.c). */
 int kir_prune(kir_program *p, diag *d);

@@ -8,22 +8,30 @@
 #include "frontend/load.h"
 #include "ir/outfile.h"
 #include "ir/text.h"
+#include "pass_args.h"
 
 static int run_convert(int argc, char **argv);
 
 const cli_verb verb_convert = {
     "convert", "import a model and write its graph IR as text",
-    "usage: smelt convert MODEL [-o OUT.ir]\n\n"
+    "usage: smelt convert MODEL [-o OUT.ir] [--opt] [--print-after=PASS] [--print-after-all]\n\n"
     "Imports MODEL (.onnx, or .ir text) and writes the graph IR as text to OUT\n"
     "(stdout when -o is absent or '-'). Constants stored in the model file are\n"
     "referenced by file, offset and size; constants that exist only in memory\n"
-    "are written to OUT.bin. The output is written atomically.\n",
+    "are written to OUT.bin. The output is written atomically. The graph is\n"
+    "written as imported unless --opt (or a --print-after option) is given.\n" PASS_ARGS_USAGE,
     run_convert};
 
 static int run_convert(int argc, char **argv) {
     const char *model = NULL, *out = "-";
+    pass_options popts;
+    pass_args_init(&popts);
+    bool opt_given = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o")) {
+        if (pass_args_parse(&popts, argv[i])) {
+            opt_given |= !strcmp(argv[i], "--opt") || !strcmp(argv[i], "--no-opt");
+            continue;
+        } else if (!strcmp(argv[i], "-o")) {
             if (++i >= argc) return cli_usage_error(&verb_convert, "-o needs a file name");
             out = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -35,10 +43,15 @@ static int run_convert(int argc, char **argv) {
         }
     }
     if (!model) return cli_usage_error(&verb_convert, "no model given");
+    if (!opt_given && !popts.print_after && !popts.print_after_all) popts.disable = true;
     diag d;
     diag_init(&d);
     ir_graph *g = model_load(model, &d);
     if (!g) return cli_fail(&d);
+    if (pass_pipeline(g, &popts, &d)) {
+        ir_graph_free(g);
+        return cli_fail(&d);
+    }
     int to_file = strcmp(out, "-") != 0;
     char bin_path[4200], bin_name[4200];
     outfile text, bin;

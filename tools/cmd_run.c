@@ -1,24 +1,30 @@
 /* cmd_run.c — `smelt run MODEL -i NAME=FILE ... -o OUTDIR`: run a model on
- * .npy or .pb inputs and write each output as OUTDIR/NAME.npy. Today it
- * runs the reference interpreter (--target interp, the default until the
- * CPU backend exists). */
+ * .npy or .pb inputs and write each output as OUTDIR/NAME.npy. MODEL is an
+ * ONNX or IR model, run by the reference interpreter (--target interp, the
+ * default for now) or compiled in memory for this CPU and run by the
+ * runtime (--target cpu); or a compiled shared object (`smelt compile`),
+ * run by the runtime. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "artifact.h"
 #include "cli.h"
 #include "frontend/load.h"
 #include "ir/interp.h"
+#include "pass_args.h"
+#include "runtime/run_util.h"
 #include "tensor_io.h"
 
 static int run_run(int argc, char **argv);
 
 const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
-    "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp] [--print-kernels]\n"
-    "                 [--no-specialize] [--no-fuse]\n\n"
+    "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu] [--print-kernels]\n"
+    "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
+    "                 [--threads N] [--repeat N]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
     "with its exact dtype. Dtypes numpy has no type for (bf16, float8, float4,\n"
     "4- and 2-bit ints) are written one element per '<u2' / '|u1' (float bits)\n"
@@ -26,31 +32,32 @@ const cli_verb verb_run = {
     "Inputs are .npy files or ONNX TensorProto .pb files;\n"
     "without NAME= they bind to the graph inputs in order (a .pb file's own\n"
     "tensor name is used when it names an input). --target interp runs the\n"
-    "reference interpreter (the only target so far).\n\n"
+    "reference interpreter (the default); --target cpu compiles the model for\n"
+    "this machine's CPU in memory and runs it with the runtime. MODEL may also be\n"
+    "a shared object made by `smelt compile`, run by the runtime. With the\n"
+    "runtime, --threads N uses N threads (default: every core) and --repeat N\n"
+    "runs N times and prints the median latency (-o is then optional).\n\n"
     "The model is compiled for the inputs given: symbolic dimensions take the\n"
     "inputs' sizes, and integer inputs of at most 64 elements (shape operands\n"
     "such as axes, target shapes, pads) become constants of the graph; if sizes\n"
     "still depend on input values, small inputs of any dtype do too (Resize\n"
     "scales). --no-specialize turns this off. Elementwise kernels are fused into their\n"
-    "consumers unless --no-fuse is given.\n",
+    "consumers, and a kernel's elementwise reader into its epilogue, unless\n"
+    "--no-fuse is given.\n" PASS_ARGS_USAGE,
     run_run};
 
 #define MAX_INPUTS 256
+#define DEFAULT_TARGET "interp"
+
+/* How the runtime runs a compiled model (--target cpu, artifacts). */
+typedef struct run_opts {
+    int threads, repeat;
+} run_opts;
 
 typedef struct input_arg {
     const char *name; /* NULL when positional */
     const char *file;
 } input_arg;
-
-/* Output file name: the value name with '/' and other awkward bytes replaced. */
-static void output_path(char *buf, size_t size, const char *dir, const char *name) {
-    char clean[512];
-    size_t k = 0;
-    for (const char *c = name; *c && k + 1 < sizeof clean; c++)
-        clean[k++] = (*c == '/' || *c == '\\' || *c == ':' || (unsigned char)*c < 32) ? '_' : *c;
-    clean[k] = 0;
-    snprintf(buf, size, "%s/%s.npy", dir, clean);
-}
 
 /* The graph input names of a model, in order, before it is built. */
 static int list_inputs(const char *model, char ***names, uint32_t *n, diag *d) {
@@ -136,12 +143,77 @@ static ir_graph *load_specialized(const char *model, char **names, uint32_t n_na
     return g;
 }
 
+/* Compile p for this CPU into a shared object in memory, load it and run
+ * it on in (one tensor per graph input). */
+static int run_cpu(kir_program *p, const char *model, const interp_tensor *in, const run_opts *ro,
+                   const char *outdir, diag *d) {
+    const char *slash = strrchr(model, '/');
+    cg_options o = {.opt_level = -1, .pic = 1, .model = slash ? slash + 1 : model};
+    cg_bytes so = {0};
+    smelt_model *m = NULL;
+    int rc = cli_build_artifact(p, &o, CLI_EMIT_SO, model, &so, NULL, d);
+    if (rc == 0) rc = cli_load_shared(&so, model, &m, d);
+    if (rc == 0) rc = cli_run_model(m, in, ro->threads, ro->repeat, outdir, d);
+    smelt_model_free(m);
+    cg_bytes_free(&so);
+    return rc;
+}
+
+/* Run a compiled artifact (a shared object) on the input files. */
+static int run_artifact(const char *path, const input_arg *inputs, int n_inputs, const run_opts *ro,
+                        const char *outdir) {
+    diag d;
+    diag_init(&d);
+    char err[2048];
+    smelt_model *m = NULL;
+    if (smelt_load(path, &m, err, sizeof err)) {
+        diag_error(&d, "%s", err);
+        return cli_fail(&d);
+    }
+    uint32_t n = (uint32_t)smelt_num_inputs(m);
+    char **names = calloc(n ? n : 1, sizeof *names);
+    interp_tensor *given = calloc(n ? n : 1, sizeof *given);
+    int rc = -1;
+    if (!names || !given || n > MAX_INPUTS) {
+        diag_error(&d, n > MAX_INPUTS ? "%s: more than 256 inputs" : "%s: out of memory", path);
+    } else {
+        for (uint32_t k = 0; k < n; k++) {
+            smelt_tensor_info t;
+            names[k] = smelt_input_info(m, (int)k, &t) ? strdup("?") : strdup(t.name);
+        }
+        if (!read_inputs(names, n, inputs, n_inputs, given, &d))
+            rc = cli_run_model(m, given, ro->threads, ro->repeat, outdir, &d);
+    }
+    for (uint32_t k = 0; names && given && k < n; k++) {
+        free(names[k]);
+        free(given[k].data);
+    }
+    free(names);
+    free(given);
+    smelt_model_free(m);
+    return rc ? cli_fail(&d) : EXIT_OK;
+}
+
+/* The value of --threads / --repeat: a count in [lo, 1000000]. */
+static int parse_count(const char *s, int lo, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > 1000000) return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int run_run(int argc, char **argv) {
-    const char *model = NULL, *outdir = NULL, *target = "interp";
+    const char *model = NULL, *outdir = NULL, *target = DEFAULT_TARGET;
+    run_opts ro = {0, 0};
     input_arg inputs[MAX_INPUTS];
     int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
+    pass_options popts;
+    pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-i")) {
+        if (pass_args_parse(&popts, argv[i])) {
+            continue;
+        } else if (!strcmp(argv[i], "-i")) {
             if (++i >= argc) return cli_usage_error(&verb_run, "-i needs [NAME=]FILE");
             if (n_inputs == MAX_INPUTS) return cli_usage_error(&verb_run, "more than %d inputs", MAX_INPUTS);
             char *eq = strchr(argv[i], '=');
@@ -163,6 +235,10 @@ static int run_run(int argc, char **argv) {
             specialize = 0;
         } else if (!strcmp(argv[i], "--no-fuse")) {
             fuse = 0;
+        } else if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "--repeat")) {
+            int threads = argv[i][2] == 't';
+            if (++i >= argc || parse_count(argv[i], threads ? 0 : 1, threads ? &ro.threads : &ro.repeat))
+                return cli_usage_error(&verb_run, "%s needs a count", argv[i - 1 < argc ? i - 1 : argc - 1]);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error(&verb_run, "unknown option '%s'", argv[i]);
         } else if (!model) {
@@ -172,8 +248,14 @@ static int run_run(int argc, char **argv) {
         }
     }
     if (!model) return cli_usage_error(&verb_run, "no model given");
-    if (strcmp(target, "interp")) return cli_usage_error(&verb_run, "unknown target '%s' (available: interp)", target);
-    if (!outdir && !print_kernels) return cli_usage_error(&verb_run, "no output folder given (-o OUTDIR)");
+    int cpu = !strcmp(target, "cpu"), artifact = cli_is_elf(model);
+    if (!cpu && strcmp(target, "interp"))
+        return cli_usage_error(&verb_run, "unknown target '%s' (available: interp, cpu)", target);
+    if (!outdir && !print_kernels && !((cpu || artifact) && ro.repeat))
+        return cli_usage_error(&verb_run, "no output folder given (-o OUTDIR)");
+    if (ro.repeat && !cpu && !artifact) return cli_usage_error(&verb_run, "--repeat needs --target cpu");
+    if (artifact && print_kernels) return cli_usage_error(&verb_run, "--print-kernels needs a model, not an artifact");
+    if (artifact) return run_artifact(model, inputs, n_inputs, &ro, outdir);
 
     diag d;
     diag_init(&d);
@@ -195,13 +277,12 @@ static int run_run(int argc, char **argv) {
         diag_error(&d, "out of memory");
         goto fail;
     }
-    if (outdir && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
-    g = outdir && specialize ? load_specialized(model, names, n_names, given, bind, &d) : model_load(model, &d);
-    if (!g) goto fail;
-    prog = kir_lower(g, &d);
-    if (!prog || (fuse && kir_fuse(prog, &d)) || kir_prune(prog, &d)) goto fail;
+    int run_it = outdir || ro.repeat; /* else only --print-kernels */
+    if (run_it && read_inputs(names, n_names, inputs, n_inputs, given, &d)) goto fail;
+    g = run_it && specialize ? load_specialized(model, names, n_names, given, bind, &d) : model_load(model, &d);
+    if (!g || cli_lower_graph(g, &popts, fuse, &prog, &d)) goto fail;
     if (print_kernels) kir_print(prog, stdout);
-    if (!outdir) {
+    if (!run_it) {
         rc = EXIT_OK;
         goto done;
     }
@@ -214,6 +295,10 @@ static int run_run(int argc, char **argv) {
     for (uint32_t i = 0; i < g->n_inputs; i++) /* the graph's remaining inputs, by name */
         for (uint32_t k = 0; k < n_names; k++)
             if (!strcmp(names[k], g->values[g->inputs[i]].name)) in[i] = given[k];
+    if (cpu) {
+        rc = run_cpu(prog, model, in, &ro, outdir, &d) ? cli_fail(&d) : EXIT_OK;
+        goto done;
+    }
     if (interp_run(prog, in, out, &d)) goto fail;
     if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
         diag_error(&d, "%s: cannot create folder: %s", outdir, strerror(errno));
@@ -221,7 +306,7 @@ static int run_run(int argc, char **argv) {
     }
     for (uint32_t o = 0; o < g->n_outputs; o++) {
         char path[4096];
-        output_path(path, sizeof path, outdir, g->values[g->outputs[o]].name);
+        rt_output_path(path, sizeof path, outdir, g->values[g->outputs[o]].name);
         if (tensor_write_npy(path, &out[o], &d)) goto fail;
     }
     rc = EXIT_OK;

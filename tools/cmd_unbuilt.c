@@ -1,6 +1,6 @@
-/* cmd_unbuilt.c — verbs whose machinery is not built yet (compile,
- * bench): they accept --help and otherwise say plainly that they cannot run,
- * with a non-zero exit, rather than pretend. */
+/* cmd_unbuilt.c — verbs whose machinery is not built yet (bench): they
+ * accept --help and otherwise say plainly that they cannot run, with a
+ * non-zero exit, rather than pretend. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -10,11 +10,7 @@ static int not_yet(const char *verb, const char *what) {
     return EXIT_USER;
 }
 
-static int run_compile(int argc, char **argv) { return not_yet("compile", "code generation"); }
 static int run_bench(int argc, char **argv) { return not_yet("bench", "benchmarking"); }
 
-const cli_verb verb_compile = {
-    "compile", "compile a model into a deployable artifact",
-    "usage: smelt compile MODEL -o OUT [--target TARGET] [--emit so|exe|obj]\n", run_compile};
 const cli_verb verb_bench = {
     "bench", "measure a model's latency", "usage: smelt bench MODEL_OR_ARTIFACT\n", run_bench};

@@ -2,6 +2,7 @@
 # tools/deps.sh — install everything smelt needs to build and test, on Debian 12.
 #
 # Installs only what is missing: Debian packages (LLVM 16 C API, lld, clang,
+# the aarch64 cross libc and qemu-user for cross-compiled executables,
 # Vulkan loader and Mesa's lavapipe, SPIRV-Tools, cJSON, zlib, the ONNX 1.12
 # test data, PyTorch 1.13 and torchvision 0.14 for the model tests), a Python
 # venv in .venv with the test oracles (numpy, onnx, onnxruntime), and a second
@@ -13,7 +14,13 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   llvm-16-dev lld-16 clang-16 libvulkan-dev mesa-vulkan-drivers vulkan-tools
-  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata libopenblas-dev)
+  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata libopenblas-dev
+  # cross-linking aarch64 executables (clang-16 + lld with the aarch64 libc,
+  # crt files and libgcc) and running them in the tests (qemu-aarch64-static)
+  libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static)
+# the runtime reads the manifest with cJSON: aarch64 executables link the
+# arm64 build of it (Debian multiarch, the arm64 architecture added below)
+APT_CROSS=(libcjson-dev:arm64)
 # the model tests' exporter, without its recommends (libtorch-dev, ffmpeg's python3-av)
 APT_NORECOMMENDS=(python3-torch python3-torchvision)
 
@@ -32,7 +39,11 @@ apt_install_missing() { # [apt-get option...] -- package...
   if [ "$updated" -eq 0 ]; then $SUDO apt-get update -qq; updated=1; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${opts[@]}" "${missing[@]}"
 }
-apt_install_missing -- "${APT_PACKAGES[@]}"
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "deps: adding the arm64 architecture (multiarch) for cross-linked executables"
+  $SUDO dpkg --add-architecture arm64
+fi
+apt_install_missing -- "${APT_PACKAGES[@]}" "${APT_CROSS[@]}"
 apt_install_missing --no-install-recommends -- "${APT_NORECOMMENDS[@]}"
 
 # Python oracles, pinned: onnx 1.22.0 is the newest wheel that ships

@@ -36,7 +36,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TORCH_PYTHON = os.path.join(ROOT, ".venv-torch", "bin", "python")
 OPSET = 17
-SEQ = 16
+# bench/run.py exports the same models at benchmark sizes into another cache
+# by setting these (the stamp records them)
+SEQ = int(os.environ.get("SMELT_EXPORT_SEQ", 16))
+IMAGE = int(os.environ.get("SMELT_EXPORT_IMAGE", 64))
 VIT_SIZE = 32
 MODELS = ["mobilenet_v2", "resnet50", "vit_b_16", "bert_base", "gpt2"]
 
@@ -78,9 +81,9 @@ def build_vision(name):
     import torchvision
 
     if name == "resnet50":
-        model, shape = torchvision.models.resnet50(weights=None), (1, 3, 64, 64)
+        model, shape = torchvision.models.resnet50(weights=None), (1, 3, IMAGE, IMAGE)
     elif name == "mobilenet_v2":
-        model, shape = torchvision.models.mobilenet_v2(weights=None), (1, 3, 64, 64)
+        model, shape = torchvision.models.mobilenet_v2(weights=None), (1, 3, IMAGE, IMAGE)
     elif name == "vit_b_16":
         # B/16 width and depth (768 wide, 12 layers, 12 heads), 32x32 images: 4 patches + class token
         model, shape = torchvision.models.vit_b_16(weights=None, image_size=VIT_SIZE), (1, 3, VIT_SIZE, VIT_SIZE)
@@ -162,7 +165,7 @@ def export(name, outdir):
 def stamp_text():
     with open(os.path.abspath(__file__), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:16]
-    return f"export_models.py {digest} opset {OPSET}\n"
+    return f"export_models.py {digest} opset {OPSET} image {IMAGE} seq {SEQ}\n"
 
 
 def output_file(outdir, name):

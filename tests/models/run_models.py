@@ -8,6 +8,7 @@ missing or stale) two cases run:
     run/NAME       `smelt run model.onnx -i NAME=FILE ... -o DIR` on the
                    reference interpreter writes every output with onnxruntime's
                    dtype and shape, values within rtol 1e-3, atol 1e-4
+    cpu/NAME       the same, compiled for this CPU (`--target cpu`)
 
 tests/models/expected_failures.txt lists the cases known to fail, one per
 line with the reason (the first line of smelt's error). As in the ONNX
@@ -16,7 +17,8 @@ list), and so is one that crashes, times out or cannot be exported. The last lin
 `models: N passed, N failed, N skipped` (skipped = expected failures).
 
     .venv/bin/python tests/models/run_models.py [--smelt build/smelt] [-j 2]
-        [--cache build/models] [--only NAME] [--inspect-only] [--update-expected]
+        [--cache build/models] [--only NAME] [--targets interp,cpu] [--inspect-only]
+        [--update-expected]
 
 --inspect-only runs the inspect cases alone (sanitizer builds, where the
 interpreter would take many minutes per model).
@@ -108,17 +110,26 @@ def smelt_cmd(smelt, args, timeout):
     return "fail", short_reason(first_error_line(stderr)), dt, cpu
 
 
-def run_model(name, smelt, cache, err, inspect_only):
+CASE_OF_TARGET = {"interp": "run", "cpu": "cpu"}
+
+
+def run_model(name, smelt, cache, err, targets):
     """{case id: (status, reason, seconds)} for one model (err: the export's error)."""
+    cids = [f"inspect/{name}"] + [f"{CASE_OF_TARGET[t]}/{name}" for t in targets]
     if err:
-        return {f"inspect/{name}": ("fail", err, 0.0, 0.0), f"run/{name}": ("fail", err, 0.0, 0.0)}
+        return {cid: ("fail", err, 0.0, 0.0) for cid in cids}
     model, inputs, outputs = export_models.load_case(cache, name)
     res = {f"inspect/{name}": smelt_cmd(smelt, ["inspect", model], 60)}
-    if inspect_only:
-        return res
+    for target in targets:
+        res[f"{CASE_OF_TARGET[target]}/{name}"] = run_on(smelt, model, inputs, outputs, target)
+    return res
+
+
+def run_on(smelt, model, inputs, outputs, target):
+    """(status, reason, seconds, CPU seconds) of the model on one target."""
     tmp = tempfile.mkdtemp(prefix="smelt-models-")
     try:
-        args = ["run", model, "-o", tmp]
+        args = ["run", model, "--target", target, "-o", tmp]
         for n, path in inputs:
             args += ["-i", f"{n}={path}"]
         status, reason, dt, cpu = smelt_cmd(smelt, args, TIMEOUT_S)
@@ -132,10 +143,9 @@ def run_model(name, smelt, cache, err, inspect_only):
                 if e:
                     status, reason = "fail", e
                     break
-        res[f"run/{name}"] = (status, reason, dt, cpu)
+        return status, reason, dt, cpu
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return res
 
 
 def read_expected(path):
@@ -170,9 +180,13 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "models", "expected_failures.txt"))
+    ap.add_argument("--targets", default="interp", help="comma-separated: interp, cpu")
     ap.add_argument("--inspect-only", action="store_true")
     ap.add_argument("--update-expected", action="store_true")
     args = ap.parse_args()
+    targets = [] if args.inspect_only else [t for t in args.targets.split(",") if t]
+    if any(t not in CASE_OF_TARGET for t in targets):
+        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu)")
     if args.update_expected and (args.only or args.inspect_only):
         sys.exit("--update-expected needs the full run (no --only, no --inspect-only)")
 
@@ -186,18 +200,18 @@ def main():
     errors = {n: export_models.ensure(args.cache, n) for n in names}
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
-        for r in pool.map(lambda n: run_model(n, args.smelt, args.cache, errors[n], args.inspect_only), names):
+        for r in pool.map(lambda n: run_model(n, args.smelt, args.cache, errors[n], targets), names):
             results.update(r)
     elapsed = time.time() - start
 
     xfail = read_expected(args.expected)
     passed = failed = skipped = 0
     for name in names:
-        for cid in (f"inspect/{name}", f"run/{name}"):
+        for cid in [f"inspect/{name}"] + [f"{CASE_OF_TARGET[t]}/{name}" for t in targets]:
             if cid not in results:
                 continue
             status, reason, dt, cpu = results[cid]
-            timing = f" ({dt:.1f} s, {cpu:.1f} s CPU)" if cid.startswith("run/") and status == "pass" else ""
+            timing = f" ({dt:.1f} s, {cpu:.1f} s CPU)" if not cid.startswith("inspect/") and status == "pass" else ""
             if status == "pass":
                 if cid in xfail and not args.update_expected:
                     print(f"FAIL {cid}: passes now{timing}; remove it from expected_failures.txt")

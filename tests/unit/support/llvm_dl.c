@@ -1,5 +1,6 @@
 /* llvm_dl.c — build emitted LLVM IR into a loaded shared object (see
- * llvm_dl.h). */
+ * llvm_dl.h): the backend's own host target machine (cg_target_resolve)
+ * and shared-object linker (cg_link_shared), then dlopen. */
 #include "tests/unit/support/llvm_dl.h"
 
 #include <dlfcn.h>
@@ -13,17 +14,11 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-static int dl_init_done;
-
-static void dl_init(void) {
-    if (dl_init_done) return;
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    dl_init_done = 1;
-}
+#include "codegen/link.h"
+#include "codegen/llvm/cg_internal.h"
 
 void llvm_dl_host_vector(int *vec, int *nregs) {
-    dl_init();
+    LLVMInitializeNativeTarget();
     char *triple = LLVMGetDefaultTargetTriple();
     char *feat = LLVMGetHostCPUFeatures();
     *vec = 4;
@@ -35,75 +30,75 @@ void llvm_dl_host_vector(int *vec, int *nregs) {
     LLVMDisposeMessage(feat);
 }
 
-int llvm_dl_open(LLVMModuleRef m, const char *asm_path, llvm_dl *out, char *err, size_t errlen) {
-    memset(out, 0, sizeof *out);
-    dl_init();
+/* optimize at O3 and emit the object into obj */
+static int dl_compile(LLVMModuleRef m, const char *asm_path, cg_object *obj, diag *d) {
     char *msg = NULL;
     if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
-        snprintf(err, errlen, "invalid module: %s", msg);
+        diag_error(d, "invalid module: %s", msg);
         LLVMDisposeMessage(msg);
         return -1;
     }
     LLVMDisposeMessage(msg);
-    char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
-    LLVMTargetRef t;
-    int rc = -1;
-    LLVMTargetMachineRef tm = NULL;
-    if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
-        snprintf(err, errlen, "target %s: %s", triple, msg);
-        LLVMDisposeMessage(msg);
-        goto done;
-    }
-    tm = LLVMCreateTargetMachine(t, triple, cpu, feat, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
-                                 LLVMCodeModelDefault);
-    LLVMSetTarget(m, triple);
+    cg_target host = {NULL, NULL, NULL};
+    LLVMTargetMachineRef tm;
+    if (cg_target_resolve(&host, &obj->triple, &obj->cpu, &obj->features, &tm, 3, 1, d)) return -1;
+    LLVMSetTarget(m, obj->triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(m, td);
     LLVMDisposeTargetData(td);
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
     LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, po);
     LLVMDisposePassBuilderOptions(po);
+    int rc = -1;
+    LLVMMemoryBufferRef mb = NULL;
     if (e) {
         msg = LLVMGetErrorMessage(e);
-        snprintf(err, errlen, "passes: %s", msg);
+        diag_error(d, "passes: %s", msg);
         LLVMDisposeErrorMessage(msg);
-        goto done;
-    }
-    if (asm_path && LLVMTargetMachineEmitToFile(tm, m, (char *)asm_path, LLVMAssemblyFile, &msg)) {
-        snprintf(err, errlen, "asm: %s", msg);
+    } else if (asm_path && LLVMTargetMachineEmitToFile(tm, m, (char *)asm_path, LLVMAssemblyFile, &msg)) {
+        diag_error(d, "asm: %s", msg);
         LLVMDisposeMessage(msg);
-        goto done;
+    } else if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &msg, &mb)) {
+        diag_error(d, "object: %s", msg);
+        LLVMDisposeMessage(msg);
+    } else {
+        obj->size = LLVMGetBufferSize(mb);
+        obj->data = malloc(obj->size);
+        if (obj->data) memcpy(obj->data, LLVMGetBufferStart(mb), obj->size), rc = 0;
+        LLVMDisposeMemoryBuffer(mb);
     }
+    LLVMDisposeTargetMachine(tm);
+    return rc;
+}
+
+int llvm_dl_open(LLVMModuleRef m, const char *asm_path, llvm_dl *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    diag d;
+    diag_init(&d);
+    cg_object obj;
+    memset(&obj, 0, sizeof obj);
+    cg_bytes so = {NULL, 0};
+    int rc = -1;
+    if (dl_compile(m, asm_path, &obj, &d) || cg_link_shared(&obj, &so, &d)) goto done;
     snprintf(out->dir, sizeof out->dir, "/tmp/smelt_dl_XXXXXX");
     if (!mkdtemp(out->dir)) {
-        snprintf(err, errlen, "mkdtemp failed");
+        out->dir[0] = 0;
+        diag_error(&d, "mkdtemp failed");
         goto done;
     }
-    char obj[300], so[300], cmd[1600];
-    snprintf(obj, sizeof obj, "%s/k.o", out->dir);
-    snprintf(so, sizeof so, "%s/k.so", out->dir);
-    if (LLVMTargetMachineEmitToFile(tm, m, obj, LLVMObjectFile, &msg)) {
-        snprintf(err, errlen, "object: %s", msg);
-        LLVMDisposeMessage(msg);
-        goto done;
-    }
-    snprintf(cmd, sizeof cmd, "if command -v ld.lld-16 >/dev/null; then ld.lld-16 -shared -o %s %s; else cc -shared -o %s %s; fi",
-             so, obj, so, obj);
-    if (system(cmd) != 0) {
-        snprintf(err, errlen, "link failed: %s", cmd);
-        goto done;
-    }
-    out->handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    if (!out->handle) {
-        snprintf(err, errlen, "dlopen: %s", dlerror());
-        goto done;
-    }
-    rc = 0;
+    char path[300];
+    snprintf(path, sizeof path, "%s/k.so", out->dir);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(so.data, 1, so.size, f) != so.size) diag_error(&d, "cannot write %s", path);
+    if (f && fclose(f)) diag_error(&d, "cannot write %s", path);
+    if (d.errors) goto done;
+    out->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!out->handle) diag_error(&d, "dlopen: %s", dlerror());
+    else rc = 0;
 done:
-    if (tm) LLVMDisposeTargetMachine(tm);
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(feat);
+    if (rc) snprintf(err, errlen, "%s", d.msg);
+    cg_object_free(&obj);
+    cg_bytes_free(&so);
     return rc;
 }
 
@@ -114,8 +109,6 @@ void llvm_dl_close(llvm_dl *d) {
     if (d->handle) dlclose(d->handle);
     d->handle = NULL;
     if (!d->dir[0]) return;
-    snprintf(p, sizeof p, "%s/k.o", d->dir);
-    unlink(p);
     snprintf(p, sizeof p, "%s/k.so", d->dir);
     unlink(p);
     rmdir(d->dir);

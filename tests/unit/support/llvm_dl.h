@@ -1,7 +1,7 @@
 /* llvm_dl.h — for tests and benchmarks of emitted LLVM IR: optimize a
  * module for the host CPU, emit an object, link it into a shared object
- * with ld.lld-16 and dlopen it (what codegen/link.c will do for real
- * artifacts; kept here so that the GEMM engine can be tested on its own).
+ * (codegen/link.c) and dlopen it: for code that is not a whole model (the
+ * GEMM engine's functions), which cg_harness cannot run.
  */
 #ifndef SMELT_LLVM_DL_H
 #define SMELT_LLVM_DL_H

@@ -1,0 +1,178 @@
+"""bench/run.py — smelt against its competitors, in one run on this machine.
+
+For each model (ResNet-50, MobileNetV2 at 1x3x224x224; BERT-base at batch 1,
+sequence 128; made by tests/models/export_models.py into build/models) it
+measures, in the same run:
+
+  compile    `smelt compile model.onnx -o model.so`: wall time, artifact size
+  smelt      `smelt run model.so --threads T --repeat R`: the median latency
+             it prints (after warm-up runs), and the first run including load
+  ort        onnxruntime with every graph optimization on, intra-op threads T,
+             the same inputs: median of R runs after warm-up
+
+and the ratio smelt / ort (below 1.0 is faster than onnxruntime), at 1 and 2
+threads. It also runs bench/sgemm (smelt's generated sgemm against OpenBLAS)
+when built. With --doc it writes the tables to docs/performance.md.
+
+    .venv/bin/python bench/run.py [--repeat 20] [--threads 1,2] [--only resnet50]
+        [--doc docs/performance.md]
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+# the benchmark sizes, for the exporter (read when it is imported)
+os.environ["SMELT_EXPORT_IMAGE"] = "224"
+os.environ["SMELT_EXPORT_SEQ"] = "128"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "models"))
+import export_models  # noqa: E402
+
+MODELS = {  # name -> input name -> (shape, dtype, value range)
+    "resnet50": {"image": ((1, 3, 224, 224), np.float32, None)},
+    "mobilenet_v2": {"image": ((1, 3, 224, 224), np.float32, None)},
+    "bert_base": {"input_ids": ((1, 128), np.int64, 30000),
+                  "attention_mask": ((1, 128), np.int64, 1),
+                  "token_type_ids": ((1, 128), np.int64, 1)},
+}
+
+
+def make_inputs(name, outdir):
+    rng = np.random.default_rng(0)
+    paths = {}
+    for inp, (shape, dtype, hi) in MODELS[name].items():
+        if hi is None:
+            x = rng.standard_normal(shape).astype(dtype)
+        elif inp == "attention_mask":
+            x = np.ones(shape, dtype)
+        else:
+            x = rng.integers(0, hi + 1, shape).astype(dtype)
+        paths[inp] = os.path.join(outdir, inp + ".npy")
+        np.save(paths[inp], x)
+    return paths
+
+
+def ort_latency(model, inputs, threads, repeat):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    feed = {k: np.load(v) for k, v in inputs.items()}
+    for _ in range(3):
+        s.run(None, feed)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        s.run(None, feed)
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def smelt_latency(smelt, artifact, inputs, threads, repeat, outdir):
+    cmd = [smelt, "run", artifact, "--threads", str(threads), "--repeat", str(repeat), "-o", outdir]
+    for k, v in inputs.items():
+        cmd += ["-i", f"{k}={v}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
+    med = re.search(r"median ([0-9.]+) ms", r.stdout + r.stderr)
+    first = re.search(r"first ([0-9.]+) ms", r.stdout + r.stderr)
+    if not med:
+        raise RuntimeError(f"no median in: {r.stdout}{r.stderr}")
+    return float(med.group(1)), float(first.group(1)) if first else None
+
+
+def compile_model(smelt, model, artifact):
+    t = time.perf_counter()
+    r = subprocess.run([smelt, "compile", model, "-o", artifact], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"compile {model}: {r.stderr.strip()}")
+    return time.perf_counter() - t, os.path.getsize(artifact)
+
+
+def run_sgemm(build):
+    exe = os.path.join(ROOT, build, "bench", "sgemm")
+    if not os.path.exists(exe):
+        return None
+    r = subprocess.run([exe], capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else f"sgemm failed: {r.stderr}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smelt", default=os.path.join(ROOT, "build", "smelt"))
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--cache", default=os.path.join(ROOT, "build", "bench-models"))
+    ap.add_argument("--doc", default="")
+    args = ap.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
+    names = [n for n in MODELS if not args.only or n in args.only.split(",")]
+    tmp = tempfile.mkdtemp(prefix="smelt-bench-")
+    rows, comp = [], []
+    for name in names:
+        err = export_models.ensure(args.cache, name)
+        if err:
+            sys.exit(f"{name}: {err}")
+        model = os.path.join(args.cache, name, "model.onnx")
+        d = os.path.join(tmp, name)
+        os.makedirs(d)
+        inputs = make_inputs(name, d)
+        artifact = os.path.join(d, "model.so")
+        ct, size = compile_model(args.smelt, model, artifact)
+        firsts = []
+        for t in threads:
+            sm, first = smelt_latency(args.smelt, artifact, inputs, t, args.repeat, os.path.join(d, "out"))
+            ort_ms = ort_latency(model, inputs, t, args.repeat)
+            rows.append((name, t, sm, ort_ms, sm / ort_ms))
+            firsts.append((first, sm))
+            print(f"{name} threads={t}: smelt {sm:.2f} ms, onnxruntime {ort_ms:.2f} ms, ratio {sm / ort_ms:.2f}",
+                  flush=True)
+        first, steady = firsts[0]
+        comp.append((name, ct, size, first, steady))
+        print(f"{name}: compile {ct:.1f} s, artifact {size / 1e6:.1f} MB, first run incl. load "
+              f"{first if first is not None else float('nan'):.1f} ms", flush=True)
+    sg = run_sgemm(args.build)
+    if sg:
+        print(sg)
+    if args.doc:
+        write_doc(args.doc, rows, comp, sg, " ".join(sys.argv[1:]), threads)
+
+
+def write_doc(path, rows, comp, sgemm, argv, threads):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    out = ["# Performance", "",
+           f"Measured by `.venv/bin/python bench/run.py {argv}` on {cpu} ({os.cpu_count()} cores). "
+           "Latency is the median of the runs after warm-up; ratio = smelt / onnxruntime "
+           "(below 1.0: smelt is faster). onnxruntime has every graph optimization on.", "",
+           "## Batch-1 latency", "",
+           "| model | threads | smelt ms | onnxruntime ms | ratio |", "|---|---|---|---|---|"]
+    for name, t, sm, o, r in rows:
+        out.append(f"| {name} | {t} | {sm:.2f} | {o:.2f} | {r:.2f} |")
+    out += ["", "## Compile time, artifact size, first run", "",
+            "| model | compile s | artifact MB | load + first run ms | steady run ms | first / steady |",
+            "|---|---|---|---|---|---|"]
+    for name, ct, size, first, steady in comp:
+        fr = f"{first:.1f}" if first is not None else "-"
+        ratio = f"{first / steady:.2f}" if first is not None else "-"
+        out.append(f"| {name} | {ct:.1f} | {size / 1e6:.1f} | {fr} | {steady:.1f} | {ratio} |")
+    if sgemm:
+        out += ["", "## sgemm", "", sgemm.strip()]
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

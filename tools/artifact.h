@@ -1,0 +1,37 @@
+/* artifact.h — what `smelt compile` and `smelt run --target cpu` share:
+ * lowering a graph to the kernel program the backends take, building an
+ * artifact from it (compile + link), loading a built shared object
+ * in-process, and running a loaded model on tensors with the runtime. */
+#ifndef SMELT_TOOLS_ARTIFACT_H
+#define SMELT_TOOLS_ARTIFACT_H
+
+#include "codegen/link.h"
+#include "codegen/llvm/cg_llvm.h"
+#include "ir/interp.h"
+#include "passes/passes.h"
+#include "runtime/smelt.h"
+
+typedef enum cli_emit { CLI_EMIT_SO, CLI_EMIT_EXE, CLI_EMIT_OBJ } cli_emit;
+
+/* The graph passes (popts), lowering, fusion (unless !fuse) and pruning. */
+int cli_lower_graph(ir_graph *g, const pass_options *popts, int fuse, kir_program **out, diag *d);
+
+/* Compile p for o's target and link it as `emit` asks: *main gets the shared
+ * object, the executable or the object; *header the --emit obj header
+ * (untouched otherwise). Errors start with `model` (the file's path). */
+int cli_build_artifact(kir_program *p, const cg_options *o, cli_emit emit, const char *model, cg_bytes *main,
+                       cg_bytes *header, diag *d);
+
+/* Load a shared object held in memory: written to a temporary file in
+ * $TMPDIR, loaded with smelt_load, removed. name is for messages. */
+int cli_load_shared(const cg_bytes *so, const char *name, smelt_model **m, diag *d);
+
+/* True when path starts like an ELF file (a compiled artifact). */
+int cli_is_elf(const char *path);
+
+/* Run m on in[k] (one per model input, in order) with `threads` threads,
+ * `repeat` times (printing the median latency when repeat > 0), and write
+ * each output as OUTDIR/NAME.npy. */
+int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, const char *outdir, diag *d);
+
+#endif

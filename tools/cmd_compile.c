@@ -1,0 +1,160 @@
+/* cmd_compile.c — `smelt compile MODEL -o OUT`: compile a model into a
+ * deployable artifact (docs/artifact.md): a shared object, a standalone
+ * executable, or an object plus a C header. The model is loaded, the graph
+ * passes run, it is lowered, fused and pruned, compiled by the LLVM backend
+ * for the target and linked; the result is written atomically, so a failed
+ * compile leaves no file (and an older OUT untouched). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "artifact.h"
+#include "cli.h"
+#include "frontend/load.h"
+#include "ir/outfile.h"
+#include "pass_args.h"
+
+static int run_compile(int argc, char **argv);
+
+const cli_verb verb_compile = {
+    "compile", "compile a model into a deployable artifact",
+    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj] [--target TRIPLE]\n"
+    "                     [--cpu NAME|native] [--features +F,-F] [--name NAME] [-O0|-O1|-O2|-O3]\n"
+    "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n\n"
+    "Compiles MODEL (.onnx or .ir) to native code and writes OUT:\n"
+    "  --emit so   a shared object (the default), loaded by the runtime (smelt_load)\n"
+    "              or by `smelt run OUT`;\n"
+    "  --emit exe  a standalone executable with the runtime linked in:\n"
+    "              OUT -i NAME=FILE.npy ... -o OUTDIR [--threads N] [--repeat N];\n"
+    "  --emit obj  an object file OUT and a header (OUT without .o, plus .h) that\n"
+    "              declares the exported desc and states the fixed sizes, for\n"
+    "              static linking with libsmeltrt.a (smelt_load_desc).\n"
+    "--target TRIPLE picks the architecture (x86_64-linux-gnu, aarch64-linux-gnu;\n"
+    "default: this machine's). --cpu picks the CPU whose features the code may use:\n"
+    "a name (skylake-avx512, znver3, neoverse-n1), a level (x86-64-v2, x86-64-v3,\n"
+    "x86-64-v4) or native (this machine's CPU; the default for the host target,\n"
+    "generic otherwise); the runtime refuses an artifact that needs a feature the\n"
+    "machine lacks. --name NAME exports the model as smelt_model_NAME (default:\n"
+    "smelt_model), so that several can be linked into one program. -O sets LLVM's\n"
+    "optimization level (default -O3). The same input gives the same bytes.\n\n"
+    "Executables for another architecture link its runtime, built by\n"
+    "`make runtime-TRIPLE` into build/TRIPLE/ (found beside the smelt program,\n"
+    "in ../lib/smelt, or in $SMELT_RUNTIME_DIR).\n" PASS_ARGS_USAGE,
+    run_compile};
+
+/* The architectures the backend and the linker support. */
+static int known_target(const char *triple) {
+    static const char *const arches[] = {"x86_64-", "aarch64-", "arm64-"};
+    for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
+        if (!strncmp(triple, arches[i], strlen(arches[i])) && strstr(triple, "linux")) return 1;
+    return 0;
+}
+
+/* OUT without a trailing .o, plus .h. */
+static void header_path(char *buf, size_t size, const char *out) {
+    size_t n = strlen(out);
+    if (n > 2 && !strcmp(out + n - 2, ".o")) n -= 2;
+    snprintf(buf, size, "%.*s.h", (int)n, out);
+}
+
+/* Write the artifact (and header) atomically. */
+static int write_outputs(const char *out, cli_emit emit, const cg_bytes *main, const cg_bytes *header, diag *d) {
+    outfile of, hf;
+    char hpath[4200];
+    if (outfile_open(&of, out, d)) return -1;
+    if (emit == CLI_EMIT_OBJ) {
+        header_path(hpath, sizeof hpath, out);
+        if (outfile_open(&hf, hpath, d)) {
+            outfile_abort(&of);
+            return -1;
+        }
+        if (fwrite(header->data, 1, header->size, hf.f) != header->size) {
+            outfile_abort(&hf);
+            outfile_abort(&of);
+            return diag_error(d, "%s: write failed", hpath);
+        }
+    }
+    if (fwrite(main->data, 1, main->size, of.f) != main->size) {
+        if (emit == CLI_EMIT_OBJ) outfile_abort(&hf);
+        outfile_abort(&of);
+        return diag_error(d, "%s: write failed", out);
+    }
+    if (emit == CLI_EMIT_OBJ && outfile_commit(&hf, d)) {
+        outfile_abort(&of);
+        return -1;
+    }
+    if (outfile_commit(&of, d)) return -1;
+    if (emit == CLI_EMIT_EXE && chmod(out, 0755) != 0) return diag_error(d, "%s: cannot make it executable", out);
+    return 0;
+}
+
+static int run_compile(int argc, char **argv) {
+    const char *model = NULL, *out = NULL, *name = NULL;
+    cg_options o = {.opt_level = -1, .pic = 1};
+    cli_emit emit = CLI_EMIT_SO;
+    pass_options popts;
+    pass_args_init(&popts);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (pass_args_parse(&popts, a)) continue;
+        int takes = !strcmp(a, "-o") || !strcmp(a, "--emit") || !strcmp(a, "--target") || !strcmp(a, "--cpu") ||
+                    !strcmp(a, "--features") || !strcmp(a, "--name");
+        if (takes && i + 1 >= argc) return cli_usage_error(&verb_compile, "%s needs a value", a);
+        if (!strcmp(a, "-o")) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--emit")) {
+            const char *e = argv[++i];
+            if (!strcmp(e, "so")) emit = CLI_EMIT_SO;
+            else if (!strcmp(e, "exe")) emit = CLI_EMIT_EXE;
+            else if (!strcmp(e, "obj")) emit = CLI_EMIT_OBJ;
+            else return cli_usage_error(&verb_compile, "unknown --emit '%s' (so, exe or obj)", e);
+        } else if (!strcmp(a, "--target")) {
+            o.target.triple = argv[++i];
+        } else if (!strcmp(a, "--cpu")) {
+            o.target.cpu = argv[++i];
+        } else if (!strcmp(a, "--features")) {
+            o.target.features = argv[++i];
+        } else if (!strcmp(a, "--name")) {
+            name = argv[++i];
+        } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+            o.opt_level = a[2] - '0';
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error(&verb_compile, "unknown option '%s'", a);
+        } else if (!model) {
+            model = a;
+        } else {
+            return cli_usage_error(&verb_compile, "more than one model given ('%s' and '%s')", model, a);
+        }
+    }
+    if (!model) return cli_usage_error(&verb_compile, "no model given");
+    if (!out) return cli_usage_error(&verb_compile, "no output given (-o OUT)");
+    if (o.target.triple && !known_target(o.target.triple))
+        return cli_usage_error(&verb_compile, "unknown target '%s' (x86_64-linux-gnu or aarch64-linux-gnu)",
+                               o.target.triple);
+    char symbol[256];
+    if (name) {
+        for (const char *c = name; *c; c++)
+            if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+                return cli_usage_error(&verb_compile, "--name '%s': letters, digits and '_' only", name);
+        if (snprintf(symbol, sizeof symbol, "%s_%s", SMELT_MODEL_SYMBOL, name) >= (int)sizeof symbol)
+            return cli_usage_error(&verb_compile, "--name is too long");
+        o.symbol = symbol;
+    }
+    const char *slash = strrchr(model, '/');
+    o.model = slash ? slash + 1 : model;
+
+    diag d;
+    diag_init(&d);
+    kir_program *p = NULL;
+    cg_bytes main = {0}, header = {0};
+    int rc = -1;
+    ir_graph *g = model_load(model, &d);
+    if (g && !cli_lower_graph(g, &popts, 1, &p, &d) && !cli_build_artifact(p, &o, emit, model, &main, &header, &d))
+        rc = write_outputs(out, emit, &main, &header, &d);
+    cg_bytes_free(&main);
+    cg_bytes_free(&header);
+    kir_free(p);
+    ir_graph_free(g);
+    return rc ? cli_fail(&d) : EXIT_OK;
+}
