@@ -204,8 +204,10 @@ int main(int argc, char **argv) {
                     int64_t na = cg_gemm_pack_items(&cfg, CG_GEMM_A, 1, n), nb = cg_gemm_pack_items(&cfg, CG_GEMM_B, 1, n);
                     double t3 = now();
                     pack_a(a, n, 1, 0, ap, n, n, NULL, 0, na);
+                    double t4 = now();
                     pack_b(b, n, 1, 0, bp, n, n, NULL, 0, nb);
                     tp[k] = now() - t3;
+                    if (getenv("SGEMM_PACK_SPLIT")) printf("  pack a %.3f ms, b %.3f ms\n", (t4 - t3) * 1e3, (now() - t4) * 1e3);
                 }
             }
             pool_stop();

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define CG_GEMM_UNROLL 4
+#define CG_GEMM_PACK_GROUP 8 /* panels per work item of a pack kernel */
 
 /* ---- config ---- */
 
@@ -56,7 +57,7 @@ int64_t cg_gemm_items(const cg_gemm_config *c, int64_t batch, int64_t M, int64_t
 }
 
 int64_t cg_gemm_pack_items(const cg_gemm_config *c, cg_gemm_operand op, int64_t batch, int64_t P) {
-    return batch * cdiv(P, op_r(c, op));
+    return batch * cdiv(cdiv(P, op_r(c, op)), CG_GEMM_PACK_GROUP);
 }
 
 int64_t cg_gemm_packed_floats(const cg_gemm_config *c, cg_gemm_operand op, int64_t P, int64_t K) {
@@ -125,11 +126,26 @@ static LLVMValueRef cdiv_ir(gx *g, LLVMValueRef a, int64_t d) {
     return LLVMBuildSDiv(g->b, add(g, a, k64(g, d - 1)), k64(g, d), "");
 }
 
+/* ceil(a / n) for n >= 0 (n = 0: a) */
+static LLVMValueRef cdiv_even(gx *g, LLVMValueRef a, LLVMValueRef n) {
+    LLVMValueRef n1 = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSGT, n, k64(g, 1), ""), n, k64(g, 1), "");
+    return LLVMBuildSDiv(g->b, LLVMBuildSub(g->b, add(g, a, n1), k64(g, 1), ""), n1, "");
+}
+
 static LLVMValueRef intrinsic(gx *g, const char *name, LLVMTypeRef *tys, size_t n, LLVMTypeRef *fty) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
     LLVMValueRef f = LLVMGetIntrinsicDeclaration(g->m, id, tys, n);
     *fty = LLVMIntrinsicGetType(g->cx, id, tys, n);
     return f;
+}
+
+/* llvm.prefetch of data (rw: 1 write; locality 3: L1, 2: L2) */
+static void prefetch(gx *g, LLVMValueRef p, int rw, int locality) {
+    LLVMTypeRef tp[1] = {g->ptr}, fty;
+    LLVMValueRef f = intrinsic(g, "llvm.prefetch", tp, 1, &fty);
+    LLVMValueRef a[4] = {p, LLVMConstInt(g->i32, (unsigned)rw, 0), LLVMConstInt(g->i32, (unsigned)locality, 0),
+                         LLVMConstInt(g->i32, 1, 0)};
+    LLVMBuildCall2(g->b, fty, f, a, 4, "");
 }
 
 /* A counted loop `for (iv = lo; iv < hi; iv += step)`; the body is emitted
@@ -205,7 +221,7 @@ typedef struct micro {
     gx g;
     const cg_gemm_config *c;
     const cg_gemm_epilogue *epi;
-    LLVMValueRef kc, a, bp, cp, c_rs, mr, nr, flags, batch, row, col, ctx;
+    LLVMValueRef kc, a, bp, cp, c_rs, mr, nr, flags, batch, row, col, ctx, pf;
     LLVMValueRef acc[64 * 16];
     LLVMValueRef fma, mload, mstore;
     LLVMTypeRef fma_ty, mload_ty, mstore_ty;
@@ -237,6 +253,9 @@ static void micro_kloop(micro *u, LLVMValueRef lo, LLVMValueRef hi, int unroll) 
     LLVMValueRef k = loop_begin(g, &l, lo, hi, k64(g, unroll), "k");
     LLVMValueRef apan = gep(g, u->a, mul(g, k, k64(g, u->c->mr)));
     LLVMValueRef bpan = gep(g, u->bp, mul(g, k, k64(g, u->c->nr)));
+    /* the next B panel (pf), as fast as this one is read, into L2 */
+    LLVMValueRef pfk = gep(g, u->pf, mul(g, k, k64(g, u->c->nr)));
+    for (int off = 0; off < unroll * u->c->nr; off += 16) prefetch(g, gep(g, pfk, k64(g, off)), 0, 2);
     for (int t = 0; t < unroll; t++) micro_step(u, apan, bpan, t);
     loop_end(g, &l);
 }
@@ -312,12 +331,12 @@ LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c, const 
     gx_init(g, m, c->vec);
     u.c = c;
     u.epi = epi;
-    LLVMTypeRef ps[12] = {g->i64, g->ptr, g->ptr, g->ptr, g->i64, g->i64, g->i64, g->i32,
-                          g->i64, g->i64, g->i64, g->ptr};
-    LLVMValueRef fn = new_fn(g, name, ps, 12);
-    LLVMValueRef *args[12] = {&u.kc, &u.a, &u.bp, &u.cp, &u.c_rs, &u.mr, &u.nr, &u.flags,
-                              &u.batch, &u.row, &u.col, &u.ctx};
-    for (unsigned i = 0; i < 12; i++) *args[i] = LLVMGetParam(fn, i);
+    LLVMTypeRef ps[13] = {g->i64, g->ptr, g->ptr, g->ptr, g->i64, g->i64, g->i64, g->i32,
+                          g->i64, g->i64, g->i64, g->ptr, g->ptr};
+    LLVMValueRef fn = new_fn(g, name, ps, 13);
+    LLVMValueRef *args[13] = {&u.kc, &u.a, &u.bp, &u.cp, &u.c_rs, &u.mr, &u.nr, &u.flags,
+                              &u.batch, &u.row, &u.col, &u.ctx, &u.pf};
+    for (unsigned i = 0; i < 13; i++) *args[i] = LLVMGetParam(fn, i);
     LLVMTypeRef t1[1] = {g->vty}, t2[2] = {g->vty, g->ptr};
     u.fma = intrinsic(g, "llvm.fma", t1, 1, &u.fma_ty);
     u.mload = intrinsic(g, "llvm.masked.load", t2, 2, &u.mload_ty);
@@ -329,16 +348,12 @@ LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c, const 
         LLVMBuildStore(g->b, LLVMConstNull(g->vty), u.acc[i]);
     }
     /* bring the C tile towards the cache while the k loop runs */
-    LLVMTypeRef tp[1] = {g->ptr}, pfty;
-    LLVMValueRef pf = intrinsic(g, "llvm.prefetch", tp, 1, &pfty);
     LLVMValueRef rowl = smin(g, u.mr, k64(g, c->mr));
     for (int i = 0; i < c->mr; i++) {
         LLVMValueRef ri = smin(g, k64(g, i), LLVMBuildSub(g->b, rowl, k64(g, 1), ""));
         LLVMValueRef crow = gep(g, u.cp, mul(g, ri, u.c_rs));
         for (int j = 0; j < c->nr; j += 16) {
-            LLVMValueRef a[4] = {gep(g, crow, k64(g, j)), LLVMConstInt(g->i32, 1, 0), LLVMConstInt(g->i32, 3, 0),
-                                 LLVMConstInt(g->i32, 1, 0)};
-            LLVMBuildCall2(g->b, pfty, pf, a, 4, "");
+            prefetch(g, gep(g, crow, k64(g, j)), 1, 3);
         }
     }
     LLVMValueRef kmain = LLVMBuildAnd(g->b, u.kc, k64(g, -CG_GEMM_UNROLL), "kmain");
@@ -392,17 +407,22 @@ static LLVMValueRef pack_load(packer *q, LLVMValueRef sb, LLVMValueRef p, LLVMVa
     return LLVMBuildLoad2(g->b, g->f32, gep(g, sb, add(g, mul(g, p, q->sp), mul(g, k, q->sk))), "");
 }
 
-/* Vector path: the panel is contiguous in the source (sp == 1): copy rows. */
-static void pack_rows(packer *q, LLVMValueRef sb, LLVMValueRef pd, LLVMValueRef p0, LLVMValueRef k0,
-                      LLVMValueRef kc) {
+/* Vector path: the panels are contiguous in the source (sp == 1): copy
+ * rows of R floats, source row by source row over panels pa..pb-1 (long
+ * sequential reads; panel after panel would stride through the source).
+ * dk: the packed K block (db + k0 * Pp). */
+static void pack_rows(packer *q, LLVMValueRef sb, LLVMValueRef dk, LLVMValueRef pa, LLVMValueRef pb,
+                      LLVMValueRef k0, LLVMValueRef kc) {
     gx *g = &q->g;
     LLVMTypeRef rt = LLVMVectorType(g->f32, (unsigned)q->R);
-    gloop l;
+    gloop l, lp;
     LLVMValueRef k = loop_begin(g, &l, k64(g, 0), kc, k64(g, 1), "pk");
-    LLVMValueRef s = gep(g, sb, add(g, p0, mul(g, add(g, k0, k), q->sk)));
-    LLVMValueRef v = LLVMBuildLoad2(g->b, rt, s, "");
+    LLVMValueRef srow = gep(g, sb, mul(g, add(g, k0, k), q->sk)), drow = gep(g, dk, mul(g, k, k64(g, q->R)));
+    LLVMValueRef p = loop_begin(g, &lp, pa, pb, k64(g, 1), "pp");
+    LLVMValueRef v = LLVMBuildLoad2(g->b, rt, gep(g, srow, mul(g, p, k64(g, q->R))), "");
     LLVMSetAlignment(v, 4);
-    LLVMSetAlignment(LLVMBuildStore(g->b, v, gep(g, pd, mul(g, k, k64(g, q->R)))), 4);
+    LLVMSetAlignment(LLVMBuildStore(g->b, v, gep(g, drow, mul(g, mul(g, p, k64(g, q->R)), kc))), 4);
+    loop_end(g, &lp);
     loop_end(g, &l);
 }
 
@@ -489,30 +509,46 @@ LLVMValueRef cg_gemm_emit_pack(LLVMModuleRef m, const cg_gemm_config *c, cg_gemm
     LLVMValueRef vec_ok = q.ld ? LLVMConstInt(g->i1, 0, 0) : LLVMBuildICmp(g->b, LLVMIntEQ, q.sp, k64(g, 1), "");
     LLVMValueRef tr_ok = q.ld ? LLVMConstInt(g->i1, 0, 0) : LLVMBuildICmp(g->b, LLVMIntEQ, q.sk, k64(g, 1), "");
 
+    LLVMValueRef ngrp = cdiv_ir(g, npan, CG_GEMM_PACK_GROUP);
     gloop li;
     LLVMValueRef it = loop_begin(g, &li, LLVMGetParam(fn, 8), LLVMGetParam(fn, 9), k64(g, 1), "item");
-    q.bt = LLVMBuildSDiv(g->b, it, npan, "bt");
-    LLVMValueRef p0 = mul(g, LLVMBuildSRem(g->b, it, npan, ""), k64(g, q.R));
+    q.bt = LLVMBuildSDiv(g->b, it, ngrp, "bt");
+    LLVMValueRef pa = mul(g, LLVMBuildSRem(g->b, it, ngrp, ""), k64(g, CG_GEMM_PACK_GROUP));
+    LLVMValueRef pb = smin(g, npan, add(g, pa, k64(g, CG_GEMM_PACK_GROUP)));
     LLVMValueRef sb = gep(g, src, mul(g, q.bt, s_bs));
     LLVMValueRef db = gep(g, dst, mul(g, q.bt, per));
-    LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntSLE, add(g, p0, k64(g, q.R)), q.P, "full");
-    gloop lk;
+    LLVMValueRef allfull = LLVMBuildICmp(g->b, LLVMIntSLE, mul(g, pb, k64(g, q.R)), q.P, "allfull");
+    gloop lk, lp;
     LLVMValueRef k0 = loop_begin(g, &lk, k64(g, 0), K, k64(g, c->kc), "kb");
     LLVMValueRef kc = smin(g, k64(g, c->kc), LLVMBuildSub(g->b, K, k0, ""));
-    LLVMValueRef pd = gep(g, db, add(g, mul(g, k0, Pp), mul(g, p0, kc)));
-    LLVMBasicBlockRef brow = blk(g, "rows"), bnot = blk(g, "notrows"), btr = blk(g, "tr"), bgen = blk(g, "gen"),
-                      join = blk(g, "pj");
-    LLVMBuildCondBr(g->b, LLVMBuildAnd(g->b, full, vec_ok, ""), brow, bnot);
+    LLVMValueRef dk = gep(g, db, mul(g, k0, Pp));
+    LLVMBasicBlockRef brow = blk(g, "rows"), bpan = blk(g, "panels"), join = blk(g, "pj");
+    LLVMBuildCondBr(g->b, LLVMBuildAnd(g->b, allfull, vec_ok, ""), brow, bpan);
     LLVMPositionBuilderAtEnd(g->b, brow);
-    pack_rows(&q, sb, pd, p0, k0, kc);
+    pack_rows(&q, sb, dk, pa, pb, k0, kc);
     LLVMBuildBr(g->b, join);
+    /* panel by panel: transposed sources, the partial last panel, loaders */
+    LLVMPositionBuilderAtEnd(g->b, bpan);
+    LLVMValueRef p = loop_begin(g, &lp, pa, pb, k64(g, 1), "pan");
+    LLVMValueRef p0 = mul(g, p, k64(g, q.R));
+    LLVMValueRef pd = gep(g, dk, mul(g, p0, kc));
+    LLVMValueRef full = LLVMBuildICmp(g->b, LLVMIntSLE, add(g, p0, k64(g, q.R)), q.P, "full");
+    LLVMBasicBlockRef bone = blk(g, "row1"), bnot = blk(g, "notrows"), btr = blk(g, "tr"), bgen = blk(g, "gen"),
+                      pjoin = blk(g, "pnj");
+    LLVMBuildCondBr(g->b, LLVMBuildAnd(g->b, full, vec_ok, ""), bone, bnot);
+    LLVMPositionBuilderAtEnd(g->b, bone);
+    pack_rows(&q, sb, dk, p, add(g, p, k64(g, 1)), k0, kc);
+    LLVMBuildBr(g->b, pjoin);
     LLVMPositionBuilderAtEnd(g->b, bnot);
     LLVMBuildCondBr(g->b, LLVMBuildAnd(g->b, full, tr_ok, ""), btr, bgen);
     LLVMPositionBuilderAtEnd(g->b, btr);
     pack_transpose(&q, sb, pd, p0, k0, kc);
-    LLVMBuildBr(g->b, join);
+    LLVMBuildBr(g->b, pjoin);
     LLVMPositionBuilderAtEnd(g->b, bgen);
     pack_generic(&q, sb, pd, p0, k0, kc);
+    LLVMBuildBr(g->b, pjoin);
+    LLVMPositionBuilderAtEnd(g->b, pjoin);
+    loop_end(g, &lp);
     LLVMBuildBr(g->b, join);
     LLVMPositionBuilderAtEnd(g->b, join);
     loop_end(g, &lk);
@@ -524,22 +560,25 @@ LLVMValueRef cg_gemm_emit_pack(LLVMModuleRef m, const cg_gemm_config *c, cg_gemm
 
 /* ---- driver ---- */
 
-LLVMValueRef cg_gemm_build_items(LLVMBuilderRef b, const cg_gemm_config *c, LLVMValueRef batch,
-                                 LLVMValueRef M, LLVMValueRef N) {
+/* enough of a gx for i64 arithmetic at the caller's builder */
+static gx gx_arith(LLVMBuilderRef b, LLVMValueRef v) {
     gx g;
     memset(&g, 0, sizeof g);
     g.b = b;
-    g.i64 = LLVMInt64TypeInContext(LLVMGetTypeContext(LLVMTypeOf(M)));
+    g.i64 = LLVMInt64TypeInContext(LLVMGetTypeContext(LLVMTypeOf(v)));
+    return g;
+}
+
+LLVMValueRef cg_gemm_build_items(LLVMBuilderRef b, const cg_gemm_config *c, LLVMValueRef batch,
+                                 LLVMValueRef M, LLVMValueRef N) {
+    gx g = gx_arith(b, M);
     return mul(&g, batch, mul(&g, cdiv_ir(&g, M, c->mc), cdiv_ir(&g, N, c->nc)));
 }
 
 LLVMValueRef cg_gemm_build_pack_items(LLVMBuilderRef b, const cg_gemm_config *c, cg_gemm_operand op,
                                       LLVMValueRef batch, LLVMValueRef P) {
-    gx g;
-    memset(&g, 0, sizeof g);
-    g.b = b;
-    g.i64 = LLVMInt64TypeInContext(LLVMGetTypeContext(LLVMTypeOf(P)));
-    return mul(&g, batch, cdiv_ir(&g, P, op_r(c, op)));
+    gx g = gx_arith(b, P);
+    return mul(&g, batch, cdiv_ir(&g, cdiv_ir(&g, P, op_r(c, op)), CG_GEMM_PACK_GROUP));
 }
 
 LLVMValueRef cg_gemm_emit_driver(LLVMModuleRef m, const cg_gemm_config *c, LLVMValueRef micro_fn,
@@ -557,6 +596,9 @@ LLVMValueRef cg_gemm_emit_driver(LLVMModuleRef m, const cg_gemm_config *c, LLVMV
     LLVMTypeRef mty = LLVMGlobalGetValueType(micro_fn);
     LLVMValueRef nm = cdiv_ir(g, M, c->mc), nn = cdiv_ir(g, N, c->nc);
     LLVMValueRef per = mul(g, nm, nn);
+    /* even blocks (rounded to the tile), so that equal item ranges are equal work */
+    LLVMValueRef mc = mul(g, cdiv_ir(g, cdiv_even(g, M, nm), c->mr), k64(g, c->mr));
+    LLVMValueRef nc = mul(g, cdiv_ir(g, cdiv_even(g, N, nn), c->nr), k64(g, c->nr));
     LLVMValueRef Mp = mul(g, cdiv_ir(g, M, c->mr), k64(g, c->mr));
     LLVMValueRef Np = mul(g, cdiv_ir(g, N, c->nr), k64(g, c->nr));
     LLVMValueRef acc0 = LLVMBuildICmp(g->b, LLVMIntNE, accum, LLVMConstInt(g->i32, 0, 0), "");
@@ -567,9 +609,9 @@ LLVMValueRef cg_gemm_emit_driver(LLVMModuleRef m, const cg_gemm_config *c, LLVMV
     LLVMValueRef it = loop_begin(g, &li, LLVMGetParam(fn, 12), LLVMGetParam(fn, 13), k64(g, 1), "item");
     LLVMValueRef bt = LLVMBuildSDiv(g->b, it, per, "bt");
     LLVMValueRef r = LLVMBuildSRem(g->b, it, per, "");
-    LLVMValueRef m0 = mul(g, LLVMBuildSDiv(g->b, r, nn, ""), k64(g, c->mc));
-    LLVMValueRef n0 = mul(g, LLVMBuildSRem(g->b, r, nn, ""), k64(g, c->nc));
-    LLVMValueRef m1 = smin(g, M, add(g, m0, k64(g, c->mc))), n1 = smin(g, N, add(g, n0, k64(g, c->nc)));
+    LLVMValueRef m0 = mul(g, LLVMBuildSDiv(g->b, r, nn, ""), mc);
+    LLVMValueRef n0 = mul(g, LLVMBuildSRem(g->b, r, nn, ""), nc);
+    LLVMValueRef m1 = smin(g, M, add(g, m0, mc)), n1 = smin(g, N, add(g, n0, nc));
     LLVMValueRef Ab = gep(g, A, mul(g, bt, a_bs)), Bb = gep(g, B, mul(g, bt, b_bs)), Cb = gep(g, C, mul(g, bt, c_bs));
     gloop lk;
     LLVMValueRef k0 = loop_begin(g, &lk, k64(g, 0), Kr, k64(g, c->kc), "kb");
@@ -584,13 +626,14 @@ LLVMValueRef cg_gemm_emit_driver(LLVMModuleRef m, const cg_gemm_config *c, LLVMV
     gloop ln, lm;
     LLVMValueRef n = loop_begin(g, &ln, n0, n1, k64(g, c->nr), "jr");
     LLVMValueRef bpan = gep(g, Bk, mul(g, n, kc));
+    LLVMValueRef bnext = gep(g, bpan, mul(g, kc, k64(g, c->nr)));
     LLVMValueRef nr = smin(g, k64(g, c->nr), LLVMBuildSub(g->b, n1, n, ""));
     LLVMValueRef mm = loop_begin(g, &lm, m0, m1, k64(g, c->mr), "ir");
     LLVMValueRef apan = gep(g, Ak, mul(g, mm, kc));
     LLVMValueRef mr = smin(g, k64(g, c->mr), LLVMBuildSub(g->b, m1, mm, ""));
     LLVMValueRef cp = gep(g, Cb, add(g, mul(g, mm, c_rs), n));
-    LLVMValueRef a[12] = {kc, apan, bpan, cp, c_rs, mr, nr, flags, bt, mm, n, ctx};
-    LLVMBuildCall2(g->b, mty, micro_fn, a, 12, "");
+    LLVMValueRef a[13] = {kc, apan, bpan, cp, c_rs, mr, nr, flags, bt, mm, n, ctx, bnext};
+    LLVMBuildCall2(g->b, mty, micro_fn, a, 13, "");
     loop_end(g, &lm);
     loop_end(g, &ln);
     loop_end(g, &lk);

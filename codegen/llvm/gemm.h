@@ -16,8 +16,8 @@
  *   kc = min(KC, K - k0):  dst[k0 * P + (p - p % R) * kc + (k - k0) * R + p % R]
  *   (zero where p >= M or N). One batch is cg_gemm_packed_floats() long.
  *
- * Every emitted function is internal-linkage-free (external, nounwind),
- * splits its work by an item range [begin, end) of [0, items) exactly like
+ * Every emitted function has external linkage (the caller may make it
+ * internal) and nounwind, splits its work by an item range [begin, end) of [0, items) exactly like
  * smelt_kernel.run, and never allocates. `ctx` is an opaque pointer passed
  * through to the hooks (e.g. the kernel's smelt_kargs *).
  */
@@ -80,9 +80,10 @@ enum { CG_GEMM_ACCUMULATE = 1, /* C += acc instead of C = acc */
 
 /* The microkernel, `name`:
  *   void (i64 kc, ptr a_panel, ptr b_panel, ptr c, i64 c_rs, i64 mr, i64 nr,
- *         i32 flags, i64 batch, i64 row, i64 col, ptr ctx)
+ *         i32 flags, i64 batch, i64 row, i64 col, ptr ctx, ptr prefetch)
  * a_panel [kc][MR], b_panel [kc][NR]; c points at C(row, col), rows c_rs
- * floats apart; only the mr x nr corner (1 <= mr <= MR, 1 <= nr <= NR) is
+ * floats apart; prefetch: the B panel to be read next (kc x NR floats are
+ * prefetched into L2 while this one is used; any address, never read); only the mr x nr corner (1 <= mr <= MR, 1 <= nr <= NR) is
  * written. epi may be NULL. Returns the function (NULL on bad config). */
 LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c,
                                 const cg_gemm_epilogue *epi, const char *name);
@@ -90,7 +91,7 @@ LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c,
 /* A pack kernel, `name`:
  *   void (ptr src, i64 s_rs, i64 s_cs, i64 s_bs, ptr dst,
  *         i64 M_or_N, i64 K, ptr ctx, i64 begin, i64 end)
- * items: batch x ceil(M_or_N / R) panels (cg_gemm_pack_items). The source
+ * items: batch x groups of 8 panels (cg_gemm_pack_items). The source
  * is A (M x K) or B (K x N), element (r, c) at src[b*s_bs + r*s_rs + c*s_cs]
  * unless `ld` is given (then src/strides are passed to nothing but it).
  * dst batches are cg_gemm_packed_floats() apart. */
@@ -101,7 +102,8 @@ LLVMValueRef cg_gemm_emit_pack(LLVMModuleRef m, const cg_gemm_config *c, cg_gemm
  *   void (ptr a_packed, i64 a_bs, ptr b_packed, i64 b_bs, ptr c, i64 c_rs,
  *         i64 c_bs, i64 M, i64 N, i64 K, i32 accumulate, ptr ctx,
  *         i64 begin, i64 end)
- * items: batch x ceil(M/MC) x ceil(N/NC) C tiles (cg_gemm_items), N fastest.
+ * items: batch x ceil(M/MC) x ceil(N/NC) C tiles (cg_gemm_items), N fastest;
+ * the tiles of one axis are made even (their size is rounded up to MR/NR).
  * a_bs / b_bs: packed floats between batches (0 to broadcast one operand,
  * e.g. weights). accumulate != 0: C += A@B (beta 1), else C = A@B (beta 0).
  * `micro` comes from cg_gemm_emit_micro with the same config. */

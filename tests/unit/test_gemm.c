@@ -69,6 +69,23 @@ static LLVMValueRef load_ctx(void *user, LLVMBuilderRef b, LLVMValueRef batch, L
     return LLVMBuildLoad2(b, f32, LLVMBuildGEP2(b, f32, ctx, &i, 1, ""), "");
 }
 
+typedef int64_t (*items_fn)(int64_t, int64_t, int64_t);
+
+/* i64 NAME(i64 batch, i64 M, i64 N): the driver's item count (op < 0) or a
+ * pack kernel's (op = operand, of M), as the IR helpers emit them */
+static void emit_items_fn(LLVMModuleRef m, const cg_gemm_config *c, int op, const char *name) {
+    LLVMContextRef cx = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(cx), ps[3] = {i64, i64, i64};
+    LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(i64, ps, 3, 0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(cx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cx, fn, "entry"));
+    LLVMValueRef n = op < 0 ? cg_gemm_build_items(b, c, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2))
+                            : cg_gemm_build_pack_items(b, c, (cg_gemm_operand)op, LLVMGetParam(fn, 0),
+                                                       LLVMGetParam(fn, 1));
+    LLVMBuildRet(b, n);
+    LLVMDisposeBuilder(b);
+}
+
 typedef struct engine {
     cg_gemm_config c;
     llvm_dl dl;
@@ -76,6 +93,7 @@ typedef struct engine {
     LLVMModuleRef m;
     pack_fn pack_a, pack_b, pack_b_ld;
     driver_fn plain, bias_relu, elem;
+    items_fn items, items_a, items_b;
 } engine;
 
 static int engine_build(engine *e, int vec, int nregs, int kc) {
@@ -98,6 +116,9 @@ static int engine_build(engine *e, int vec, int nregs, int kc) {
     cg_gemm_emit_pack(e->m, &e->c, CG_GEMM_A, NULL, "t_pack_a");
     cg_gemm_emit_pack(e->m, &e->c, CG_GEMM_B, NULL, "t_pack_b");
     cg_gemm_emit_pack(e->m, &e->c, CG_GEMM_B, &ld, "t_pack_b_ld");
+    emit_items_fn(e->m, &e->c, -1, "t_items");
+    emit_items_fn(e->m, &e->c, CG_GEMM_A, "t_items_a");
+    emit_items_fn(e->m, &e->c, CG_GEMM_B, "t_items_b");
     if (llvm_dl_open(e->m, NULL, &e->dl, err, sizeof err)) {
         fprintf(stderr, "FAIL build: %s\n", err);
         return -1;
@@ -108,7 +129,13 @@ static int engine_build(engine *e, int vec, int nregs, int kc) {
     e->plain = (driver_fn)llvm_dl_sym(&e->dl, "t_plain");
     e->bias_relu = (driver_fn)llvm_dl_sym(&e->dl, "t_bias_relu");
     e->elem = (driver_fn)llvm_dl_sym(&e->dl, "t_elem");
-    return e->pack_a && e->pack_b && e->pack_b_ld && e->plain && e->bias_relu && e->elem ? 0 : -1;
+    e->items = (items_fn)llvm_dl_sym(&e->dl, "t_items");
+    e->items_a = (items_fn)llvm_dl_sym(&e->dl, "t_items_a");
+    e->items_b = (items_fn)llvm_dl_sym(&e->dl, "t_items_b");
+    return e->pack_a && e->pack_b && e->pack_b_ld && e->plain && e->bias_relu && e->elem && e->items &&
+                   e->items_a && e->items_b
+               ? 0
+               : -1;
 }
 
 static void engine_free(engine *e) {
@@ -211,6 +238,17 @@ static void check_engine(int vec, int nregs, int kc) {
                 n++;
             }
     CHECK(bad_cases == 0);
+    /* the item counts emitted as IR agree with the C ones (and are not trivial) */
+    int items_ok = 1;
+    for (int i = 0; i < nd; i++)
+        for (int j = 0; j < nd; j++) {
+            int64_t M = dims[i] * 37, N = dims[j] * 41;
+            items_ok &= e.items(3, M, N) == cg_gemm_items(&e.c, 3, M, N);
+            items_ok &= e.items_a(2, M, 0) == cg_gemm_pack_items(&e.c, CG_GEMM_A, 2, M);
+            items_ok &= e.items_b(2, N, 0) == cg_gemm_pack_items(&e.c, CG_GEMM_B, 2, N);
+        }
+    CHECK(items_ok);
+    CHECK(cg_gemm_items(&e.c, 2, 2 * e.c.mc + 1, e.c.nc) == 6);
     /* K = 1 and K = 0 (C = beta*C then the epilogue), batches, a shared B, the loader */
     CHECK(run_case(&e, 1, 19, 37, 1, 0, 0, 0, 1, EPI_BIAS_RELU, 0) == 0);
     CHECK(run_case(&e, 1, 19, 37, 0, 0, 0, 0, 1, EPI_NONE, 0) == 0);
