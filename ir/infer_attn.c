@@ -14,6 +14,7 @@
 
 #include "attention.h"
 #include "infer.h"
+#include "runtime/lib.h"
 #include "sample.h"
 #include "window.h"
 
@@ -274,15 +275,7 @@ int infer_rotary_embedding(ir_graph *g, uint32_t node, diag *d) {
 /* ---- LinearAttention -------------------------------------------------------------------- */
 
 int linear_attention_rule(const ir_node *n, bool *gating, bool *delta) {
-    static const char *rules[] = {"linear", "gated", "delta", "gated_delta"};
-    const char *s = ir_attr_str(n, "update_rule");
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(s, rules[i])) continue;
-        *gating = i & 1;
-        *delta = i & 2;
-        return 0;
-    }
-    return -1;
+    return rt_linear_attention_rule(ir_attr_str(n, "update_rule"), gating, delta);
 }
 
 /* decay is (batch, seq, kv_heads) or (..., kv_heads * dk); beta (..., kv_heads) or (..., 1). */

@@ -1,5 +1,5 @@
 /* infer_library.c — inference for the ops that lower to library kernels
- * (interp_lib.h): TopK, NonZero, Unique, CumSum, CumProd, Det, BitCast, and
+ * (runtime/lib.h): TopK, NonZero, Unique, CumSum, CumProd, Det, BitCast, and
  * Dropout when its mode is known only at run time. Sizes that depend on the data
  * (NonZero's count, Unique's number of distinct values, TopK's K when it is
  * not a constant) get fresh symbols; the library routine binds them when it

@@ -8,11 +8,15 @@
  * per reduction point. Values live in 8-byte slots: floats as doubles
  * holding a value exactly representable in their dtype (float8 / float4
  * through minifloat.h), integers as int64 wrapped to their width (u64 as its
- * bit pattern), bools as 0/1. A library kernel calls its routine in
- * interp_lib.c, which may bind the symbols of data-dependent output sizes.
+ * bit pattern), bools as 0/1 (runtime/elem.h reads and writes them). A
+ * library kernel calls its routine in the runtime (runtime/lib.h), with the
+ * node's attributes through interp_lib.h; creating its outputs binds the
+ * symbols of data-dependent sizes.
  */
 #include "interp.h"
 #include "runtime/half.h"
+#include "runtime/elem.h"
+#include "runtime/lib.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +31,7 @@
 
 #define LANES 64
 
-typedef interp_slot slot;
+typedef rt_slot slot;
 
 typedef struct rbuf {  /* a buffer at run time */
     void *data;
@@ -58,23 +62,6 @@ static double round_to(ir_dtype t, double v) {
     }
 }
 
-static int64_t wrap(ir_dtype t, int64_t v) {
-    switch (t) {
-    case IR_I8: return (int8_t)v;
-    case IR_I16: return (int16_t)v;
-    case IR_I32: return (int32_t)v;
-    case IR_U8: return (uint8_t)v;
-    case IR_U16: return (uint16_t)v;
-    case IR_U32: return (uint32_t)v;
-    case IR_BOOL: return v != 0;
-    case IR_I4: return (int64_t)((uint64_t)v << 60) >> 60;
-    case IR_U4: return v & 0xf;
-    case IR_I2: return (int64_t)((uint64_t)v << 62) >> 62;
-    case IR_U2: return v & 0x3;
-    default: return v;
-    }
-}
-
 /* dtype classes from dtype.def, as tables: they are asked for every lane */
 static bool float_dtype[IR_DTYPE_COUNT], unsigned_dtype[IR_DTYPE_COUNT];
 __attribute__((constructor)) static void init_dtype_tables(void) {
@@ -86,62 +73,6 @@ __attribute__((constructor)) static void init_dtype_tables(void) {
 static inline bool is_float(ir_dtype t) { return float_dtype[t]; }
 /* unsigned integers (dtype.def class U) and bool compare and divide unsigned */
 static inline bool is_unsigned(ir_dtype t) { return unsigned_dtype[t]; }
-
-/* Element i of a type of 8 / block_elems bits (8, 4 or 2), packed from the
- * low bits of each byte up. */
-static uint32_t read_packed(ir_dtype t, const uint8_t *p, int64_t i) {
-    int per = (int)ir_dtype_get(t)->block_elems, bits = 8 / per, shift = (int)(i % per) * bits;
-    return (uint32_t)(p[i / per] >> shift) & ((1u << bits) - 1);
-}
-
-static void write_packed(ir_dtype t, uint8_t *p, int64_t i, uint8_t v) {
-    int per = (int)ir_dtype_get(t)->block_elems, bits = 8 / per, shift = (int)(i % per) * bits;
-    uint8_t mask = (uint8_t)(((1u << bits) - 1) << shift);
-    p[i / per] = (uint8_t)((p[i / per] & ~mask) | ((v << shift) & mask));
-}
-
-static slot read_elem(ir_dtype t, const void *base, int64_t i) {
-    slot s;
-    const uint8_t *p = base;
-    switch (t) {
-    case IR_F32: { float v; memcpy(&v, p + 4 * i, 4); s.f = v; break; }
-    case IR_F64: memcpy(&s.f, p + 8 * i, 8); break;
-    case IR_F16: { uint16_t h; memcpy(&h, p + 2 * i, 2); s.f = rt_f16_to_f32(h); break; }
-    case IR_BF16: { uint16_t h; memcpy(&h, p + 2 * i, 2); s.f = rt_bf16_to_f32(h); break; }
-    case IR_I8: s.i = (int8_t)p[i]; break;
-    case IR_U8: s.i = p[i]; break;
-    case IR_BOOL: s.i = p[i] != 0; break;
-    case IR_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); s.i = v; break; }
-    case IR_U16: { uint16_t v; memcpy(&v, p + 2 * i, 2); s.i = v; break; }
-    case IR_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); s.i = v; break; }
-    case IR_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); s.i = v; break; }
-    case IR_I64: case IR_U64: memcpy(&s.i, p + 8 * i, 8); break;
-    case IR_I4: case IR_U4: case IR_I2: case IR_U2: s.i = wrap(t, read_packed(t, p, i)); break;
-    default:
-        if (mf_is_minifloat(t)) s.f = mf_decode(t, (uint8_t)read_packed(t, p, i));
-        else s.i = 0;
-        break;
-    }
-    return s;
-}
-
-static void write_elem(ir_dtype t, void *base, int64_t i, slot s) {
-    uint8_t *p = base;
-    switch (t) {
-    case IR_F32: { float v = (float)s.f; memcpy(p + 4 * i, &v, 4); break; }
-    case IR_F64: memcpy(p + 8 * i, &s.f, 8); break;
-    case IR_F16: { uint16_t h = rt_f32_to_f16((float)s.f); memcpy(p + 2 * i, &h, 2); break; }
-    case IR_BF16: { uint16_t h = rt_f32_to_bf16((float)s.f); memcpy(p + 2 * i, &h, 2); break; }
-    case IR_I8: case IR_U8: case IR_BOOL: p[i] = (uint8_t)s.i; break;
-    case IR_I16: case IR_U16: { uint16_t v = (uint16_t)s.i; memcpy(p + 2 * i, &v, 2); break; }
-    case IR_I32: case IR_U32: { uint32_t v = (uint32_t)s.i; memcpy(p + 4 * i, &v, 4); break; }
-    case IR_I64: case IR_U64: memcpy(p + 8 * i, &s.i, 8); break;
-    case IR_I4: case IR_U4: case IR_I2: case IR_U2: write_packed(t, p, i, (uint8_t)s.i); break;
-    default:
-        if (mf_is_minifloat(t)) write_packed(t, p, i, mf_encode(t, s.f, false, MF_ROUND_NEAREST));
-        break;
-    }
-}
 
 /* ---- symbols ------------------------------------------------------------------------ */
 
@@ -330,7 +261,7 @@ static slot arith_i(kx_op op, ir_dtype t, int64_t a, int64_t b) {
     }
     default: r.i = 0; break;
     }
-    r.i = wrap(t, r.i);
+    r.i = rt_elem_wrap(t, r.i);
     return r;
 }
 
@@ -368,9 +299,9 @@ static slot cast_slot(ir_dtype from, ir_dtype to, slot s, int64_t flags) {
         if (isnan(v)) r.i = to == IR_U64 ? 0 : INT64_MIN;
         else if (to == IR_U64) r.u = v >= 18446744073709551616.0 ? UINT64_MAX : v <= 0 ? (uint64_t)(int64_t)v : (uint64_t)v;
         else r.i = v >= 9223372036854775808.0 ? INT64_MIN : v < -9223372036854775808.0 ? INT64_MIN : (int64_t)v;
-        r.i = wrap(to, r.i);
+        r.i = rt_elem_wrap(to, r.i);
     } else {
-        r.i = wrap(to, s.i);
+        r.i = rt_elem_wrap(to, s.i);
     }
     return r;
 }
@@ -421,7 +352,7 @@ static void eval_node(kstate *ks, uint32_t e, slot *out) {
                 float v;
                 memcpy(&v, (const uint8_t *)rb->data + 4 * off, 4);
                 out[l].f = v;
-            } else out[l] = read_elem(bt, rb->data, off);
+            } else out[l] = rt_elem_read(bt, rb->data, off);
         }
         return;
     }
@@ -635,7 +566,7 @@ static int run_loop(interp *it, const kir_kernel *k) {
                 result = ks->acc;
             }
         }
-        for (int l = 0; l < ks->n; l++) write_elem(ob->dtype, out->data, start + l, result[l]);
+        for (int l = 0; l < ks->n; l++) rt_elem_write(ob->dtype, out->data, start + l, result[l]);
     }
     rc = 0;
 done:
@@ -647,7 +578,7 @@ done:
     return rc;
 }
 
-/* ---- library kernels (interp_lib.h) ------------------------------------------------------ */
+/* ---- library kernels (runtime/lib.h) ---------------------------------------------------- */
 
 #define LIB_MAX_IN 64
 #define LIB_MAX_OUT 16
@@ -655,11 +586,13 @@ done:
 typedef struct lib_state {
     interp *it;
     const kir_kernel *k;
-    lib_tensor out[LIB_MAX_OUT];
+    rt_tensor out[LIB_MAX_OUT];
 } lib_state;
 
-static lib_tensor view_of(interp *it, uint32_t b) {
-    lib_tensor t = {.present = b != KIR_NONE};
+_Static_assert(sizeof ((rt_tensor *)0)->shape == IR_MAX_RANK * sizeof(int64_t), "rt_tensor holds IR_MAX_RANK sizes");
+
+static rt_tensor view_of(interp *it, uint32_t b) {
+    rt_tensor t = {.present = b != KIR_NONE};
     if (!t.present) return t;
     const rbuf *r = &it->bufs[b];
     t.dtype = it->p->bufs[b].dtype;
@@ -670,22 +603,13 @@ static lib_tensor view_of(interp *it, uint32_t b) {
     return t;
 }
 
-int lib_error(lib_call *c, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    lib_state *st = c->priv;
-    return diag_error(st->it->d, "%s: node '%s' (%s): %s", c->g->source, c->node->name,
-                      ir_op_get(c->node->op)->name, msg);
-}
-
-lib_tensor *lib_output(lib_call *c, uint32_t o, const int64_t *shape) {
+/* The output callback of rt_lib_call: binds the still unbound size symbols
+ * of output o's buffer, checks the others, allocates it zeroed. */
+static rt_tensor *lib_output(rt_lib_call *c, uint32_t o, const int64_t *shape) {
     lib_state *st = c->priv;
     interp *it = st->it;
     if (o >= c->n_out || st->k->lib_out[o] == KIR_NONE) {
-        lib_error(c, "has no output %u", o);
+        rt_lib_error(c, "has no output %u", o);
         return NULL;
     }
     uint32_t b = st->k->lib_out[o];
@@ -698,45 +622,44 @@ lib_tensor *lib_output(lib_call *c, uint32_t o, const int64_t *shape) {
         if (v != shape[ax]) {
             char buf[128];
             ir_dim_format(it->g, want, buf, sizeof buf);
-            lib_error(c, "output '%s' has size %lld at axis %d, its type says %s", kb->name, (long long)shape[ax], ax,
-                      buf);
+            rt_lib_error(c, "output '%s' has size %lld at axis %d, its type says %s", kb->name, (long long)shape[ax],
+                         ax, buf);
             return NULL;
         }
     }
-    if (alloc_buffer(it, b)) return NULL;
+    if (alloc_buffer(it, b)) {
+        rt_lib_error(c, "cannot allocate output %u", o);
+        return NULL;
+    }
     st->out[o] = view_of(it, b);
     return &st->out[o];
 }
 
-interp_slot interp_read(ir_dtype t, const void *base, int64_t i) { return read_elem(t, base, i); }
-void interp_write(ir_dtype t, void *base, int64_t i, interp_slot v) { write_elem(t, base, i, v); }
-
-int interp_compare(ir_dtype t, interp_slot a, interp_slot b) {
-    if (is_float(t)) {
-        if (isnan(a.f) || isnan(b.f)) return (isnan(a.f) != 0) - (isnan(b.f) != 0);
-        return (a.f > b.f) - (a.f < b.f);
-    }
-    if (is_unsigned(t)) return (a.u > b.u) - (a.u < b.u);
-    return (a.i > b.i) - (a.i < b.i);
-}
-
 static int run_lib(interp *it, const kir_kernel *k) {
-    interp_lib_fn fn = interp_lib_find(k->lib);
+    rt_lib_fn fn = rt_lib_find(k->lib);
     if (!fn)
         return diag_error(it->d, "%s: kernel '%s': library routine '%s' is not available in the interpreter",
                           it->g->source, k->name, k->lib);
     if (k->n_lib_in > LIB_MAX_IN || k->n_lib_out > LIB_MAX_OUT)
         return diag_error(it->d, "%s: kernel '%s': too many operands", it->g->source, k->name);
-    lib_tensor in[LIB_MAX_IN];
+    rt_tensor in[LIB_MAX_IN];
     for (uint32_t i = 0; i < k->n_lib_in; i++) in[i] = view_of(it, k->lib_in[i]);
+    const ir_node *n = &it->g->nodes[k->node];
+    rt_attrs attrs;
+    interp_lib_attrs(&attrs, n);
+    char err[512] = "";
     lib_state st = {.it = it, .k = k};
-    lib_call c = {.g = it->g, .node = &it->g->nodes[k->node], .in = in, .n_in = k->n_lib_in,
-                  .n_out = k->n_lib_out, .priv = &st};
-    if (fn(&c)) return -1;
-    for (uint32_t o = 0; o < k->n_lib_out; o++)
+    rt_lib_call c = {.node = n->name, .in = in, .n_in = k->n_lib_in, .n_out = k->n_lib_out, .attrs = &attrs,
+                     .output = lib_output, .err = err, .err_size = sizeof err, .priv = &st};
+    int rc = fn(&c);
+    for (uint32_t o = 0; rc == 0 && o < k->n_lib_out; o++)
         if (k->lib_out[o] != KIR_NONE && !it->bufs[k->lib_out[o]].ready)
-            return lib_error(&c, "routine '%s' did not write output %u", k->lib, o);
-    return 0;
+            rc = rt_lib_error(&c, "routine '%s' did not write output %u", k->lib, o);
+    if (!rc) return 0;
+    /* the message names the node ("node 'NAME': ..."); the diagnostic adds the op */
+    size_t skip = strlen(n->name) + 9;
+    const char *msg = !strncmp(err, "node '", 6) && strlen(err) >= skip ? err + skip : err[0] ? err : "failed";
+    return diag_error(it->d, "%s: node '%s' (%s): %s", it->g->source, n->name, ir_op_get(n->op)->name, msg);
 }
 
 /* ---- driver ----------------------------------------------------------------------------- */

@@ -5,7 +5,7 @@
  * window tap lands on it (nn_transpose_pos), one SUM reduction over the
  * block's taps. MaxUnpool scatters X to the positions I names, which is
  * not a loop nest over the output: it is a library kernel (lower_library,
- * interp_lib.c).
+ * runtime/lib_data.c).
  */
 #include "image.h"
 #include "lower_nn.h"

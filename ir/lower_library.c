@@ -1,6 +1,6 @@
 /* lower_library.c — lowering of the ops that are library kernels rather than
  * loop nests (TopK, NonZero, Unique, CumSum, CumProd, Det, MaxUnpool,
- * BitCast; see interp_lib.h): one
+ * BitCast; see runtime/lib.h): one
  * kernel named after the op, whose operands are the node's inputs (KIR_NONE
  * for an omitted optional one) and outputs. Attributes stay on the graph
  * node. Dropout is one too when whether it trains is known only at run time;

@@ -2,10 +2,10 @@
  * forms, the pools, MaxUnpool and Col2Im: kernel size, strides, dilations,
  * pads, auto_pad and ceil_mode read from a node's attributes with the
  * defaults filled in and the values checked, and the output size of each
- * spatial axis. Inference (infer_nn.c, infer_image.c), lowering
- * (lower_conv.c, lower_pool.c, lower_image.c) and the interpreter's
- * MaxUnpool read windows through here, so that they agree on every
- * attribute and size.
+ * spatial axis. Inference (infer_nn.c, infer_image.c) and lowering
+ * (lower_conv.c, lower_pool.c, lower_image.c) read windows through here, so
+ * that they agree on every attribute and size; the MaxUnpool routine
+ * (runtime/lib_data.c) checks the same attributes at run time.
  */
 #ifndef SMELT_WINDOW_H
 #define SMELT_WINDOW_H

@@ -5,6 +5,7 @@
  * overlap its own are sorted by offset and the smallest gap between them
  * that holds it is taken, else the space after the last of them. Quadratic
  * in the number of buffers, which is fine for the thousands of a model.
+ * Entries with an empty life (first > last) or no bytes are not placed.
  */
 #include "runtime/plan.h"
 
@@ -41,7 +42,7 @@ int rt_plan_arena(const rt_plan_buffer *bufs, uint32_t n, uint64_t *offsets, uin
     uint32_t n_placed = 0;
     uint64_t top = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (order) order[i] = (key){bufs[i].bytes, bufs[i].first, i};
+        if (order) order[i] = (key){bufs[i].first > bufs[i].last ? 0 : bufs[i].bytes, bufs[i].first, i};
         offsets[i] = 0;
         if (bufs[i].bytes > UINT64_MAX - RT_PLAN_ALIGN) rc = -1;
     }
@@ -77,4 +78,34 @@ int rt_plan_arena(const rt_plan_buffer *bufs, uint32_t n, uint64_t *offsets, uin
     free(live);
     *total = rc ? 0 : top;
     return rc;
+}
+
+void rt_plan_lives_begin(rt_plan_buffer *plan, uint32_t n) {
+    for (uint32_t b = 0; b < n; b++) plan[b] = (rt_plan_buffer){0, UINT32_MAX, 0};
+}
+
+void rt_plan_lives_step(rt_plan_buffer *plan, uint32_t t, const int32_t *in, uint32_t n_in, const int32_t *out,
+                        uint32_t n_out) {
+    for (uint32_t k = 0; k < n_out; k++) {
+        if (out[k] < 0) continue;
+        rt_plan_buffer *p = &plan[out[k]];
+        if (p->first == UINT32_MAX) p->first = t;
+        if (t > p->last) p->last = t;
+    }
+    for (uint32_t k = 0; k < n_in; k++)
+        if (in[k] >= 0) {
+            rt_plan_buffer *p = &plan[in[k]];
+            if (t > p->last) p->last = t;
+            if (p->first == UINT32_MAX || t < p->first) p->first = t; /* read before written: a bad manifest */
+        }
+}
+
+void rt_plan_lives_end(rt_plan_buffer *plan, uint32_t n_bufs, const uint32_t *outputs, uint32_t n_outputs,
+                       uint32_t n_steps) {
+    for (uint32_t o = 0; o < n_outputs; o++) {
+        rt_plan_buffer *p = &plan[outputs[o]];
+        if (p->first == UINT32_MAX) p->first = n_steps;
+        p->last = n_steps;
+        plan[n_bufs + o] = (rt_plan_buffer){0, n_steps, n_steps};
+    }
 }

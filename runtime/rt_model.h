@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/rt_libstub.h"
+#include "runtime/lib.h"
 #include "runtime/smelt.h"
 
 #define RT_MAX_RANK 16

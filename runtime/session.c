@@ -79,31 +79,17 @@ static int find_dependencies(smelt_session *s, char *err, size_t err_size) {
     return 0;
 }
 
-/* Lives of the buffers over the steps; outputs live to the end, the copies
- * of input and constant outputs (plan entries n_bufs + o) only there. */
+/* Lives of the buffers over the steps (plan.c, shared with the compiler's
+ * kir_memory.c); outputs live to the end, the copies of input and constant
+ * outputs (plan entries n_bufs + o) only there. */
 static void find_lives(smelt_session *s) {
     const rt_manifest *man = s->man;
-    uint32_t end = man->n_steps;
-    for (uint32_t b = 0; b < man->n_bufs + man->n_outputs; b++) s->plan[b] = (rt_plan_buffer){0, UINT32_MAX, 0};
+    rt_plan_lives_begin(s->plan, man->n_bufs + man->n_outputs);
     for (uint32_t t = 0; t < man->n_steps; t++) {
         const rt_step *st = &man->steps[t];
-        for (uint32_t k = 0; k < st->n_out; k++) {
-            rt_plan_buffer *p = &s->plan[st->out[k]];
-            if (p->first == UINT32_MAX) p->first = t;
-            if (t > p->last) p->last = t;
-        }
-        for (uint32_t k = 0; k < st->n_in; k++)
-            if (st->in[k] >= 0) {
-                rt_plan_buffer *p = &s->plan[st->in[k]];
-                if (t > p->last) p->last = t;
-                if (p->first == UINT32_MAX || t < p->first) p->first = t; /* read before written: a bad manifest */
-            }
+        rt_plan_lives_step(s->plan, t, st->in, st->n_in, st->out, st->n_out);
     }
-    for (uint32_t b = 0; b < man->n_bufs; b++) {
-        if (s->plan[b].first == UINT32_MAX) s->plan[b].first = s->plan[b].last;
-        if (man->bufs[b].is_output) s->plan[b].last = end;
-    }
-    for (uint32_t o = 0; o < man->n_outputs; o++) s->plan[man->n_bufs + o] = (rt_plan_buffer){0, end, end};
+    rt_plan_lives_end(s->plan, man->n_bufs, man->outputs, man->n_outputs, man->n_steps);
 }
 
 static int prepare(smelt_session *s, char *err, size_t err_size);

@@ -9,14 +9,16 @@
  * of the kernel's acc_dtype initialised as kb_reduce_init_* says; the parts
  * of the body that do not depend on a reduction index are emitted before
  * the reduction loop. Float SUM/PROD accumulate in double (as the reference
- * interpreter does; contractions get their own microkernels) with
- * reassoc+contract, so that LLVM vectorizes them.
+ * interpreter does) with reassoc+contract, so that LLVM vectorizes them.
+ * Contractions that contraction.c recognizes go to the blocked GEMM of
+ * gemm_emit.c instead.
  */
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "codegen/llvm/cg_internal.h"
+#include "codegen/llvm/contraction.h"
 #include "ir/kir_build.h"
 
 #define CG_CHUNK 4096
@@ -293,6 +295,8 @@ int cg_emit_kernel(cg_ctx *c, uint32_t ki, LLVMValueRef *extent_fn, LLVMValueRef
     if (!cg_reg_type(c, ob->dtype))
         return diag_error(c->d, "kernel '%s': output '%s' has dtype %s, which the LLVM backend does not support yet",
                           k->name, ob->name, ir_dtype_name(ob->dtype));
+    cg_contraction ct;
+    if (cg_contraction_match(c, k, &ct)) return cg_emit_gemm(c, ki, &ct, extent_fn, run_fn);
     layout L = choose_layout(c->p, k);
     char name[64];
     cg_fn f;

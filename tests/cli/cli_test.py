@@ -11,6 +11,8 @@ linked into a small C program, and an aarch64 executable run under qemu all
 agree with onnxruntime; the same input gives the same bytes; a failed
 compile writes nothing; bad targets are usage errors; an artifact built for
 a CPU feature this machine lacks is refused.
+`smelt inspect --memory` reports the arena of a MatMul chain as worked out
+by hand from its shapes.
 Ends with `cli: N passed, N failed, N skipped`.
 """
 import os
@@ -450,6 +452,48 @@ int main(int argc, char **argv) {
                   f"an artifact for {cpu} (needs {flag}) is refused naming it: exit {r.returncode} {r.stderr[:200]}")
 
 
+def memory_figures(out):
+    """The byte counts of `smelt inspect --memory` by line label."""
+    figures = {}
+    for line in out.splitlines():
+        for label in ("arena (peak activations):", "activations without reuse:", "largest live set:", "weights:"):
+            if line.strip().startswith(label):
+                figures[label.split()[0].rstrip(":")] = int(line.strip()[len(label):].split()[0])
+    return figures
+
+
+def test_inspect_memory(tmp):
+    """x -> MatMul -> a -> MatMul -> b -> MatMul -> y: a lives over steps 0-1, b over 1-2, y from 2 to the
+    end, so two of the three activations are alive at once and y can reuse a's bytes."""
+    n, batch = 128, 2
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", n])
+    ws = [numpy_helper.from_array(np.full((n, n), 0.01 * (i + 1), np.float32), f"w{i}") for i in range(3)]
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["a"], name="mm0"),
+             helper.make_node("MatMul", ["a", "w1"], ["b"], name="mm1"),
+             helper.make_node("MatMul", ["b", "w2"], ["y"], name="mm2")]
+    p = os.path.join(tmp, "chain.onnx")
+    onnx.save(helper.make_model(helper.make_graph(nodes, "chain", [x], [y], ws), opset_imports=[helper.make_opsetid("", 17)]), p)
+    act = np.zeros((batch, n), np.float32).nbytes
+    weights = sum(numpy_helper.to_array(w).nbytes for w in ws)
+    r = smelt("inspect", p, "--memory", "--shape", f"x={batch}x{n}")
+    f = memory_figures(r.stdout)
+    check(r.returncode == 0, f"inspect --memory: {r.stderr[:200]}")
+    check(f.get("arena") == 2 * act, f"arena is two activations: {f}")
+    check(f.get("activations") == 3 * act, f"without reuse: three activations: {f}")
+    check(f.get("largest") == 2 * act and "(mm1)" in r.stdout, f"largest live set at mm1:\n{r.stdout}")
+    check(f.get("weights") == weights, f"weights bytes: {f}")
+    r = smelt("inspect", p, "--memory")
+    check(r.returncode == 0 and "unbound symbols: batch" in r.stdout and "arena (" not in r.stdout,
+          f"symbolic batch unbound:\n{r.stdout}")
+    r = smelt("inspect", p, "--memory", "--shape", "z=2x128")
+    check(r.returncode == 1 and "no input 'z'" in r.stderr and not r.stdout, f"unknown input: {r.stderr[:200]}")
+    r = smelt("inspect", p, "--memory", "--shape", "x=2x127")
+    check(r.returncode == 1 and "axis 1" in r.stderr, f"constant axis mismatch: {r.stderr[:200]}")
+    check(smelt("inspect", p, "--memory", "--shape", "x=2y").returncode == 2, "malformed --shape exits 2")
+    check(smelt("inspect", p, "--shape", "x=2x128").returncode == 2, "--shape without --memory exits 2")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_usage()
@@ -458,6 +502,7 @@ def main():
         test_outputs(tmp)
         test_run_against_onnxruntime(tmp)
         test_compile(tmp)
+        test_inspect_memory(tmp)
     print(f"cli: {passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed else 0)
 

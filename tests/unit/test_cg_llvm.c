@@ -13,6 +13,10 @@
  *   test_cg_llvm --all [FILTER]   every node case (counts by outcome)
  *   test_cg_llvm DIR...           the given case folders
  *   test_cg_llvm --time MODEL     time cg_llvm_compile on a model
+ *   test_cg_llvm --bench N DIR... run each case's compiled model N times
+ *                                 (single thread) and print the time per
+ *                                 run and the largest difference from the
+ *                                 case's expected outputs (bench/ makes them)
  */
 #include <glob.h>
 #include <math.h>
@@ -25,7 +29,7 @@
 #include "codegen/llvm/cg_llvm.h"
 #include "frontend/load.h"
 #include "ir/interp.h"
-#include "ir/interp_lib.h"
+#include "runtime/elem.h"
 #include "passes/passes.h"
 #include "runtime/half.h"
 #include "runtime/minifloat.h"
@@ -37,6 +41,7 @@ enum { R_MATCH, R_MISMATCH, R_COMPILE, R_LIB, R_LOAD, R_RUN, R_COUNT };
 static const char *r_names[R_COUNT] = {"match", "mismatch", "compile-error", "library-step", "no-lowering",
                                        "run-error"};
 static int exact_count;
+static int bench_repeat; /* --bench: timed runs, expected outputs from the case */
 
 static bool specializable(const interp_tensor *t, bool any) {
     int64_t n = 1;
@@ -61,7 +66,7 @@ static kir_program *lower(ir_graph *g, diag *d) {
     return p;
 }
 
-static double elem_f(ir_dtype t, const void *p, int64_t i) { return interp_read(t, p, i).f; }
+static double elem_f(ir_dtype t, const void *p, int64_t i) { return rt_elem_read(t, p, i).f; }
 
 /* 0: different; 1: equal within tolerance; 2: identical bytes */
 static int compare(const interp_tensor *a, const interp_tensor *b, char *why, size_t n) {
@@ -93,6 +98,34 @@ static int compare(const interp_tensor *a, const interp_tensor *b, char *why, si
         }
     }
     return 1;
+}
+
+static double now(void);
+
+/* --bench: time bench_repeat runs, print ms per run and the largest error */
+static void bench_case(cg_harness *h, const interp_tensor *in, interp_tensor *got, const ir_graph *g,
+                       const interp_tensor *ref) {
+    diag d;
+    diag_init(&d);
+    double best = 1e30;
+    for (int r = 0; r < bench_repeat; r++) {
+        interp_tensor tmp[64] = {0};
+        double t0 = now();
+        int rc = cg_harness_run(h, in, g->n_inputs, tmp, g->n_outputs, &d);
+        double t = now() - t0;
+        for (uint32_t k = 0; k < g->n_outputs; k++) free(tmp[k].data);
+        if (rc) return;
+        if (t < best) best = t;
+    }
+    double maxabs = 0, maxrel = 0;
+    if (got[0].dtype == IR_F32 && ref[0].dtype == IR_F32 && got[0].nbytes == ref[0].nbytes)
+        for (int64_t i = 0; i < (int64_t)(ref[0].nbytes / 4); i++) {
+            double x = elem_f(IR_F32, got[0].data, i), y = elem_f(IR_F32, ref[0].data, i), e = fabs(x - y);
+            if (e > maxabs) maxabs = e;
+            if (e / (fabs(y) > 1 ? fabs(y) : 1) > maxrel) maxrel = e / (fabs(y) > 1 ? fabs(y) : 1);
+        }
+    printf("bench: best of %d runs %.3f ms; max |diff| %.3g, max diff/max(|ref|,1) %.3g\n", bench_repeat,
+           best * 1e3, maxabs, maxrel);
 }
 
 static int check_case(const char *dir, char *why, size_t wn) {
@@ -137,7 +170,15 @@ static int check_case(const char *dir, char *why, size_t wn) {
             goto done;
         }
     result = R_RUN;
-    if (interp_run(p, in, ref, &d)) goto done;
+    if (bench_repeat) {
+        for (uint32_t k = 0; k < g->n_outputs; k++) {
+            char *pb = NULL;
+            snprintf(path, sizeof path, "%s/test_data_set_0/output_%u.pb", dir, k);
+            if (tensor_read(path, &ref[k], &pb, &d)) goto done;
+            free(pb);
+        }
+    } else if (interp_run(p, in, ref, &d))
+        goto done;
     cg_options o = {.opt_level = -1, .pic = 1};
     result = R_COMPILE;
     if (cg_llvm_compile(p, &o, &obj, &d)) goto done;
@@ -148,6 +189,7 @@ static int check_case(const char *dir, char *why, size_t wn) {
         result = rc == 1 ? R_LIB : R_RUN;
         goto done;
     }
+    if (bench_repeat) bench_case(h, in, got, g, ref);
     result = R_MATCH;
     bool exact = true;
     for (uint32_t o2 = 0; o2 < g->n_outputs; o2++) {
@@ -238,6 +280,15 @@ int main(int argc, char **argv) {
     char why[512], dir[1400];
     const char *root = node_root();
     if (argc > 2 && !strcmp(argv[1], "--time")) return time_model(argv[2]);
+    if (argc > 3 && !strcmp(argv[1], "--bench")) {
+        bench_repeat = atoi(argv[2]) > 0 ? atoi(argv[2]) : 1;
+        for (int i = 3; i < argc; i++) {
+            why[0] = 0;
+            int r = check_case(argv[i], why, sizeof why);
+            printf("%s %s %s\n", r_names[r], argv[i], why);
+        }
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "--all")) {
         int fails = 0;
         for (int i = 1; i < argc; i++) {

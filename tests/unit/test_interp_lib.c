@@ -1,5 +1,5 @@
 /* test_interp_lib.c — unit tests of the interpreter's library kernels
- * (ir/interp_lib.c) and of the data-dependent sizes they bind: small graphs
+ * (runtime/lib_*.c, run by ir/interp.c) and of the data-dependent sizes they bind: small graphs
  * in the text format, lowered and run, with results worked out by hand from
  * the ONNX op definitions (TopK keeps equal values in index order, Unique's
  * four outputs, NonZero's count feeding a later kernel, CumSum's modes), and
