@@ -7,9 +7,10 @@
  * runtime's way); OpenBLAS gets openblas_set_num_threads. Prints the median
  * and best GFLOP/s of each and their ratios, the share of our time spent
  * packing (1 thread), and the max relative error of ours against OpenBLAS
- * (relative to the largest |C|). Usage: sgemm [size...] (default 256 512 1024 2048 4096);
- * SGEMM_MR/NR/KC/MC/NC override the blocking, SGEMM_T0/T1 the thread counts,
- * SGEMM_PACK_SPLIT=1 prints the time of each pack kernel, SGEMM_ASM=path dumps the asm.
+ * (relative to the largest |C|). Usage: sgemm [size...] (default 256 512
+ * 1024 2048 4096); SGEMM_MR/NR/KC/MC/NC override the blocking, SGEMM_T0/T1
+ * the thread counts, SGEMM_PACK_SPLIT=1 prints each pack kernel's time,
+ * SGEMM_ASM=path writes the assembly.
  */
 #include <cblas.h>
 #include <math.h>

@@ -82,9 +82,9 @@ enum { CG_GEMM_ACCUMULATE = 1, /* C += acc instead of C = acc */
  *   void (i64 kc, ptr a_panel, ptr b_panel, ptr c, i64 c_rs, i64 mr, i64 nr,
  *         i32 flags, i64 batch, i64 row, i64 col, ptr ctx, ptr prefetch)
  * a_panel [kc][MR], b_panel [kc][NR]; c points at C(row, col), rows c_rs
- * floats apart; prefetch: the B panel to be read next (kc x NR floats are
- * prefetched into L2 while this one is used; any address, never read); only the mr x nr corner (1 <= mr <= MR, 1 <= nr <= NR) is
- * written. epi may be NULL. Returns the function (NULL on bad config). */
+ * floats apart; only the mr x nr corner (1 <= mr <= MR, 1 <= nr <= NR) is
+ * written. prefetch: the B panel to be read next (prefetched into L2 while
+ * this one is used; any address, never dereferenced). epi may be NULL. Returns the function (NULL on bad config). */
 LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c,
                                 const cg_gemm_epilogue *epi, const char *name);
 
