@@ -130,4 +130,13 @@ conformance-doc: deps all
 clean:
 	rm -rf build build-asan
 
+# --- the GEMM engine's test and the sgemm benchmark (bench/sgemm) ---
+$(BUILD)/obj/tests/unit/support/llvm_dl.o $(BUILD)/tests/test_gemm: CFLAGS += -isystem $(LLVM_INCDIR)
+.PHONY: bench-sgemm
+$(BUILD)/bench/sgemm: bench/sgemm/sgemm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) -O3 $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lopenblas -o $@
+bench-sgemm: $(BUILD)/bench/sgemm
+	$(BUILD)/bench/sgemm $(SIZES)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   llvm-16-dev lld-16 clang-16 libvulkan-dev mesa-vulkan-drivers vulkan-tools
-  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata
+  spirv-tools libcjson-dev zlib1g-dev libonnx-testdata libopenblas-dev
   # cross-linking aarch64 executables (clang-16 + lld with the aarch64 libc,
   # crt files and libgcc) and running them in the tests (qemu-aarch64-static)
   libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static)
