@@ -176,3 +176,22 @@ void kir_print(const kir_program *p, FILE *out) {
         fputc('\n', out);
     }
 }
+
+static void reads_of(const kir_program *p, uint32_t e, uint32_t stamp, uint32_t *mark, uint32_t *reads, uint32_t *n) {
+    if (mark[e] == stamp) return;
+    mark[e] = stamp;
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_LOAD && mark[p->n_exprs + x->buffer] != stamp) {
+        mark[p->n_exprs + x->buffer] = stamp;
+        reads[(*n)++] = x->buffer;
+    }
+    for (uint32_t i = 0; i < x->n_args; i++) reads_of(p, x->args[i], stamp, mark, reads, n);
+}
+
+uint32_t kir_kernel_reads(const kir_program *p, uint32_t k, uint32_t *mark, uint32_t *reads) {
+    const kir_kernel *kn = &p->kernels[k];
+    uint32_t n = 0, stamp = k + 1; /* marks of earlier kernels are smaller: no clearing */
+    reads_of(p, kn->body, stamp, mark, reads, &n);
+    if (kn->post != KIR_NONE) reads_of(p, kn->post, stamp, mark, reads, &n);
+    return n;
+}

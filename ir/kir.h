@@ -140,6 +140,11 @@ int kir_fuse_epilogue(kir_program *p, diag *d);
 /* Remove kernels whose results no later kernel and no output reads
  * (kir_prune.c). */
 int kir_prune(kir_program *p, diag *d);
+/* The buffers loop kernel k reads (every LOAD of its body and post, each
+ * once, in first-use order) into reads (room for p->n_bufs); returns the
+ * count. mark: scratch of p->n_exprs + p->n_bufs entries, zero before the
+ * first call; calls for different k reuse it without clearing. */
+uint32_t kir_kernel_reads(const kir_program *p, uint32_t k, uint32_t *mark, uint32_t *reads);
 /* Write the program as text, for --print-kernels and tests. */
 void kir_print(const kir_program *p, FILE *out);
 

@@ -34,19 +34,6 @@ static int32_t unbound_named(const ir_graph *g, int32_t s, const int64_t *syms) 
     return r >= 0 ? r : y->b.sym >= 0 ? unbound_named(g, y->b.sym, syms) : -1;
 }
 
-/* The buffers a loop kernel reads: every LOAD of its body and post, once. */
-static void collect_reads(const kir_program *p, uint32_t e, unsigned char *seen_e, unsigned char *seen_b, int32_t *reads,
-                          uint32_t *n) {
-    if (seen_e[e]) return;
-    seen_e[e] = 1;
-    const kir_expr *x = &p->exprs[e];
-    if (x->op == KX_LOAD && !seen_b[x->buffer]) {
-        seen_b[x->buffer] = 1;
-        reads[(*n)++] = (int32_t)x->buffer;
-    }
-    for (uint32_t i = 0; i < x->n_args; i++) collect_reads(p, x->args[i], seen_e, seen_b, reads, n);
-}
-
 /* Lives over the kernels, as the runtime finds them from the manifest. */
 static int find_lives(const kir_program *p, rt_plan_buffer *plan) {
     size_t nb = (size_t)p->n_bufs + 1, max_lib = 1;
@@ -55,18 +42,16 @@ static int find_lives(const kir_program *p, rt_plan_buffer *plan) {
             if (p->kernels[k].n_lib_in > max_lib) max_lib = p->kernels[k].n_lib_in;
             if (p->kernels[k].n_lib_out > max_lib) max_lib = p->kernels[k].n_lib_out;
         }
-    unsigned char *seen_e = calloc(p->n_exprs ? p->n_exprs : 1, 1), *seen_b = calloc(nb, 1);
+    uint32_t *mark = calloc((size_t)p->n_exprs + nb, sizeof *mark), *reads = malloc(nb * sizeof *reads);
     int32_t *in = malloc((nb > max_lib ? nb : max_lib) * sizeof *in), *out = malloc(max_lib * sizeof *out);
-    int rc = seen_e && seen_b && in && out ? 0 : -1;
+    int rc = mark && reads && in && out ? 0 : -1;
     rt_plan_lives_begin(plan, p->n_bufs + p->n_outputs);
     for (uint32_t t = 0; t < p->n_kernels && !rc; t++) {
         const kir_kernel *k = &p->kernels[t];
         uint32_t n_in = 0, n_out = 0;
         if (k->kind == KK_LOOP) {
-            memset(seen_b, 0, nb);
-            collect_reads(p, k->body, seen_e, seen_b, in, &n_in);
-            if (k->post != KIR_NONE) collect_reads(p, k->post, seen_e, seen_b, in, &n_in);
-            memset(seen_e, 0, p->n_exprs);
+            n_in = kir_kernel_reads(p, t, mark, reads);
+            for (uint32_t i = 0; i < n_in; i++) in[i] = (int32_t)reads[i];
             out[n_out++] = (int32_t)k->out;
         } else {
             for (uint32_t i = 0; i < k->n_lib_in; i++) in[n_in++] = k->lib_in[i] == KIR_NONE ? -1 : (int32_t)k->lib_in[i];
@@ -75,8 +60,8 @@ static int find_lives(const kir_program *p, rt_plan_buffer *plan) {
         rt_plan_lives_step(plan, t, in, n_in, out, n_out);
     }
     if (!rc) rt_plan_lives_end(plan, p->n_bufs, p->outputs, p->n_outputs, p->n_kernels);
-    free(seen_e);
-    free(seen_b);
+    free(mark);
+    free(reads);
     free(in);
     free(out);
     return rc;

@@ -38,19 +38,6 @@ static int64_t static_bytes(const kir_buffer *kb) {
     return ir_dtype_storage_bytes(kb->dtype, n);
 }
 
-/* the buffers a loop kernel reads (each once, in first-use order) */
-static void collect_reads(const kir_program *p, uint32_t e, unsigned char *seen_e, unsigned char *seen_b,
-                          cJSON *reads) {
-    if (seen_e[e]) return;
-    seen_e[e] = 1;
-    const kir_expr *x = &p->exprs[e];
-    if (x->op == KX_LOAD && !seen_b[x->buffer]) {
-        seen_b[x->buffer] = 1;
-        cJSON_AddItemToArray(reads, cJSON_CreateNumber(x->buffer));
-    }
-    for (uint32_t i = 0; i < x->n_args; i++) collect_reads(p, x->args[i], seen_e, seen_b, reads);
-}
-
 static cJSON *attr_json(const ir_graph *g, const ir_attr_schema *s, const ir_attr *a) {
     switch (s->kind) {
     case IR_AK_INT: return cJSON_CreateNumber((double)(a->set ? a->v.i : s->def_i));
@@ -90,9 +77,10 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
                   diag *d) {
     const ir_graph *g = p->g;
     cJSON *m = cJSON_CreateObject();
-    unsigned char *seen_e = calloc(p->n_exprs ? p->n_exprs : 1, 1), *seen_b = calloc(p->n_bufs ? p->n_bufs : 1, 1);
+    uint32_t *mark = calloc((size_t)p->n_exprs + p->n_bufs, sizeof *mark);
+    uint32_t *reads = malloc((p->n_bufs ? p->n_bufs : 1) * sizeof *reads);
     char *out = NULL, buf[256];
-    if (!m || !seen_e || !seen_b) goto done;
+    if (!m || !mark || !reads) goto done;
     cJSON_AddStringToObject(m, "format", "smelt-artifact");
     cJSON_AddNumberToObject(m, "format_version", 1);
     cJSON_AddStringToObject(m, "compiler", CG_COMPILER);
@@ -139,11 +127,9 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
             cJSON_AddNumberToObject(e, "kernel", kernel_of[k]);
             cJSON_AddStringToObject(e, "node", kn->name ? kn->name : "");
             cJSON_AddNumberToObject(e, "out", kn->out);
-            cJSON *reads = cJSON_AddArrayToObject(e, "reads");
-            memset(seen_b, 0, p->n_bufs);
-            collect_reads(p, kn->body, seen_e, seen_b, reads);
-            if (kn->post != KIR_NONE) collect_reads(p, kn->post, seen_e, seen_b, reads);
-            memset(seen_e, 0, p->n_exprs);
+            cJSON *rj = cJSON_AddArrayToObject(e, "reads");
+            uint32_t n_reads = kir_kernel_reads(p, k, mark, reads);
+            for (uint32_t i = 0; i < n_reads; i++) cJSON_AddItemToArray(rj, cJSON_CreateNumber(reads[i]));
         } else {
             const ir_node *nd = &g->nodes[kn->node];
             const ir_op_info *info = ir_op_get(nd->op);
@@ -171,7 +157,7 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
 done:
     if (!out) diag_error(d, "out of memory writing the manifest");
     cJSON_Delete(m);
-    free(seen_e);
-    free(seen_b);
+    free(mark);
+    free(reads);
     return out;
 }
