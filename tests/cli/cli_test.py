@@ -378,7 +378,11 @@ int main(int argc, char **argv) {
     const void *data;
     smelt_get_output(s, 0, &data, y.shape, &y.rank);
     y.dtype = NPY_F32; y.data = (void *)data; y.nbytes = (size_t)npy_numel(&y) * 4;
-    return npy_write_file(argv[2], &y, err, sizeof err);
+    int rc = npy_write_file(argv[2], &y, err, sizeof err);
+    npy_free(&x);
+    smelt_session_free(s);
+    smelt_model_free(m);
+    return rc;
 }
 ''')
         binary = os.path.join(tmp, "use_obj")
