@@ -1,0 +1,22 @@
+/* ggml_quant.h — the ggml block formats (Q4_0 .. Q8_0, Q2_K .. Q6_K),
+ * decoded and encoded exactly as ggml does (ggml-quants.c's reference
+ * paths), one place for the GGUF reader, the interpreter, the runtime and
+ * the quantizer (smelt compile --quantize). Block layouts: ir/dtype.def and
+ * ggml-common.h.
+ */
+#ifndef SMELT_GGML_QUANT_H
+#define SMELT_GGML_QUANT_H
+
+#include <stdint.h>
+
+#include "ir/dtype.h"
+
+/* Dequantize n elements (a whole number of blocks of t) from src into dst.
+ * 0, or -1 when t is no ggml block format or n is no whole number of blocks. */
+int rt_ggml_dequantize(ir_dtype t, const void *src, int64_t n, float *dst);
+
+/* Quantize n floats (a whole number of blocks) into dst, with ggml's
+ * reference rounding. 0, or -1 for a type without a quantizer here. */
+int rt_ggml_quantize(ir_dtype t, const float *src, int64_t n, void *dst);
+
+#endif
