@@ -5,6 +5,7 @@
  * when every dimension is a number — shape, element count and bytes, plus
  * the weights bytes and the planned arena bytes when sizes are static. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,9 @@ int cg_link_header(const cg_object *obj, const char *symbol, cg_bytes *out, diag
     put(&t, "#ifndef %s\n#define %s\n\n#include \"smelt_abi.h\"\n\n", guard, guard);
     /* the C name differs from the symbol: the default symbol `smelt_model`
      * is also the name of smelt.h's model type */
-    put(&t, "extern const smelt_model_desc %s_artifact __asm__(\"%s\");\n", symbol, symbol);
+    /* Mach-O prefixes C symbols with '_', and an asm label names the raw symbol */
+    bool macho = obj->triple && strstr(obj->triple, "-apple-");
+    put(&t, "extern const smelt_model_desc %s_artifact __asm__(\"%s%s\");\n", symbol, macho ? "_" : "", symbol);
     put(&t, "#define %sDESC (&%s_artifact)\n\n#define %sSYMBOL ", prefix, symbol, prefix);
     put_cstring(&t, symbol);
     put(&t, "\n#define %sTARGET ", prefix);

@@ -4,6 +4,7 @@
  * passes run, it is lowered, fused and pruned, compiled by the LLVM backend
  * for the target and linked; the result is written atomically, so a failed
  * compile leaves no file (and an older OUT untouched). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ const cli_verb verb_compile = {
     "              declares the exported desc and states the fixed sizes, for\n"
     "              static linking with libsmeltrt.a (smelt_load_desc).\n"
     "--target TRIPLE picks the architecture (x86_64-linux-gnu, aarch64-linux-gnu;\n"
-    "default: this machine's). --cpu picks the CPU whose features the code may use:\n"
+    "default: this machine's), or aarch64-apple-darwin (Apple silicon macOS, with\n"
+    "--emit obj: a Mach-O object and its header, linked on the Mac). --cpu picks the CPU whose features the code may use:\n"
     "a name (skylake-avx512, znver3, neoverse-n1), a level (x86-64-v2, x86-64-v3,\n"
     "x86-64-v4) or native (this machine's CPU; the default for the host target,\n"
     "generic otherwise); the runtime refuses an artifact that needs a feature the\n"
@@ -43,11 +45,17 @@ const cli_verb verb_compile = {
     "in ../lib/smelt, or in $SMELT_RUNTIME_DIR).\n" PASS_ARGS_USAGE,
     run_compile};
 
-/* The architectures the backend and the linker support. */
-static int known_target(const char *triple) {
+/* The architectures the backend supports: Linux on x86-64 and aarch64 (every
+ * --emit), and macOS on Apple silicon (--emit obj only: linking a Mach-O
+ * program takes the Mac's SDK and linker, so the object is linked there). */
+static int known_target(const char *triple, cli_emit emit) {
     static const char *const arches[] = {"x86_64-", "aarch64-", "arm64-"};
-    for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
-        if (!strncmp(triple, arches[i], strlen(arches[i])) && strstr(triple, "linux")) return 1;
+    bool apple = strstr(triple, "-apple-") && (strstr(triple, "darwin") || strstr(triple, "macos"));
+    for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++) {
+        if (strncmp(triple, arches[i], strlen(arches[i]))) continue;
+        if (strstr(triple, "linux")) return 1;
+        if (apple && i > 0 && emit == CLI_EMIT_OBJ) return 1;
+    }
     return 0;
 }
 
@@ -129,9 +137,11 @@ static int run_compile(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(&verb_compile, "no model given");
     if (!out) return cli_usage_error(&verb_compile, "no output given (-o OUT)");
-    if (o.target.triple && !known_target(o.target.triple))
-        return cli_usage_error(&verb_compile, "unknown target '%s' (x86_64-linux-gnu or aarch64-linux-gnu)",
-                               o.target.triple);
+    if (o.target.triple && !known_target(o.target.triple, emit))
+        return cli_usage_error(&verb_compile,
+                               "target '%s' is not supported for --emit %s (x86_64-linux-gnu, aarch64-linux-gnu; "
+                               "aarch64-apple-darwin with --emit obj)",
+                               o.target.triple, emit == CLI_EMIT_OBJ ? "obj" : emit == CLI_EMIT_EXE ? "exe" : "so");
     char symbol[256];
     if (name) {
         for (const char *c = name; *c; c++)

@@ -420,6 +420,31 @@ int main(int argc, char **argv) {
         r = smelt("run", arm_so, "-i", xf, "-o", os.path.join(tmp, "arm_so_out"))
         check(r.returncode == 1 and "tiny_arm.so" in r.stderr, f"an aarch64 .so is refused on this host: {r.stderr[:200]}")
 
+    # Apple silicon: a Mach-O object and its header; linked here with lld's
+    # Mach-O linker into a dylib (no macOS SDK here to link a program)
+    mac = os.path.join(tmp, "tiny_mac.o")
+    if compile_ok("aarch64-apple-darwin obj", EXAMPLE, "-o", mac, "--emit", "obj", "--target", "aarch64-apple-darwin",
+                  "--name", "tiny"):
+        head = open(mac, "rb").read(8)
+        check(head[:4] == b"\xcf\xfa\xed\xfe" and int.from_bytes(head[4:8], "little") == 0x0100000C,
+              "the aarch64-apple-darwin object is a Mach-O arm64 file")
+        use = os.path.join(tmp, "use_mac.c")
+        with open(use, "w") as f:
+            f.write('#include "tiny_mac.h"\nconst void *model_desc(void) { return SMELT_MODEL_TINY_DESC; }\n')
+        clang, ld64 = shutil.which("clang-16"), shutil.which("ld64.lld-16")
+        if clang and ld64:
+            r = run(clang, "-target", "arm64-apple-macos11", "-ffreestanding", "-I" + os.path.join(ROOT, "runtime"),
+                    "-I" + tmp, "-c", use, "-o", use + ".o")
+            check(r.returncode == 0, f"the Mach-O header compiles for arm64-apple-macos: {r.stderr[:300]}")
+            dylib = os.path.join(tmp, "libtiny_mac.dylib")
+            r = run(ld64, "-arch", "arm64", "-platform_version", "macos", "11.0", "11.0", "-dylib", "-undefined",
+                    "dynamic_lookup", use + ".o", mac, "-o", dylib)
+            check(r.returncode == 0, f"the header's symbol resolves against the Mach-O object: {r.stderr[:300]}")
+        else:
+            skip("clang-16 or ld64.lld-16 missing: the Mach-O object is not linked")
+    r = smelt("compile", EXAMPLE, "-o", os.path.join(tmp, "never_mac.so"), "--target", "aarch64-apple-darwin")
+    check(r.returncode == 2 and "--emit obj" in r.stderr, f"aarch64-apple-darwin without --emit obj is refused: {r.stderr[:200]}")
+
     # failures write nothing; bad targets are usage errors
     never = os.path.join(tmp, "never.so")
     r = smelt("compile", os.path.join(tmp, "cut50.onnx"), "-o", never)
