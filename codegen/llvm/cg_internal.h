@@ -125,6 +125,9 @@ void cg_loop_begin(cg_fn *f, cg_loop *l, LLVMValueRef lo, LLVMValueRef hi, const
 void cg_loop_end(cg_fn *f, cg_loop *l);
 
 /* ---- parts of the module ---- */
+/* The "+feature" list a named CPU implies on the triple's architecture
+ * (cpu_features.c), or NULL for a CPU not in its table. */
+const char *cg_cpu_implied_features(const char *triple, const char *cpu);
 int cg_target_resolve(const cg_target *t, char **triple, char **cpu, char **features, LLVMTargetMachineRef *tm,
                       int opt_level, int pic, diag *d);        /* target.c */
 int cg_emit_kernel(cg_ctx *c, uint32_t k, LLVMValueRef *extent, LLVMValueRef *run); /* kernel.c */

@@ -5,7 +5,8 @@
  * an x86-64 level ("x86-64-v2", "x86-64-v3", "x86-64-v4", which LLVM 16
  * knows as CPU names) may be asked for, and a cross triple
  * ("aarch64-linux-gnu", "aarch64-apple-darwin"). The X86 and AArch64
- * targets are registered.
+ * targets are registered. A named CPU's features (cpu_features.c) are
+ * spelled out, so that the manifest lists what the runtime must check.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,15 +45,13 @@ int cg_target_resolve(const cg_target *t, char **triple, char **cpu, char **feat
     *triple = dup_llvm(norm);
     LLVMDisposeMessage(host);
     bool native = !t->cpu || !strcmp(t->cpu, "native");
-    if (native && !is_host) { /* a cross target without a CPU: the generic one */
-        *cpu = strdup("generic");
-        *features = strdup("");
-    } else if (native) {
+    if (native && is_host) {
         *cpu = dup_llvm(LLVMGetHostCPUName());
         *features = dup_llvm(LLVMGetHostCPUFeatures());
-    } else {
-        *cpu = strdup(t->cpu);
-        *features = strdup("");
+    } else { /* a named CPU, or the generic one of a cross target: the features it implies */
+        *cpu = strdup(native ? "generic" : t->cpu);
+        const char *implied = *cpu ? cg_cpu_implied_features(*triple, *cpu) : NULL;
+        *features = strdup(implied ? implied : "");
     }
     if (t->features && *t->features) {
         size_t n = strlen(*features) + strlen(t->features) + 2;
