@@ -19,8 +19,9 @@ APT_PACKAGES=(build-essential pkg-config python3 python3-venv
   # crt files and libgcc) and running them in the tests (qemu-aarch64-static)
   libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user-static)
 # the runtime reads the manifest with cJSON: aarch64 executables link the
-# arm64 build of it (Debian multiarch, the arm64 architecture added below)
-APT_CROSS=(libcjson-dev:arm64)
+# arm64 build of it (Debian multiarch, the arm64 architecture added below);
+# the tests run them under qemu with multiarch's loader and libc (libc6:arm64)
+APT_CROSS=(libcjson-dev:arm64 libc6:arm64)
 # the model tests' exporter, without its recommends (libtorch-dev, ffmpeg's python3-av)
 APT_NORECOMMENDS=(python3-torch python3-torchvision)
 
