@@ -6,20 +6,21 @@
 #include "infer.h"
 #include "lower.h"
 
-#define A_INT(n, d)   {#n, IR_AK_INT, false, (d), 0.0f, NULL},
-#define A_FLOAT(n, d) {#n, IR_AK_FLOAT, false, 0, (d), NULL},
-#define A_STR(n, d)   {#n, IR_AK_STR, false, 0, 0.0f, (d)},
-#define A_DTYPE(n, d) {#n, IR_AK_DTYPE, false, (d), 0.0f, NULL},
-#define A_INTS(n)     {#n, IR_AK_INTS, false, 0, 0.0f, NULL},
-#define A_FLOATS(n)   {#n, IR_AK_FLOATS, false, 0, 0.0f, NULL},
-#define A_STRS(n)     {#n, IR_AK_STRS, false, 0, 0.0f, NULL},
-#define R_INT(n)      {#n, IR_AK_INT, true, 0, 0.0f, NULL},
-#define R_FLOAT(n)    {#n, IR_AK_FLOAT, true, 0, 0.0f, NULL},
-#define R_STR(n)      {#n, IR_AK_STR, true, 0, 0.0f, NULL},
-#define R_DTYPE(n)    {#n, IR_AK_DTYPE, true, 0, 0.0f, NULL},
-#define R_INTS(n)     {#n, IR_AK_INTS, true, 0, 0.0f, NULL},
-#define R_GRAPH(n)    {#n, IR_AK_GRAPH, true, 0, 0.0f, NULL},
-#define A_END         {NULL, IR_AK_INT, false, 0, 0.0f, NULL}
+#define A_INT(n, d)   {#n, IR_AK_INT, false, (d), 0.0f, NULL, false},
+#define A_OPT_INT(n)  {#n, IR_AK_INT, false, 0, 0.0f, NULL, true},
+#define A_FLOAT(n, d) {#n, IR_AK_FLOAT, false, 0, (d), NULL, false},
+#define A_STR(n, d)   {#n, IR_AK_STR, false, 0, 0.0f, (d), false},
+#define A_DTYPE(n, d) {#n, IR_AK_DTYPE, false, (d), 0.0f, NULL, false},
+#define A_INTS(n)     {#n, IR_AK_INTS, false, 0, 0.0f, NULL, false},
+#define A_FLOATS(n)   {#n, IR_AK_FLOATS, false, 0, 0.0f, NULL, false},
+#define A_STRS(n)     {#n, IR_AK_STRS, false, 0, 0.0f, NULL, false},
+#define R_INT(n)      {#n, IR_AK_INT, true, 0, 0.0f, NULL, false},
+#define R_FLOAT(n)    {#n, IR_AK_FLOAT, true, 0, 0.0f, NULL, false},
+#define R_STR(n)      {#n, IR_AK_STR, true, 0, 0.0f, NULL, false},
+#define R_DTYPE(n)    {#n, IR_AK_DTYPE, true, 0, 0.0f, NULL, false},
+#define R_INTS(n)     {#n, IR_AK_INTS, true, 0, 0.0f, NULL, false},
+#define R_GRAPH(n)    {#n, IR_AK_GRAPH, true, 0, 0.0f, NULL, false},
+#define A_END         {NULL, IR_AK_INT, false, 0, 0.0f, NULL, false}
 
 #define OP(Name, min_in, max_in, min_out, max_out, infer, lower, flags, attrs) \
     static const ir_attr_schema attrs_##Name[] = {attrs};

@@ -34,6 +34,9 @@ typedef struct ir_attr_schema {
     int64_t def_i;       /* default of INT and DTYPE */
     float def_f;         /* default of FLOAT */
     const char *def_s;   /* default of STR */
+    bool no_default;     /* optional, and unset means something else than
+                            any value (Unique's axis: flatten): the manifest
+                            writes null for it when the node leaves it out */
 } ir_attr_schema;
 
 typedef int (*ir_infer_fn)(struct ir_graph *g, uint32_t node, struct diag *d);

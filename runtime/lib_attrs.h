@@ -8,7 +8,7 @@
  * node, or a default); list and string values stay owned by the source.
  * is_set says whether the node itself gives the attribute: the one case
  * where that matters is Unique's axis (unset: flatten), which the manifest
- * therefore leaves out when the node does not set it.
+ * therefore writes as null when the node does not set it.
  */
 #ifndef SMELT_RT_LIB_ATTRS_H
 #define SMELT_RT_LIB_ATTRS_H

@@ -6,8 +6,9 @@
  * strings as strings, dtypes by name. The object is copied into a table at
  * creation, so lookups need no cJSON and the manifest may be freed. A key
  * that is absent or null, or an empty list, is an attribute the node does
- * not have; a present key is one the node sets (the manifest leaves out
- * Unique's axis when the node does not set it). Lists of other than whole
+ * not have; a present key is one the node sets (the manifest writes null
+ * for an A_OPT_INT attribute such as Unique's axis when the node does not
+ * set it, ir/ops.def). Lists of other than whole
  * numbers (floats, strings) are kept by no routine and left out.
  */
 #include <cjson/cJSON.h>

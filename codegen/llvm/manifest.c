@@ -39,6 +39,7 @@ static int64_t static_bytes(const kir_buffer *kb) {
 }
 
 static cJSON *attr_json(const ir_graph *g, const ir_attr_schema *s, const ir_attr *a) {
+    if (!a->set && s->no_default) return cJSON_CreateNull(); /* unset has a meaning of its own */
     switch (s->kind) {
     case IR_AK_INT: return cJSON_CreateNumber((double)(a->set ? a->v.i : s->def_i));
     case IR_AK_DTYPE: return cJSON_CreateString(ir_dtype_name((ir_dtype)(a->set ? a->v.i : s->def_i)));

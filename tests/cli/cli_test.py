@@ -535,6 +535,32 @@ def test_inspect_memory(tmp):
     check(smelt("inspect", p, "--shape", "x=2x128").returncode == 2, "--shape without --memory exits 2")
 
 
+def test_library_attrs(tmp):
+    """An attribute whose absence means something (Unique without axis:
+    flatten) survives the artifact's manifest: compiled against onnxruntime."""
+    outs = [("y", TensorProto.FLOAT), ("i", TensorProto.INT64), ("inv", TensorProto.INT64), ("c", TensorProto.INT64)]
+    g = helper.make_graph([helper.make_node("Unique", ["x"], [n for n, _ in outs], sorted=1)], "unique",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+                          [helper.make_tensor_value_info(n, t, None) for n, t in outs])
+    model = os.path.join(tmp, "unique.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
+    x = np.array([[1, 2, 2, 3], [3, 1, 5, 5], [0, 0, 1, 2]], np.float32)
+    xf = os.path.join(tmp, "unique_x.npy")
+    np.save(xf, x)
+    want = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    art = os.path.join(tmp, "unique.so")
+    if not compile_ok("unique", model, "-o", art):
+        return
+    out = os.path.join(tmp, "unique_out")
+    r = smelt("run", art, "-i", "x=" + xf, "-o", out)
+    check(r.returncode == 0, f"compiled Unique without axis runs: {r.stderr[:200]}")
+    for (name, _), w in zip(outs, want):
+        f = os.path.join(out, name + ".npy")
+        got = np.load(f) if os.path.exists(f) else None
+        check(got is not None and got.shape == w.shape and np.array_equal(got, w),
+              f"compiled Unique without axis (flattened), output {name} matches onnxruntime")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_usage()
@@ -543,6 +569,7 @@ def main():
         test_outputs(tmp)
         test_run_against_onnxruntime(tmp)
         test_compile(tmp)
+        test_library_attrs(tmp)
         test_inspect_memory(tmp)
     print(f"cli: {passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed else 0)
