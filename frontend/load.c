@@ -18,6 +18,7 @@ model_format model_detect_format(const char *path) {
     if (n >= 10 && !memcmp(head, "# smelt-ir", 10)) return MODEL_IR_TEXT;
     size_t len = strlen(path);
     if (len >= 3 && !strcmp(path + len - 3, ".ir")) return MODEL_IR_TEXT;
+    if (len >= 5 && !strcmp(path + len - 5, ".gguf")) return MODEL_GGUF; /* a damaged one: its reader says why */
     return MODEL_ONNX; /* protobuf has no magic: let the decoder judge */
 }
 
