@@ -20,28 +20,26 @@ static const struct {
     {"qwen2", gguf_build_llama},
 };
 
-static int arch_key(gguf_builder *b, const char *key, char *buf, size_t cap) {
-    return snprintf(buf, cap, "%s.%s", b->arch, key) >= (int)cap ? -1 : 0;
+/* "ARCH.key" into k: 1 when it is absent and optional (the default
+ * applies), 0 when it is to be read, -1 on error. */
+static int arch_key(gguf_builder *b, const char *key, bool required, char *k, size_t cap) {
+    if (snprintf(k, cap, "%s.%s", b->arch, key) >= (int)cap)
+        return diag_error(b->d, "%s: key '%s.%s' too long", b->f->path, b->arch, key);
+    return !required && !gguf_find(b->f, k);
 }
 
 int gb_arch_u64(gguf_builder *b, const char *key, bool required, uint64_t dflt, uint64_t *out) {
     char k[160];
-    if (arch_key(b, key, k, sizeof k)) return diag_error(b->d, "%s: key '%s.%s' too long", b->f->path, b->arch, key);
-    if (!required && !gguf_find(b->f, k)) {
-        *out = dflt;
-        return 0;
-    }
-    return gguf_get_u64(b->f, k, out, b->d);
+    int r = arch_key(b, key, required, k, sizeof k);
+    if (r > 0) *out = dflt;
+    return r ? (r < 0 ? -1 : 0) : gguf_get_u64(b->f, k, out, b->d);
 }
 
 int gb_arch_f64(gguf_builder *b, const char *key, bool required, double dflt, double *out) {
     char k[160];
-    if (arch_key(b, key, k, sizeof k)) return diag_error(b->d, "%s: key '%s.%s' too long", b->f->path, b->arch, key);
-    if (!required && !gguf_find(b->f, k)) {
-        *out = dflt;
-        return 0;
-    }
-    return gguf_get_f64(b->f, k, out, b->d);
+    int r = arch_key(b, key, required, k, sizeof k);
+    if (r > 0) *out = dflt;
+    return r ? (r < 0 ? -1 : 0) : gguf_get_f64(b->f, k, out, b->d);
 }
 
 ir_id gb_node(gguf_builder *b, ir_op op, const ir_id *in, uint32_t n_in, const char *origin) {
