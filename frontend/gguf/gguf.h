@@ -7,7 +7,9 @@
  * and offset against the file size before it is used, so a malformed file
  * gives an error naming the file and the key or tensor, never a crash or an
  * allocation sized by the file. Nothing is copied: strings and tensor data
- * point into the mapping, which lives until gguf_close.
+ * point into the mapping, which lives until gguf_close (a caller that takes
+ * the mapping over, as gguf_import does for its graph, sets base to NULL
+ * first and unmaps base/size itself).
  *
  * Tensor types are IR dtypes (ir/dtype.def carries the ggml type codes);
  * dims are listed innermost first, as ggml stores them (ne[0] is the row).
@@ -40,7 +42,7 @@ typedef struct gguf_str {
 /* A metadata value. Scalars are decoded; an array keeps its element type,
  * count and the position of its first element in the mapping (elements of
  * a string array or of a nested array are variable-sized: walk them with
- * gguf_arr_str / gguf_arr_at). */
+ * gguf_arr_str / gguf_arr_next). */
 typedef struct gguf_value {
     gguf_type type;
     union {
@@ -103,6 +105,9 @@ int gguf_get_arr(const gguf_file *f, const char *key, gguf_type elem, uint64_t *
  * Numeric elements: gguf_arr_f64 / gguf_arr_i64 read element i of a numeric
  * array of type elem. */
 gguf_str gguf_arr_str(const uint8_t **cursor);
+/* Any element type, nested arrays included: decode the element at *cursor
+ * (an array's arr.data points at its first element) and move past it. */
+gguf_value gguf_arr_next(gguf_type elem, const uint8_t **cursor);
 double gguf_arr_f64(gguf_type elem, const uint8_t *data, uint64_t i);
 int64_t gguf_arr_i64(gguf_type elem, const uint8_t *data, uint64_t i);
 
