@@ -86,8 +86,9 @@ static size_t llama3_match(const text *x, size_t i, const style *st) {
     if (has(x, i, st->letter)) return run(x, i, st->letter);
     /* \p{N}{1,max} */
     if (has(x, i, RT_UC_NUMBER)) {
-        size_t r = run(x, i, RT_UC_NUMBER);
-        return r < st->max_digits ? r : st->max_digits;
+        size_t r = 1;
+        while (r < st->max_digits && has(x, i + r, RT_UC_NUMBER)) r++;
+        return r;
     }
     /* ' ?[^\s\p{L}\p{N}]+[\r\n]*' */
     size_t q = i + (x->cp[i] == ' ');
