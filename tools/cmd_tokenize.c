@@ -4,14 +4,19 @@
  * with llama.cpp's test vectors (tests/tokenizer). --sep splits the text
  * into several inputs the way llama.cpp's test-tokenizer-0 splits its .inp
  * files; --decode adds the decoded text of each input, escaped, for the
- * round-trip check. */
+ * round-trip check. --chat renders messages (a JSON list of {role, content})
+ * with the model's chat template (runtime/chat_template.h) and tokenizes
+ * the prompt, or prints it with --print-prompt. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "runtime/chat_template.h"
 #include "frontend/gguf/gguf_vocab.h"
 
 static int run_tokenize(int argc, char **argv);
@@ -29,7 +34,12 @@ const cli_verb verb_tokenize = {
     "--decode          after each line of ids, a line '> TEXT': the ids decoded\n"
     "                  back, with \\\\ \\n \\r \\t and \\xHH escapes for control bytes\n"
     "--pieces          print id:'piece' pairs instead of bare ids\n"
-    "--time            print the tokenizing time and rate on stderr\n",
+    "--time            print the tokenizing time and rate on stderr\n"
+    "--chat FILE.json  instead of text: messages [{\"role\": .., \"content\": ..}, ..]\n"
+    "                  rendered with the model's tokenizer.chat_template (or\n"
+    "                  --template-file FILE), ending with the assistant's turn unless\n"
+    "                  --no-generation-prompt; tokenized with --parse-special, or\n"
+    "                  printed as text with --print-prompt\n",
     run_tokenize};
 
 static char *read_all(const char *path, size_t *len) {
@@ -112,10 +122,88 @@ static int one(const rt_tokenizer *t, const char *s, size_t n, const opts *o, si
     return 0;
 }
 
+/* Messages from a JSON file: a list of {"role": .., "content": ..}. */
+static rt_chat_msg *read_messages(const char *path, cJSON **root, size_t *n) {
+    size_t len;
+    char *txt = read_all(path, &len);
+    if (!txt) return NULL;
+    *root = cJSON_ParseWithLength(txt, len);
+    free(txt);
+    if (!cJSON_IsArray(*root)) return NULL;
+    *n = (size_t)cJSON_GetArraySize(*root);
+    rt_chat_msg *m = calloc(*n ? *n : 1, sizeof *m);
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, *root) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "role");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "content");
+        if (!m || !cJSON_IsString(r) || !cJSON_IsString(c)) {
+            free(m);
+            return NULL;
+        }
+        m[i++] = (rt_chat_msg){r->valuestring, c->valuestring};
+    }
+    return m;
+}
+
+static int run_chat(const char *model, const char *chat, const char *template_file, bool gen, bool print_prompt) {
+    diag d;
+    diag_init(&d);
+    gguf_file *f = gguf_open(model, &d);
+    if (!f) return cli_fail(&d);
+    gguf_vocab v;
+    if (gguf_vocab_read(f, &v, &d)) {
+        gguf_close(f);
+        return cli_fail(&d);
+    }
+    char err[256];
+    rt_tokenizer *t = rt_tok_new(&v.cfg, err, sizeof err);
+    char *tmpl_owned = NULL;
+    size_t tlen = v.chat_template.len;
+    const char *tmpl = v.chat_template.ptr;
+    if (template_file) tmpl = tmpl_owned = read_all(template_file, &tlen);
+    int rc = EXIT_USER;
+    rt_chat_template ct;
+    cJSON *root = NULL;
+    rt_chat_msg *msgs = NULL;
+    size_t n = 0;
+    if (!t) {
+        fprintf(stderr, "%s: %s\n", model, err);
+    } else if (!tmpl || !tlen) {
+        fprintf(stderr, "%s: no chat template (tokenizer.chat_template or --template-file)\n",
+                template_file ? template_file : model);
+    } else if (rt_chat_detect(tmpl, tlen, &ct)) {
+        fprintf(stderr, "%s: the chat template is none of the known ones (ChatML, Llama 3, Gemma, Llama 2, Mistral)\n",
+                template_file ? template_file : model);
+    } else if (!(msgs = read_messages(chat, &root, &n))) {
+        fprintf(stderr, "%s: expected a JSON list of {\"role\": string, \"content\": string}\n", chat);
+    } else {
+        size_t bl = 0, el = 0;
+        const char *bos = rt_tok_text(t, rt_tok_bos(t), &bl), *eos = rt_tok_text(t, rt_tok_eos(t), &el);
+        size_t len = rt_chat_apply(&ct, msgs, n, gen, bos ? bos : "", eos ? eos : "", NULL, 0);
+        char *prompt = malloc(len + 1);
+        if (prompt) {
+            rt_chat_apply(&ct, msgs, n, gen, bos ? bos : "", eos ? eos : "", prompt, len + 1);
+            size_t n_tokens = 0;
+            opts o = {false, true, false, false};
+            if (print_prompt) rc = fwrite(prompt, 1, len, stdout) == len ? EXIT_OK : EXIT_USER;
+            else rc = one(t, prompt, len, &o, &n_tokens) ? EXIT_USER : EXIT_OK;
+            free(prompt);
+        }
+    }
+    free(msgs);
+    cJSON_Delete(root);
+    free(tmpl_owned);
+    rt_tok_free(t);
+    gguf_vocab_free(&v);
+    gguf_close(f);
+    return rc;
+}
+
 static int run_tokenize(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *text_file = NULL, *sep = NULL;
+    const char *model = NULL, *text = NULL, *text_file = NULL, *sep = NULL, *chat = NULL, *template_file = NULL;
     opts o = {0};
-    bool timing = false;
+    bool timing = false, gen_prompt = true, print_prompt = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--text") && i + 1 < argc) text = argv[++i];
@@ -126,11 +214,16 @@ static int run_tokenize(int argc, char **argv) {
         else if (!strcmp(a, "--decode")) o.decode = true;
         else if (!strcmp(a, "--pieces")) o.pieces = true;
         else if (!strcmp(a, "--time")) timing = true;
+        else if (!strcmp(a, "--chat") && i + 1 < argc) chat = argv[++i];
+        else if (!strcmp(a, "--template-file") && i + 1 < argc) template_file = argv[++i];
+        else if (!strcmp(a, "--no-generation-prompt")) gen_prompt = false;
+        else if (!strcmp(a, "--print-prompt")) print_prompt = true;
         else if (a[0] == '-') return cli_usage_error(&verb_tokenize, "unknown option '%s'", a);
         else if (!model) model = a;
         else return cli_usage_error(&verb_tokenize, "unexpected argument '%s'", a);
     }
     if (!model) return cli_usage_error(&verb_tokenize, "no model given");
+    if (chat) return run_chat(model, chat, template_file, gen_prompt, print_prompt);
     if (!text == !text_file) return cli_usage_error(&verb_tokenize, "give one of --text and --text-file");
     if (sep && !*sep) return cli_usage_error(&verb_tokenize, "--sep must not be empty");
 

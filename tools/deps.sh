@@ -80,14 +80,14 @@ fi
 
 # llama.cpp's tokenizer test vectors (tests/tokenizer): the vocab-only GGUF
 # files models/ggml-vocab-*.gguf with their .inp/.out pairs (inputs and the
-# token ids of the reference Hugging Face tokenizers), taken from the
-# llama-cpp-python source distribution, which vendors llama.cpp. Only those
-# files are extracted, into .cache/llama-vocab; the sdist is checked against
-# its sha256 and removed.
+# token ids of the reference Hugging Face tokenizers) and the chat templates
+# models/templates/*.jinja, taken from the llama-cpp-python source
+# distribution, which vendors llama.cpp. Only those files are extracted, into
+# .cache/llama-vocab; the sdist is checked against its sha256 and removed.
 LCP_VER=0.3.36
 LCP_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 VOCAB_DIR=.cache/llama-vocab
-if [ ! -f "$VOCAB_DIR/.llama-cpp-python-$LCP_VER" ]; then
+if [ ! -f "$VOCAB_DIR/.llama-cpp-python-$LCP_VER-templates" ]; then
   echo "deps: fetching llama.cpp's tokenizer test vocabularies (llama-cpp-python $LCP_VER sdist)"
   dl=.cache/sdist
   mkdir -p "$dl" "$VOCAB_DIR"
@@ -98,7 +98,8 @@ if [ ! -f "$VOCAB_DIR/.llama-cpp-python-$LCP_VER" ]; then
   fi
   echo "$LCP_SHA256  $sdist" | sha256sum -c --quiet -
   tar -xzf "$sdist" -C "$VOCAB_DIR" --strip-components=4 --wildcards \
-    "llama_cpp_python-$LCP_VER/vendor/llama.cpp/models/ggml-vocab-*"
+    "llama_cpp_python-$LCP_VER/vendor/llama.cpp/models/ggml-vocab-*" \
+    "llama_cpp_python-$LCP_VER/vendor/llama.cpp/models/templates/*.jinja"
   rm -f "$sdist"
-  touch "$VOCAB_DIR/.llama-cpp-python-$LCP_VER"
+  touch "$VOCAB_DIR/.llama-cpp-python-$LCP_VER-templates"
 fi

@@ -17,8 +17,14 @@ and per vocabulary:
     the gguf package's token list) around each input's .out ids; without
     --parse-special the control tokens' ids never appear;
   - an unsupported vocabulary gives an error naming the file and the key.
+Chat templates: runtime/chat_template.c (`smelt tokenize --chat
+--print-prompt`) against the Jinja templates rendered by jinja2 (as Hugging
+Face's apply_chat_template sets it up), for several conversations with and
+without the generation prompt; a conversation the template refuses
+(raise_exception) is skipped.
 Ends with `tokenizer: N passed, N failed[, N skipped]`.
 """
+import json
 import mmap
 import os
 import struct
@@ -228,6 +234,74 @@ def check_unsupported(smelt, name, key):
         name, key, r.returncode, err.strip()))
 
 
+TEMPLATES = [  # (template file, or None for the GGUF's own; vocabulary for BOS/EOS)
+    ("tests/tokenizer/templates/chatml.jinja", "qwen2"),
+    (None, "qwen2"),
+    (VOCAB_DIR + "/templates/Qwen-Qwen2.5-7B-Instruct.jinja", "qwen2"),
+    (VOCAB_DIR + "/templates/Qwen-Qwen3-0.6B.jinja", "qwen2"),
+    ("tests/tokenizer/templates/llama3.jinja", "llama-bpe"),
+    (VOCAB_DIR + "/templates/meta-llama-Llama-3.1-8B-Instruct.jinja", "llama-bpe"),
+    (VOCAB_DIR + "/templates/meta-llama-Llama-3.2-3B-Instruct.jinja", "llama-bpe"),
+    (VOCAB_DIR + "/templates/meta-llama-Llama-3.3-70B-Instruct.jinja", "llama-bpe"),
+    ("tests/tokenizer/templates/gemma3.jinja", "gemma-4"),
+    (VOCAB_DIR + "/templates/google-gemma-2-2b-it.jinja", "gemma-4"),
+    ("tests/tokenizer/templates/llama2.jinja", "llama-spm"),
+    ("tests/tokenizer/templates/mistral.jinja", "llama-spm"),
+]
+CONVERSATIONS = [
+    [{"role": "system", "content": "You are a helpful assistant"}, {"role": "user", "content": "Hello"},
+     {"role": "assistant", "content": "Hi there"}, {"role": "user", "content": "Who are you"},
+     {"role": "assistant", "content": "   I am an assistant   "}, {"role": "user", "content": "Another question"}],
+    [{"role": "user", "content": "  Bonjour, ça va ? 🦙\n"}],
+    [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}],
+    [{"role": "user", "content": "Why?"}, {"role": "assistant", "content": "<think>\nhmm\n</think>\n\nBecause."},
+     {"role": "user", "content": "Sure?"}, {"role": "assistant", "content": "<think>ok</think>Yes."}],
+]
+
+
+def check_chat(smelt):
+    import jinja2
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+
+    def raise_exception(msg):
+        raise jinja2.exceptions.TemplateError(msg)
+    env.globals["raise_exception"] = raise_exception
+    for path, vocab in TEMPLATES:
+        model = os.path.join(VOCAB_DIR, "ggml-vocab-%s.gguf" % vocab)
+        kv = read_gguf_kv(model, {"tokenizer.ggml.tokens"})
+        if path is None:
+            src = kv["tokenizer.chat_template"]
+        elif not os.path.exists(path):
+            global skipped
+            skipped += 1
+            print("skipping %s: missing" % path)
+            continue
+        else:
+            src = open(path, encoding="utf-8").read()
+        toks = kv["tokenizer.ggml.tokens"]
+        bos, eos = toks[kv["tokenizer.ggml.bos_token_id"]], toks[kv["tokenizer.ggml.eos_token_id"]]
+        tmpl = env.from_string(src)
+        name = os.path.basename(path) if path else vocab + " (GGUF)"
+        for k, msgs in enumerate(CONVERSATIONS):
+            for gen in (True, False):
+                try:
+                    want = tmpl.render(messages=msgs, add_generation_prompt=gen, bos_token=bos, eos_token=eos)
+                except jinja2.exceptions.TemplateError:
+                    continue
+                mpath = os.path.join("tests/out", "tokenizer_chat.json")
+                with open(mpath, "w") as f:
+                    json.dump(msgs, f)
+                cmd = [smelt, "tokenize", model, "--chat", mpath, "--print-prompt"]
+                if path:
+                    cmd += ["--template-file", path]
+                if not gen:
+                    cmd.append("--no-generation-prompt")
+                r = subprocess.run(cmd, capture_output=True)
+                got = r.stdout.decode("utf-8")
+                check(r.returncode == 0 and got == want, "chat %s, conversation %d%s: got %r, expected %r %s" % (
+                    name, k, "" if gen else " (no generation prompt)", got, want, r.stderr.decode()))
+
+
 def main():
     global skipped
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
@@ -245,6 +319,9 @@ def main():
             check_vocab(smelt, name, specials)
         for name, key in UNSUPPORTED.items():
             check_unsupported(smelt, name, key)
+        p0, f0 = passed, failed
+        check_chat(smelt)
+        print("chat templates: %d passed, %d failed" % (passed - p0, failed - f0))
     print("tokenizer: %d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
     return 1 if failed else 0
 
