@@ -50,7 +50,8 @@ apt_install_missing --no-install-recommends -- "${APT_NORECOMMENDS[@]}"
 # Python oracles, pinned: onnx 1.22.0 is the newest wheel that ships
 # onnx/backend/test/data/node (1.23 dropped the node cases); gguf (ggml's own
 # Python package) writes and reads the GGUF test models (tests/gguf).
-PY_REQS=(numpy==2.3.5 onnx==1.22.0 onnxruntime==1.24.4 gguf==0.19.0)
+# jinja2 renders the chat templates that tests/tokenizer checks smelt's against.
+PY_REQS=(numpy==2.3.5 onnx==1.22.0 onnxruntime==1.24.4 gguf==0.19.0 jinja2==3.1.6)
 VENV=.venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
@@ -76,4 +77,30 @@ if [ ! -f "$TVENV/.reqs" ] || [ "$(cat "$TVENV/.reqs")" != "$want" ]; then
   echo "deps: installing the model exporter into $TVENV"
   "$TVENV/bin/pip" install -q --disable-pip-version-check "${TORCH_REQS[@]}"
   echo "$want" > "$TVENV/.reqs"
+fi
+
+# llama.cpp's tokenizer test vectors (tests/tokenizer): the vocab-only GGUF
+# files models/ggml-vocab-*.gguf with their .inp/.out pairs (inputs and the
+# token ids of the reference Hugging Face tokenizers) and the chat templates
+# models/templates/*.jinja, taken from the llama-cpp-python source
+# distribution, which vendors llama.cpp. Only those files are extracted, into
+# .cache/llama-vocab; the sdist is checked against its sha256 and removed.
+LCP_VER=0.3.36
+LCP_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
+VOCAB_DIR=.cache/llama-vocab
+if [ ! -f "$VOCAB_DIR/.llama-cpp-python-$LCP_VER-templates" ]; then
+  echo "deps: fetching llama.cpp's tokenizer test vocabularies (llama-cpp-python $LCP_VER sdist)"
+  dl=.cache/sdist
+  mkdir -p "$dl" "$VOCAB_DIR"
+  sdist="$dl/llama_cpp_python-$LCP_VER.tar.gz"
+  if [ ! -f "$sdist" ]; then
+    "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary :all: \
+      "llama-cpp-python==$LCP_VER" -d "$dl"
+  fi
+  echo "$LCP_SHA256  $sdist" | sha256sum -c --quiet -
+  tar -xzf "$sdist" -C "$VOCAB_DIR" --strip-components=4 --wildcards \
+    "llama_cpp_python-$LCP_VER/vendor/llama.cpp/models/ggml-vocab-*" \
+    "llama_cpp_python-$LCP_VER/vendor/llama.cpp/models/templates/*.jinja"
+  rm -f "$sdist"
+  touch "$VOCAB_DIR/.llama-cpp-python-$LCP_VER-templates"
 fi
