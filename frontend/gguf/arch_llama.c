@@ -15,6 +15,16 @@
  * output.weight the embedding is tied. Weights stay in their file types
  * (gb_weight). The graph is the prefill of positions 0 .. seq-1, for
  * seq <= context_length.
+ *
+ * With b->kv_cache the graph is one step of generation instead, the same
+ * for prefill (seq tokens) and decode (one): per block inputs cache_k.L and
+ * cache_v.L (f32 [1, past, kv_heads, head], the keys after RoPE and the
+ * values of positions 0 .. past-1) and outputs k.L and v.L (f32 [1, seq,
+ * kv_heads * head], those of the new positions past .. past+seq-1). The
+ * caller keeps one [n_ctx, kv_heads * head] array per cache: the inputs are
+ * its first `past` rows and the outputs are bound to the rows that follow,
+ * so the new keys are written in place and nothing is copied between steps
+ * (runtime/generate.c). Positions are past + 0 .. seq-1.
  */
 #include <math.h>
 #include <stdio.h>
@@ -128,8 +138,34 @@ static ir_id rope(gguf_builder *b, const llama_hp *hp, ir_id x3, const ir_id *ta
     return y;
 }
 
-/* One block: x [seq, E] -> x [seq, E]. tables: cos, sin, position_ids. */
-static ir_id block(gguf_builder *b, const llama_hp *hp, int64_t i, ir_id x, const ir_id *tables) {
+/* The past keys or values of block i: input NAME.i, f32 [1, past, kv_heads,
+ * head], as Attention's past (transposed to [1, kv_heads, past, head]). */
+static ir_id cache_input(gguf_builder *b, const llama_hp *hp, const char *name, int64_t i, ir_dim past) {
+    char n[64];
+    snprintf(n, sizeof n, "%s.%lld", name, (long long)i);
+    ir_dim dims[4] = {ir_dim_const(1), past, ir_dim_const(hp->n_head_kv), ir_dim_const(hp->head)};
+    ir_id in = IR_NONE;
+    for (uint32_t k = 0; k < b->g->n_inputs; k++) /* cache_k.0 exists: it gives the start position */
+        if (!strcmp(b->g->values[b->g->inputs[k]].name, n)) in = b->g->inputs[k];
+    if (in == IR_NONE && (in = ir_add_input(b->g, n, IR_F32, 4, dims, b->d)) == IR_NONE) return IR_NONE;
+    ir_id t = gb_node(b, IR_OP_Transpose, &in, 1, n);
+    int64_t perm[4] = {0, 2, 1, 3};
+    if (t == IR_NONE || ir_set_attr_ints(b->g, b->g->values[t].producer, "perm", perm, 4, b->d)) return IR_NONE;
+    return t;
+}
+
+/* Graph output NAME.i: the value x (the keys or values of the new positions). */
+static int cache_output(gguf_builder *b, const char *name, int64_t i, ir_id x) {
+    char n[64];
+    snprintf(n, sizeof n, "%s.%lld", name, (long long)i);
+    ir_id ins[1] = {x};
+    ir_id node = ir_add_node(b->g, IR_OP_Identity, ins, 1, (const char *[]){n}, 1, n, b->d);
+    return node == IR_NONE ? -1 : ir_add_output(b->g, b->g->nodes[node].out[0], b->d);
+}
+
+/* One block: x [seq, E] -> x [seq, E]. tables: cos, sin, position_ids;
+ * past: the cached length (kv_cache form only). */
+static ir_id block(gguf_builder *b, const llama_hp *hp, int64_t i, ir_id x, const ir_id *tables, ir_dim past) {
     char n[12][64];
     const char *parts[12] = {"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_q.bias",
                              "attn_k.bias", "attn_v.bias", "attn_output.weight", "ffn_norm.weight", "ffn_gate.weight",
@@ -147,8 +183,16 @@ static ir_id block(gguf_builder *b, const llama_hp *hp, int64_t i, ir_id x, cons
     ir_id k3 = rope(b, hp, axis0(b, IR_OP_Unsqueeze, k), tables, hp->n_head_kv, n[2]);
     ir_id v3 = axis0(b, IR_OP_Unsqueeze, v);
     if (q3 == IR_NONE || k3 == IR_NONE || v3 == IR_NONE) return IR_NONE;
-    ir_id qkv[3] = {q3, k3, v3};
-    ir_id a = set_int(b, gb_node(b, IR_OP_Attention, qkv, 3, n[7]), "is_causal", 1);
+    ir_id qkv[6] = {q3, k3, v3, IR_NONE, IR_NONE, IR_NONE};
+    uint32_t n_qkv = 3;
+    if (b->kv_cache) {
+        if (cache_output(b, "k", i, k3) || cache_output(b, "v", i, v3)) return IR_NONE;
+        if ((qkv[4] = cache_input(b, hp, "cache_k", i, past)) == IR_NONE ||
+            (qkv[5] = cache_input(b, hp, "cache_v", i, past)) == IR_NONE)
+            return IR_NONE;
+        n_qkv = 6;
+    }
+    ir_id a = set_int(b, gb_node(b, IR_OP_Attention, qkv, n_qkv, n[7]), "is_causal", 1);
     a = set_int(b, a, "q_num_heads", hp->n_head);
     a = set_int(b, a, "kv_num_heads", hp->n_head_kv);
     ir_id o = a == IR_NONE ? IR_NONE : linear(b, axis0(b, IR_OP_Squeeze, a), n[7], NULL, E, E);
@@ -175,13 +219,29 @@ int gguf_build_llama(gguf_builder *b) {
     ir_dim seq = ir_dim_named(g, "seq");
     ir_id tokens = ir_add_input(g, "tokens", IR_I64, 1, &seq, b->d);
     if (tokens == IR_NONE) return -1;
-    /* position_ids [1, seq] = Unsqueeze(Range(0, seq, 1)), seq = Shape(tokens)[0] */
+    /* position_ids [1, seq] = Unsqueeze(Range(start, start + seq, 1)), seq =
+     * Shape(tokens)[0]; start is 0, or past = the length of the first
+     * block's key cache (an input of its own, added first) */
     int64_t zero = 0, one = 1;
+    ir_dim past = ir_dim_named(g, "past");
+    ir_id start = gb_const_i64(b, &zero, 1, true);
+    ir_id past_in = IR_NONE;
+    if (b->kv_cache) {
+        ir_dim dims[4] = {ir_dim_const(1), past, ir_dim_const(hp.n_head_kv), ir_dim_const(hp.head)};
+        past_in = ir_add_input(g, "cache_k.0", IR_F32, 4, dims, b->d);
+        ir_id ps = past_in == IR_NONE ? IR_NONE : gb_node(b, IR_OP_Shape, &past_in, 1, NULL);
+        if (ps == IR_NONE || ir_set_attr_int(g, g->values[ps].producer, "start", 1, b->d) ||
+            ir_set_attr_int(g, g->values[ps].producer, "end", 2, b->d))
+            return -1;
+        start = axis0(b, IR_OP_Squeeze, ps);
+    }
     ir_id shp = gb_node(b, IR_OP_Shape, &tokens, 1, NULL);
     ir_id n = shp == IR_NONE ? IR_NONE : axis0(b, IR_OP_Squeeze, shp);
-    ir_id rin[3] = {gb_const_i64(b, &zero, 1, true), n, gb_const_i64(b, &one, 1, true)};
+    ir_id end = IR_NONE;
+    if (n != IR_NONE && start != IR_NONE) end = gb_node(b, IR_OP_Add, (ir_id[]){start, n}, 2, NULL);
+    ir_id rin[3] = {start, end, gb_const_i64(b, &one, 1, true)};
     ir_id tables[3];
-    if (n == IR_NONE || rin[0] == IR_NONE || rin[2] == IR_NONE) return -1;
+    if (end == IR_NONE || rin[2] == IR_NONE) return -1;
     ir_id range = gb_node(b, IR_OP_Range, rin, 3, NULL);
     tables[2] = range == IR_NONE ? IR_NONE : axis0(b, IR_OP_Unsqueeze, range);
     if (tables[2] == IR_NONE || rope_tables(b, &hp, &tables[0], &tables[1])) return -1;
@@ -191,7 +251,7 @@ int gguf_build_llama(gguf_builder *b) {
     if (emb == IR_NONE) return -1;
     ir_id gin[2] = {emb, tokens};
     ir_id x = gb_node(b, IR_OP_Gather, gin, 2, "token_embd.weight");
-    for (int64_t i = 0; i < hp.n_layer && x != IR_NONE; i++) x = block(b, &hp, i, x, tables);
+    for (int64_t i = 0; i < hp.n_layer && x != IR_NONE; i++) x = block(b, &hp, i, x, tables, past);
     ir_id h = x == IR_NONE ? IR_NONE : rms_norm(b, &hp, x, "output_norm.weight");
     if (h == IR_NONE) return -1;
     ir_id out = gguf_find_tensor(b->f, "output.weight") ? gb_weight(b, "output.weight", 2, ed, true) : emb;

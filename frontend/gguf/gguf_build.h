@@ -15,6 +15,7 @@ typedef struct gguf_builder {
     diag *d;
     char arch[64];      /* general.architecture */
     int32_t mapping;    /* the file's mapping in g */
+    bool kv_cache;      /* build the generation step with KV-cache inputs/outputs */
 } gguf_builder;
 
 /* "ARCH.key" read as an integer / float; a missing optional key gives dflt. */

@@ -100,10 +100,10 @@ ir_id gb_weight(gguf_builder *b, const char *name, int n, const int64_t *want, b
     return v;
 }
 
-ir_graph *gguf_import_file(const char *path, diag *d) {
+static ir_graph *import(const char *path, bool kv_cache, diag *d) {
     gguf_file *f = gguf_open(path, d);
     if (!f) return NULL;
-    gguf_builder b = {.f = f, .d = d};
+    gguf_builder b = {.f = f, .d = d, .kv_cache = kv_cache};
     gguf_str arch;
     if (gguf_get_str(f, "general.architecture", &arch, d)) {
         gguf_close(f);
@@ -143,3 +143,7 @@ ir_graph *gguf_import_file(const char *path, diag *d) {
     }
     return b.g;
 }
+
+ir_graph *gguf_import_file(const char *path, diag *d) { return import(path, false, d); }
+
+ir_graph *gguf_import_file_kv(const char *path, diag *d) { return import(path, true, d); }

@@ -12,4 +12,10 @@
  * unsupported architecture is named). */
 ir_graph *gguf_import_file(const char *path, diag *d);
 
+/* The generation step (arch_llama.c): inputs `tokens` (i64 [seq]) and per
+ * block cache_k.L, cache_v.L (f32 [1, past, kv_heads, head]); outputs
+ * `logits` (f32 [seq, vocab]) and per block k.L, v.L (f32 [1, seq,
+ * kv_heads * head]), positions past .. past+seq-1. */
+ir_graph *gguf_import_file_kv(const char *path, diag *d);
+
 #endif

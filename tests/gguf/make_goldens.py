@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""tests/gguf/make_goldens.py MODELDIR [SMOLLM.gguf] — golden generations from
+llama.cpp (the oracle of tests/gguf/run_generate.sh), written to
+tests/gguf/goldens/*.json and committed, so that CI never builds llama.cpp.
+
+MODELDIR holds the tiny models of make_models.py (deterministic: the same
+bytes every time; each golden records the sha256 of the file it was made
+from, and the test refuses a model whose hash differs). For each model, from
+a fixed prompt of token ids, greedy decoding of 32 tokens by llama.cpp with
+one thread and an F32 KV cache: the token ids, and per position (every
+prompt position and every generated one) the 10 highest logits (ids and
+values) — enough to compare logits of the top candidates and top-1 choice
+with smelt fed the same tokens (teacher forcing).
+
+With SMOLLM.gguf (SmolLM2-135M-Instruct.Q4_1.gguf, from tools/deps.sh) it
+also writes smollm2.json: the chat prompt's token ids and llama.cpp's greedy
+continuation of 32 tokens, with its text.
+
+The oracle's environment (not needed by the tests):
+    python3 -m venv /work/llama-venv
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+        -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
+        /work/llama-venv/bin/pip install --no-binary llama-cpp-python llama-cpp-python==0.3.36 numpy
+(AMX off: llama.cpp's AMX weight repacking crashed on this Sapphire Rapids
+CPU.) Run: /work/llama-venv/bin/python tests/gguf/make_goldens.py build/gguf
+"""
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import llama_cpp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "goldens")
+N_GEN = 32
+TOPK = 10
+PROMPT = [5, 77, 140, 23, 250, 9, 61, 199]  # ids of the tiny vocabularies (300 tokens)
+TYPES = ["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"]
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load(path, n_ctx):
+    return llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_batch=n_ctx, n_threads=1, n_threads_batch=1,
+                           logits_all=True, type_k=0, type_v=0, flash_attn=False, seed=0, verbose=False)
+
+
+def greedy(llm, prompt, n):
+    """llama.cpp's greedy continuation: prompt evaluated at once, then one token per step."""
+    llm.reset()
+    llm.eval(prompt)
+    out = []
+    for _ in range(n):
+        row = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+        t = int(np.argmax(row))
+        out.append(t)
+        llm.eval([t])
+    rows = np.array(llm.scores[:llm.n_tokens], dtype=np.float64)
+    return out, rows
+
+
+def top(rows):
+    res = []
+    for r in rows:
+        ids = np.argsort(-r, kind="stable")[:TOPK]
+        res.append({"ids": [int(i) for i in ids], "logits": [float(np.float32(r[i])) for i in ids]})
+    return res
+
+
+def tiny(moddir):
+    for arch in ("llama", "qwen2"):
+        for t in TYPES:
+            path = os.path.join(moddir, f"{arch}_{t}.gguf")
+            llm = load(path, 128)
+            gen, rows = greedy(llm, PROMPT, N_GEN)
+            del llm
+            doc = {"model": os.path.basename(path), "sha256": sha256(path), "prompt": PROMPT, "generated": gen,
+                   "topk": top(rows)}
+            write(f"{arch}_{t}.json", doc)
+
+
+def smollm(path):
+    llm = load(path, 512)
+    msgs = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" \
+           "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+    prompt = llm.tokenize(msgs.encode(), add_bos=False, special=True)
+    gen, _ = greedy(llm, prompt, N_GEN)
+    text = llm.detokenize(gen).decode("utf-8", errors="replace")
+    write("smollm2.json", {"model": os.path.basename(path), "sha256": sha256(path), "prompt_text": msgs,
+                           "prompt": prompt, "generated": gen, "text": text})
+
+
+def write(name, doc):
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+    print("wrote", name)
+
+
+if __name__ == "__main__":
+    tiny(sys.argv[1])
+    if len(sys.argv) > 2:
+        smollm(sys.argv[2])

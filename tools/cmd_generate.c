@@ -1,0 +1,205 @@
+/* cmd_generate.c — `smelt run MODEL --prompt TEXT -n N [...]`: text
+ * generation. MODEL is a GGUF file (its generation step is compiled for this
+ * CPU in memory; the tokenizer and chat template come from the file) or an
+ * artifact made from one by `smelt compile` (which carries them). The text is
+ * printed as it is generated, the speeds at the end (on stderr).
+ * For tests, --prompt-ids gives the prompt as token ids, --print-ids prints
+ * the generated ids, and --eval-ids IDS --logits-out F.npy writes the logits
+ * of every position of IDS run through the decode path (the prompt-ids at
+ * once, then one token per step) instead of generating. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact.h"
+#include "cli.h"
+#include "frontend/gguf/gguf_import.h"
+#include "frontend/gguf/gguf_vocab.h"
+#include "frontend/load.h"
+#include "gen_model.h"
+#include "runtime/chat_template.h"
+#include "runtime/generate.h"
+#include "runtime/npy.h"
+
+extern const cli_verb verb_run;
+
+typedef struct gen_opts {
+    const char *model, *prompt, *prompt_ids, *eval_ids, *logits_out;
+    int64_t n_predict, n_ctx;
+    int threads, chat, print_ids;
+    rt_sampler_params sp;
+} gen_opts;
+
+static int parse_ids(const char *s, int32_t **ids, int64_t *n) {
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    *ids = malloc(cap * sizeof **ids);
+    *n = 0;
+    if (!*ids) return -1;
+    for (const char *p = s; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > INT32_MAX) return -1;
+        (*ids)[(*n)++] = (int32_t)v;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return *n ? 0 : -1;
+}
+
+static int emit_text(void *ctx, int32_t token, const char *piece, size_t len) {
+    (void)ctx;
+    (void)token;
+    fwrite(piece, 1, len, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+/* The prompt's token ids: --prompt-ids, or the text (with --chat, rendered
+ * by the model's chat template as one user message). */
+static int prompt_tokens(const gen_opts *go, const gen_model *gm, int32_t **ids, int64_t *n, diag *d) {
+    if (go->prompt_ids) {
+        if (parse_ids(go->prompt_ids, ids, n)) return diag_error(d, "--prompt-ids: expected ids like 1,2,3");
+        return 0;
+    }
+    if (!gm->tok) return diag_error(d, "%s: no tokenizer", go->model);
+    char *text = NULL;
+    const char *src = go->prompt;
+    if (go->chat) {
+        if (!gm->has_chat) return diag_error(d, "%s: no chat template this version knows", go->model);
+        rt_chat_msg msg = {"user", go->prompt};
+        size_t bl = 0, el = 0;
+        const char *bos = rt_tok_text(gm->tok, rt_tok_bos(gm->tok), &bl), *eos = rt_tok_text(gm->tok, rt_tok_eos(gm->tok), &el);
+        size_t len = rt_chat_apply(&gm->chat, &msg, 1, true, bos ? bos : "", eos ? eos : "", NULL, 0);
+        if (!(text = malloc(len + 1))) return diag_error(d, "out of memory");
+        rt_chat_apply(&gm->chat, &msg, 1, true, bos ? bos : "", eos ? eos : "", text, len + 1);
+        src = text;
+    }
+    size_t len = strlen(src);
+    long k = rt_tokenize(gm->tok, src, len, !go->chat, true, NULL, 0);
+    *ids = k >= 0 ? malloc((size_t)(k ? k : 1) * sizeof **ids) : NULL;
+    if (!*ids) {
+        free(text);
+        return diag_error(d, "out of memory");
+    }
+    *n = rt_tokenize(gm->tok, src, len, !go->chat, true, *ids, (size_t)k);
+    free(text);
+    return *n > 0 ? 0 : diag_error(d, "the prompt has no tokens");
+}
+
+/* --eval-ids: the logits of every position, as a .npy [n, vocab]. */
+static int eval_logits(rt_gen *g, const int32_t *pre, int64_t n_pre, const gen_opts *go, diag *d) {
+    int32_t *ids;
+    int64_t n;
+    char err[1024];
+    if (parse_ids(go->eval_ids, &ids, &n)) return diag_error(d, "--eval-ids: expected ids like 1,2,3");
+    int64_t V = rt_gen_n_vocab(g), total = n_pre + n;
+    float *all = malloc((size_t)(total * V) * sizeof *all);
+    const float *lg;
+    int rc = all ? 0 : diag_error(d, "out of memory");
+    if (rc == 0 && rt_gen_eval(g, pre, n_pre, &lg, err, sizeof err)) rc = diag_error(d, "%s", err);
+    if (rc == 0) memcpy(all, lg, (size_t)(n_pre * V) * sizeof *all);
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        if (rt_gen_eval(g, &ids[i], 1, &lg, err, sizeof err)) rc = diag_error(d, "%s", err);
+        else memcpy(all + (n_pre + i) * V, lg, (size_t)V * sizeof *all);
+    }
+    if (rc == 0) {
+        npy_array a = {.dtype = NPY_F32, .rank = 2, .shape = {total, V}, .data = all,
+                       .nbytes = (size_t)(total * V) * sizeof(float)};
+        char msg[512];
+        if (npy_write_file(go->logits_out, &a, msg, sizeof msg)) rc = diag_error(d, "%s", msg);
+    }
+    free(all);
+    free(ids);
+    return rc;
+}
+
+static int generate(const gen_opts *go, diag *d) {
+    gen_model gm;
+    if (gen_model_open(go->model, &gm, d)) return -1;
+    rt_gen *g = NULL;
+    int32_t *ids = NULL, *out = NULL;
+    int64_t n = 0;
+    char err[1024];
+    int rc = -1;
+    if (rt_gen_new(gm.m, go->threads, go->n_ctx, &g, err, sizeof err)) {
+        diag_error(d, "%s: %s", go->model, err);
+        goto done;
+    }
+    if (prompt_tokens(go, &gm, &ids, &n, d)) goto done;
+    if (go->eval_ids) {
+        rc = eval_logits(g, ids, n, go, d);
+        goto done;
+    }
+    if (!(out = malloc((size_t)(go->n_predict ? go->n_predict : 1) * sizeof *out))) {
+        diag_error(d, "out of memory");
+        goto done;
+    }
+    rt_gen_stats st;
+    if (rt_generate(g, gm.tok, ids, n, &go->sp, go->n_predict, go->print_ids ? NULL : emit_text, NULL, out, &st, err,
+                    sizeof err)) {
+        diag_error(d, "%s: %s", go->model, err);
+        goto done;
+    }
+    if (go->print_ids) {
+        for (int64_t i = 0; i < st.n_gen; i++) printf("%s%d", i ? "," : "", out[i]);
+    }
+    printf("\n");
+    fprintf(stderr, "prompt: %lld tokens in %.1f ms, %.2f tokens/s\n", (long long)st.n_prompt, st.prompt_ms,
+            st.prompt_ms > 0 ? 1000.0 * (double)st.n_prompt / st.prompt_ms : 0.0);
+    fprintf(stderr, "generation: %lld tokens, %lld decode steps in %.1f ms, %.2f tokens/s\n", (long long)st.n_gen,
+            (long long)st.n_decode, st.gen_ms, st.gen_ms > 0 ? 1000.0 * (double)st.n_decode / st.gen_ms : 0.0);
+    rc = 0;
+done:
+    free(ids);
+    free(out);
+    rt_gen_free(g);
+    gen_model_close(&gm);
+    return rc;
+}
+
+static int num(const char *s, double lo, double hi, double *v) {
+    char *end;
+    *v = strtod(s, &end);
+    return end == s || *end || *v < lo || *v > hi ? -1 : 0;
+}
+
+int cli_generate(int argc, char **argv) {
+    gen_opts go = {.n_predict = 128, .n_ctx = 0};
+    rt_sampler_defaults(&go.sp);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        double v;
+        if (!strcmp(a, "--chat")) { go.chat = 1; continue; }
+        if (!strcmp(a, "--print-ids")) { go.print_ids = 1; continue; }
+        if (a[0] != '-') {
+            if (go.model) return cli_usage_error(&verb_run, "more than one model given");
+            go.model = a;
+            continue;
+        }
+        if (i + 1 >= argc) return cli_usage_error(&verb_run, "%s needs a value", a);
+        const char *s = argv[++i];
+        if (!strcmp(a, "--prompt")) go.prompt = s;
+        else if (!strcmp(a, "--prompt-ids")) go.prompt_ids = s;
+        else if (!strcmp(a, "--eval-ids")) go.eval_ids = s;
+        else if (!strcmp(a, "--logits-out")) go.logits_out = s;
+        else if (!strcmp(a, "-n") && !num(s, 0, 1 << 24, &v)) go.n_predict = (int64_t)v;
+        else if (!strcmp(a, "--ctx") && !num(s, 1, 1 << 24, &v)) go.n_ctx = (int64_t)v;
+        else if (!strcmp(a, "--threads") && !num(s, 0, 1024, &v)) go.threads = (int)v;
+        else if (!strcmp(a, "--temp") && !num(s, -1, 100, &v)) go.sp.temp = (float)v;
+        else if (!strcmp(a, "--top-k") && !num(s, 0, 1 << 30, &v)) go.sp.top_k = (int32_t)v;
+        else if (!strcmp(a, "--top-p") && !num(s, 0, 1, &v)) go.sp.top_p = (float)v;
+        else if (!strcmp(a, "--min-p") && !num(s, 0, 1, &v)) go.sp.min_p = (float)v;
+        else if (!strcmp(a, "--repeat-penalty") && !num(s, 0, 100, &v)) go.sp.repeat_penalty = (float)v;
+        else if (!strcmp(a, "--repeat-last-n") && !num(s, 0, 1 << 24, &v)) go.sp.repeat_last_n = (int32_t)v;
+        else if (!strcmp(a, "--seed") && !num(s, 0, 1.8e19, &v)) go.sp.seed = (uint64_t)v;
+        else return cli_usage_error(&verb_run, "bad option or value: %s %s", a, s);
+    }
+    if (!go.model) return cli_usage_error(&verb_run, "no model given");
+    if (!go.prompt == !go.prompt_ids) return cli_usage_error(&verb_run, "give one of --prompt TEXT, --prompt-ids IDS");
+    if (!go.eval_ids != !go.logits_out) return cli_usage_error(&verb_run, "--eval-ids and --logits-out go together");
+    if (!go.n_ctx) go.n_ctx = 2048;
+    diag d;
+    diag_init(&d);
+    return generate(&go, &d) ? cli_fail(&d) : EXIT_OK;
+}
