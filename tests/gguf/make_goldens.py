@@ -21,8 +21,8 @@ The oracle's environment (not needed by the tests):
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
         -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
         /work/llama-venv/bin/pip install --no-binary llama-cpp-python llama-cpp-python==0.3.36 numpy
-(AMX off: llama.cpp's AMX weight repacking crashed on this Sapphire Rapids
-CPU.) Run: /work/llama-venv/bin/python tests/gguf/make_goldens.py build/gguf
+(AMX must be off: llama.cpp's AMX weight repacking crashed on this Sapphire
+Rapids CPU; the other flags only change speed, not the goldens' agreement.) Run: /work/llama-venv/bin/python tests/gguf/make_goldens.py build/gguf
 """
 import hashlib
 import json
