@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/gguf/gguf_import.h"
 #include "frontend/onnx/onnx_import.h"
 #include "ir/text.h"
 
@@ -35,7 +36,7 @@ ir_graph *model_load_bound(const char *path, const onnx_input_binding *bind, uin
     switch (model_detect_format(path)) {
     case MODEL_ONNX: g = onnx_import_file_bound(path, bind, n_bind, d); break;
     case MODEL_IR_TEXT: g = ir_parse_file(path, d); break;
-    case MODEL_GGUF: diag_error(d, "%s: GGUF models are not supported yet", path); return NULL;
+    case MODEL_GGUF: g = gguf_import_file(path, d); break;
     case MODEL_UNKNOWN: diag_error(d, "%s: unknown model format", path); return NULL;
     }
     if (!g) return NULL;

@@ -145,19 +145,49 @@ static const char *label(char *buf, size_t cap, const char *kind, gguf_str name)
     return buf;
 }
 
+/* The name of key / tensor i; what becomes "key 'NAME'" for later messages. */
+static int read_name(cursor *c, uint64_t i, const char *kind, gguf_str *name, char *what, size_t cap) {
+    snprintf(what, cap, "%s %llu", kind, (unsigned long long)i);
+    if (rd_str(c, name, what, !strcmp(kind, "key") ? "key" : "name")) return -1;
+    label(what, cap, kind, *name);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    const gguf_str *x = a, *y = b;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return memcmp(x->ptr, y->ptr, x->len);
+}
+
+/* No name twice among n names, each at first + i * stride (sorted copies:
+ * n log n, whatever the file holds). */
+static int check_unique(const gguf_file *f, const gguf_str *first, size_t stride, uint64_t n, const char *kind,
+                        diag *d) {
+    if (n < 2) return 0;
+    gguf_str *v = malloc(n * sizeof *v);
+    if (!v) return diag_error(d, "%s: out of memory", f->path);
+    for (uint64_t i = 0; i < n; i++) v[i] = *(const gguf_str *)((const char *)first + i * stride);
+    qsort(v, n, sizeof *v, cmp_str);
+    int rc = 0;
+    for (uint64_t i = 1; i < n && !rc; i++)
+        if (!cmp_str(&v[i - 1], &v[i])) {
+            char what[256];
+            rc = diag_error(d, "%s: %s: duplicate %s", f->path, label(what, sizeof what, kind, v[i]),
+                            !strcmp(kind, "key") ? "key" : "tensor name");
+        }
+    free(v);
+    return rc;
+}
+
 static int read_kvs(cursor *c, gguf_file *f) {
     char what[256];
     for (uint64_t i = 0; i < f->n_kv; i++) {
         gguf_kv *kv = &f->kv[i];
-        snprintf(what, sizeof what, "key %llu", (unsigned long long)i);
-        if (rd_str(c, &kv->key, what, "key")) return -1;
-        label(what, sizeof what, "key", kv->key);
+        if (read_name(c, i, "key", &kv->key, what, sizeof what)) return -1;
         uint32_t t;
         if (rd_u32(c, &t, what, "value type") || read_value(c, t, &kv->val, 0, what)) return -1;
-        for (uint64_t j = 0; j < i; j++)
-            if (f->kv[j].key.len == kv->key.len && !memcmp(f->kv[j].key.ptr, kv->key.ptr, kv->key.len))
-                return diag_error(c->d, "%s: %s: duplicate key", f->path, what);
     }
+    if (check_unique(f, &f->kv[0].key, sizeof f->kv[0], f->n_kv, "key", c->d)) return -1;
     const gguf_kv *al = gguf_find(f, "general.alignment");
     if (al) {
         if (al->val.type != GGUF_U32)
@@ -171,29 +201,27 @@ static int read_kvs(cursor *c, gguf_file *f) {
     return 0;
 }
 
-static int read_tensor_infos(cursor *c, gguf_file *f) {
+/* Tensor info i: name, n_dims, ne[], ggml type, offset. */
+static int read_tensor_info(cursor *c, const gguf_file *f, uint64_t i, gguf_tensor *t) {
     char what[256];
-    for (uint64_t i = 0; i < f->n_tensors; i++) {
-        gguf_tensor *t = &f->tensors[i];
-        snprintf(what, sizeof what, "tensor %llu", (unsigned long long)i);
-        if (rd_str(c, &t->name, what, "name")) return -1;
-        label(what, sizeof what, "tensor", t->name);
-        uint32_t type;
-        if (rd_u32(c, &t->n_dims, what, "n_dims")) return -1;
-        if (t->n_dims > GGUF_MAX_DIMS)
-            return diag_error(c->d, "%s: %s: %u dimensions, at most %d", f->path, what, t->n_dims, GGUF_MAX_DIMS);
-        for (int k = 0; k < GGUF_MAX_DIMS; k++) t->ne[k] = 1;
-        for (uint32_t k = 0; k < t->n_dims; k++)
-            if (rd_u64(c, &t->ne[k], what, "dimension")) return -1;
-        if (rd_u32(c, &type, what, "type") || rd_u64(c, &t->offset, what, "offset")) return -1;
-        t->dtype = ir_dtype_from_gguf((int)type);
-        if (t->dtype == IR_DTYPE_NONE)
-            return diag_error(c->d, "%s: %s: unknown or unsupported ggml type %u", f->path, what, type);
-        for (uint64_t j = 0; j < i; j++)
-            if (f->tensors[j].name.len == t->name.len && !memcmp(f->tensors[j].name.ptr, t->name.ptr, t->name.len))
-                return diag_error(c->d, "%s: %s: duplicate tensor name", f->path, what);
-    }
+    uint32_t type;
+    if (read_name(c, i, "tensor", &t->name, what, sizeof what) || rd_u32(c, &t->n_dims, what, "n_dims")) return -1;
+    if (t->n_dims > GGUF_MAX_DIMS)
+        return diag_error(c->d, "%s: %s: %u dimensions, at most %d", f->path, what, t->n_dims, GGUF_MAX_DIMS);
+    for (int k = 0; k < GGUF_MAX_DIMS; k++) t->ne[k] = 1;
+    for (uint32_t k = 0; k < t->n_dims; k++)
+        if (rd_u64(c, &t->ne[k], what, "dimension")) return -1;
+    if (rd_u32(c, &type, what, "type") || rd_u64(c, &t->offset, what, "offset")) return -1;
+    t->dtype = ir_dtype_from_gguf((int)type);
+    if (t->dtype == IR_DTYPE_NONE)
+        return diag_error(c->d, "%s: %s: unknown or unsupported ggml type %u", f->path, what, type);
     return 0;
+}
+
+static int read_tensor_infos(cursor *c, gguf_file *f) {
+    for (uint64_t i = 0; i < f->n_tensors; i++)
+        if (read_tensor_info(c, f, i, &f->tensors[i])) return -1;
+    return check_unique(f, &f->tensors[0].name, sizeof f->tensors[0], f->n_tensors, "tensor", c->d);
 }
 
 /* Shapes, sizes, alignment, extents. */

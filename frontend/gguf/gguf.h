@@ -7,7 +7,9 @@
  * and offset against the file size before it is used, so a malformed file
  * gives an error naming the file and the key or tensor, never a crash or an
  * allocation sized by the file. Nothing is copied: strings and tensor data
- * point into the mapping, which lives until gguf_close.
+ * point into the mapping, which lives until gguf_close (a caller that takes
+ * the mapping over, as gguf_import does for its graph, sets base to NULL
+ * first and unmaps base/size itself).
  *
  * Tensor types are IR dtypes (ir/dtype.def carries the ggml type codes);
  * dims are listed innermost first, as ggml stores them (ne[0] is the row).

@@ -125,7 +125,8 @@ def bpe_vocab(n):
     return toks + specials, types, merges
 
 
-def write_model(path, arch, tname, seed):
+def write_model(path, arch, tname, seed, drop=()):
+    """drop: tensor names and keys left out (for the error tests)."""
     qtype = TYPES[tname]
     rng = np.random.default_rng(seed)
     hp = HP
@@ -169,10 +170,17 @@ def write_model(path, arch, tname, seed):
 
     def add(name, rows, cols):
         arr, raw = weight(rng, qtype, rows, cols)
-        w.add_tensor(name, arr, raw_dtype=raw)
+        if name not in drop:
+            w.add_tensor(name, arr, raw_dtype=raw)
 
     def add_f32(name, n, base=0.0):
-        w.add_tensor(name, (base + rng.standard_normal(n) * 0.05).astype(np.float32))
+        x = (base + rng.standard_normal(n) * 0.05).astype(np.float32)
+        if name not in drop:
+            w.add_tensor(name, x)
+
+    for key in drop:
+        for kvs in w.kv_data:
+            kvs.pop(key, None)
 
     E, F, V = hp["n_embd"], hp["n_ff"], hp["n_vocab"]
     kv = E // hp["n_head"] * hp["n_head_kv"]
@@ -342,6 +350,15 @@ def main():
     with open(os.path.join(out, "v2.gguf"), "wb") as f:
         f.write(b[:4] + struct.pack("<I", 2) + b[8:])
     write_bad(out, os.path.join(out, "llama_q4_0.gguf"))
+    # models whose graph cannot be built: the error names what is wrong
+    bg = os.path.join(out, "badgraph")
+    os.makedirs(bg, exist_ok=True)
+    write_model(os.path.join(bg, "no_ffn_up.gguf"), "llama", "q8_0", 1, drop=("blk.1.ffn_up.weight",))
+    write_model(os.path.join(bg, "no_heads.gguf"), "qwen2", "f16", 2, drop=("qwen2.attention.head_count",))
+    with open(os.path.join(bg, "expected.tsv"), "w") as f:
+        f.write("no_ffn_up.gguf\ttensor 'blk.1.ffn_up.weight' is missing\n")
+        f.write("no_heads.gguf\tkey 'qwen2.attention.head_count' is missing\n")
+        f.write("../types.gguf\tarchitecture 'smelt-test' is not supported (supported: llama, qwen2)\n")
 
 
 if __name__ == "__main__":
