@@ -103,3 +103,165 @@ done:
     free(seen);
     return ok;
 }
+
+/* ---- the packed engine's plan ---- */
+
+int cg_affine_of(const kir_program *p, uint32_t e, cg_affine *f) {
+    const kir_expr *x = &p->exprs[e];
+    memset(f, 0, sizeof *f);
+    cg_affine l, r;
+    switch (x->op) {
+    case KX_CONST:
+        if (ir_dtype_is_float(x->dtype)) return 0;
+        f->c0 = x->ival;
+        return 1;
+    case KX_IDX: f->idx[x->axis] = 1; return 1;
+    case KX_RIDX: f->ridx[x->axis] = 1; return 1;
+    case KX_ADD: case KX_SUB: case KX_MUL: {
+        if (!cg_affine_of(p, x->args[0], &l) || !cg_affine_of(p, x->args[1], &r)) return 0;
+        int64_t s = x->op == KX_SUB ? -1 : 1;
+        if (x->op == KX_MUL) { /* one side must be a constant */
+            bool lc = true, rc = true;
+            for (int i = 0; i < IR_MAX_RANK; i++) {
+                lc = lc && !l.idx[i] && !l.ridx[i];
+                rc = rc && !r.idx[i] && !r.ridx[i];
+            }
+            if (!lc && !rc) return 0;
+            if (lc) { cg_affine t = l; l = r; r = t; }
+            f->c0 = l.c0 * r.c0;
+            for (int i = 0; i < IR_MAX_RANK; i++) f->idx[i] = l.idx[i] * r.c0, f->ridx[i] = l.ridx[i] * r.c0;
+            return 1;
+        }
+        f->c0 = l.c0 + s * r.c0;
+        for (int i = 0; i < IR_MAX_RANK; i++) f->idx[i] = l.idx[i] + s * r.idx[i], f->ridx[i] = l.ridx[i] + s * r.ridx[i];
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+/* Operand e is a load of an f32 constant whose element offset is an affine
+ * form of the `side` axes and the reduction axes, in range for every point:
+ * fills *off and returns the buffer, else -1. */
+static int const_operand(const kir_program *p, const kir_kernel *k, uint32_t e, uint32_t side, cg_affine *off) {
+    const kir_expr *x = &p->exprs[e];
+    if (x->op != KX_LOAD) return -1;
+    const kir_buffer *kb = &p->bufs[x->buffer], *ob = &p->bufs[k->out];
+    if (kb->kind != KB_CONST || kb->dtype != IR_F32 || !kb->data || (int)x->n_args != kb->rank) return -1;
+    for (int r = 0; r < k->rrank; r++)
+        if (!ir_dim_is_const(k->red[r])) return -1;
+    memset(off, 0, sizeof *off);
+    int64_t stride = 1;
+    for (int j = kb->rank - 1; j >= 0; j--) {
+        cg_affine a;
+        if (!ir_dim_is_const(kb->dims[j]) || !cg_affine_of(p, x->args[j], &a)) return -1;
+        int64_t lo = a.c0, hi = a.c0;
+        for (int ax = 0; ax < IR_MAX_RANK; ax++) {
+            if (!a.idx[ax]) continue;
+            if (ax >= ob->rank || !(side >> ax & 1) || !ir_dim_is_const(ob->dims[ax])) return -1;
+            int64_t ext = a.idx[ax] * (ob->dims[ax].c - 1);
+            if (ext > 0) hi += ext; else lo += ext;
+        }
+        for (int r = 0; r < IR_MAX_RANK; r++) {
+            if (!a.ridx[r]) continue;
+            if (r >= k->rrank) return -1;
+            int64_t ext = a.ridx[r] * (k->red[r].c - 1);
+            if (ext > 0) hi += ext; else lo += ext;
+        }
+        if (lo < 0 || hi >= kb->dims[j].c) return -1;
+        off->c0 += a.c0 * stride;
+        for (int i = 0; i < IR_MAX_RANK; i++) off->idx[i] += a.idx[i] * stride, off->ridx[i] += a.ridx[i] * stride;
+        stride *= kb->dims[j].c;
+    }
+    return (int)x->buffer;
+}
+
+/* e is IDX(ax) plus terms that read no axis of S (a load index that stays
+ * in range, so the emitter does not clamp it: see index_in_range) */
+static bool unit_index(const kir_program *p, const kir_kernel *k, uint32_t e, int ax) {
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_IDX) return x->axis == ax;
+    if (x->op != KX_ADD) return false;
+    for (int s = 0; s < 2; s++) { /* IDX(ax) + RIDX(r) over a reduction axis of size 1 */
+        const kir_expr *i = &p->exprs[x->args[s]], *r = &p->exprs[x->args[1 - s]];
+        if (i->op == KX_IDX && i->axis == ax && r->op == KX_RIDX && ir_dim_is_const(k->red[r->axis]) &&
+            k->red[r->axis].c == 1)
+            return true;
+    }
+    return false;
+}
+
+/* Expression e reads the N axes (mask S = axes [n_lo, rank)) only as the
+ * trailing indices of loads of buffers whose trailing dimensions are N's,
+ * each exactly its axis: then setting the first N axes to 0 and the last
+ * to the flat N index addresses the same elements. */
+static bool flat_ok(const kir_program *p, const kir_kernel *k, uint32_t e, int n_lo, const uint32_t *mask,
+                    unsigned char *seen) {
+    const kir_buffer *ob = &p->bufs[k->out];
+    uint32_t S = (ob->rank >= 32 ? 0xffffffffu : (1u << ob->rank) - 1) & ~((1u << n_lo) - 1);
+    if (!(mask[e] & S) || seen[e] == 2) return true;
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_IDX) return false;
+    if (x->op == KX_LOAD) {
+        int ns = ob->rank - n_lo, nb = (int)x->n_args;
+        const kir_buffer *kb = &p->bufs[x->buffer];
+        if (nb < ns || ir_dtype_get(kb->dtype)->block_elems > 1) return false;
+        for (int j = 0; j < nb - ns; j++)
+            if (mask[x->args[j]] & S) return false;
+        for (int t = 0; t < ns; t++) {
+            if (!ir_dim_eq(kb->dims[nb - ns + t], ob->dims[n_lo + t])) return false;
+            if (!unit_index(p, k, x->args[nb - ns + t], n_lo + t)) return false;
+        }
+    } else {
+        for (uint32_t i = 0; i < x->n_args; i++)
+            if (!flat_ok(p, k, x->args[i], n_lo, mask, seen)) return false;
+    }
+    seen[e] = 2;
+    return true;
+}
+
+int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
+    const kir_program *p = c->p;
+    if (k->kind != KK_LOOP || k->reduce != KR_SUM || k->acc_dtype != IR_F32 || k->rrank < 1) return 0;
+    const kir_expr *body = &p->exprs[k->body];
+    if (body->op != KX_MUL || body->dtype != IR_F32) return 0;
+    const kir_buffer *ob = &p->bufs[k->out];
+    if (ob->dtype != IR_F32 || ob->rank < 1 || ob->rank > 31) return 0;
+    if (k->post != KIR_NONE && !cg_reg_type(c, p->exprs[k->post].dtype)) return 0;
+    uint32_t *mask = malloc(p->n_exprs * sizeof *mask);
+    unsigned char *seen = calloc(p->n_exprs, 1);
+    int ok = 0;
+    if (!mask || !seen) goto done;
+    uint32_t a = body->args[0], b = body->args[1];
+    if (p->exprs[a].dtype != IR_F32 || p->exprs[b].dtype != IR_F32) goto done;
+    uint32_t ma = idx_mask(p, a, mask, seen), mb = idx_mask(p, b, mask, seen);
+    if (k->post != KIR_NONE) idx_mask(p, k->post, mask, seen);
+    int last = ob->rank - 1;
+    if ((ma >> last & 1) && !(mb >> last & 1)) {
+        uint32_t t = a;
+        a = b, b = t;
+        t = ma, ma = mb, mb = t;
+    }
+    if (ma >> last & 1) goto done; /* both read the innermost axis */
+    int n_lo = ob->rank, m_lo;
+    while (n_lo > 0 && !(ma >> (n_lo - 1) & 1)) n_lo--;
+    m_lo = n_lo;
+    while (m_lo > 0 && !(mb >> (m_lo - 1) & 1)) m_lo--;
+    memset(pl, 0, sizeof *pl);
+    pl->a = a, pl->b = b, pl->m_lo = m_lo, pl->n_lo = n_lo;
+    for (int ax = 0; ax < m_lo; ax++) pl->batch |= 1u << ax;
+    uint32_t msk = 0, nsk = 0;
+    for (int ax = m_lo; ax < n_lo; ax++) msk |= 1u << ax;
+    for (int ax = n_lo; ax < ob->rank; ax++) nsk |= 1u << ax;
+    pl->post_flat = k->post == KIR_NONE || flat_ok(p, k, k->post, n_lo, mask, seen);
+    pl->a_const = const_operand(p, k, a, msk, &pl->a_off);
+    pl->b_const = const_operand(p, k, b, nsk, &pl->b_off);
+    int lanes, regs;
+    vector_shape(c, &lanes, &regs);
+    cg_gemm_config_init(&pl->cfg, lanes, regs);
+    ok = 1;
+done:
+    free(mask);
+    free(seen);
+    return ok;
+}
