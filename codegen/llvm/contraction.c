@@ -253,6 +253,10 @@ int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
     uint32_t msk = 0, nsk = 0;
     for (int ax = m_lo; ax < n_lo; ax++) msk |= 1u << ax;
     for (int ax = n_lo; ax < ob->rank; ax++) nsk |= 1u << ax;
+    int64_t M = 1;
+    for (int ax = m_lo; ax < n_lo; ax++) M = ir_dim_is_const(ob->dims[ax]) ? M * ob->dims[ax].c : 2;
+    pl->rows = M == 1 && ir_dim_is_const(ob->dims[ob->rank - 1]) && ob->dims[ob->rank - 1].c <= 4096;
+    if (M == 1 && !pl->rows) goto done;
     pl->post_flat = k->post == KIR_NONE || flat_ok(p, k, k->post, n_lo, mask, seen);
     pl->a_const = const_operand(p, k, a, msk, &pl->a_off);
     pl->b_const = const_operand(p, k, b, nsk, &pl->b_off);

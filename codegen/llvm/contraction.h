@@ -37,6 +37,8 @@ typedef struct cg_gemm_plan {
     int a_const, b_const; /* the constant buffer a / b loads, packed at compile
                              time (offset form in a_off / b_off), or -1 */
     cg_affine a_off, b_off;
+    bool rows;            /* M is 1: one output row per item, accumulated along
+                             the last axis (depthwise convolutions) */
     cg_gemm_config cfg;   /* the target's blocking */
 } cg_gemm_plan;
 

@@ -228,7 +228,14 @@ static opnd analyse_operand(const kir_program *p, const kir_kernel *k, uint32_t 
     const kir_buffer *kb = &p->bufs[l->buffer];
     if (kb->dtype != IR_F32 || (int)l->n_args != kb->rank) return o;
     for (int j = 0; j < kb->rank; j++) {
-        if (!ir_dim_is_const(kb->dims[j]) || kb->dims[j].c < 1) return o; /* no empty / symbolic buffers */
+        const kir_expr *a = &p->exprs[l->args[j]];
+        if (!ir_dim_is_const(kb->dims[j])) { /* a domain index over the same size: never empty when it runs */
+            if (!(a->op == KX_IDX && ir_dim_eq(p->bufs[k->out].dims[a->axis], kb->dims[j])) &&
+                !(a->op == KX_RIDX && ir_dim_eq(k->red[a->axis], kb->dims[j])))
+                return o;
+            continue;
+        }
+        if (kb->dims[j].c < 1) return o;
         if (!arg_in_range(p, k, l->args[j], kb->dims[j]) && !guarded(p, leaf, nl, l->args[j], kb->dims[j]))
             return o;
     }
@@ -262,7 +269,7 @@ static LLVMValueRef emit_operand(cg_fn *f, const opnd *o) {
     for (int j = 0; j < kb->rank; j++) {
         LLVMValueRef ix = cg_emit_expr(f, l->args[j]);
         if (!ix) return NULL;
-        off = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, off, i64c(f, kb->dims[j].c), ""), ix, "");
+        off = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, off, cg_emit_dim(f, kb->dims[j]), ""), ix, "");
     }
     LLVMValueRef v = cg_load_elem(f, l->buffer, off);
     if (!yes) return v;
@@ -556,8 +563,103 @@ static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t
     grid(g);
 }
 
+/* ---- contractions without M (depthwise convolutions) ----
+ *
+ * out[..., w] = sum_K a(K) * b(K, w) where a reads no N axis and there is
+ * no M to share a packed b with: an item is one row of the output (every
+ * axis but the last); per k, a is one scalar and b a row along w,
+ * accumulated into a stack row (acc[w] += a * b(k, w)), which LLVM
+ * vectorizes along w (contiguous or masked loads for a stride-1 depthwise
+ * convolution); then the post expression per element. */
+
+static int emit_rows_run(gk *g, LLVMValueRef W) {
+    cg_fn *f = g->f;
+    cg_ctx *c = f->c;
+    const kir_kernel *k = g->k;
+    int last = g->ob->rank - 1;
+    LLVMValueRef acc = LLVMBuildAlloca(f->eb, LLVMArrayType(c->t_f32, (unsigned)g->ob->dims[last].c), "accrow");
+    LLVMSetAlignment(acc, 64);
+    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(c->mod, LLVMLookupIntrinsicID("llvm.fma", 8), &c->t_f32, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, LLVMLookupIntrinsicID("llvm.fma", 8), &c->t_f32, 1);
+    LLVMValueRef out = cg_buffer_ptr(f, k->out);
+    cg_loop item, lz, lk, lw;
+    cg_loop_begin(f, &item, LLVMGetParam(f->fn, 1), LLVMGetParam(f->fn, 2), "row");
+    unravel(g, range_mask(0, last), item.iv, false);
+    cg_scope_push(f);
+    cg_loop_begin(f, &lz, i64c(f, 0), W, "z");
+    LLVMBuildStore(f->b, LLVMConstNull(c->t_f32), fptr(f, acc, lz.iv));
+    cg_loop_end(f, &lz);
+    cg_loop_begin(f, &lk, i64c(f, 0), g->K, "k");
+    set_k(g, lk.iv);
+    cg_scope_push(f);
+    LLVMValueRef av = emit_operand(f, &g->opa);
+    if (!av) return -1;
+    cg_loop_begin(f, &lw, i64c(f, 0), W, "w");
+    cg_set_idx(f, last, lw.iv);
+    cg_scope_push(f);
+    LLVMValueRef bv = emit_operand(f, &g->opb);
+    if (!bv) return -1;
+    LLVMValueRef pa = fptr(f, acc, lw.iv);
+    LLVMValueRef args[3] = {av, bv, LLVMBuildLoad2(f->b, c->t_f32, pa, "")};
+    LLVMBuildStore(f->b, LLVMBuildCall2(f->b, fty, fma, args, 3, ""), pa);
+    cg_scope_pop(f);
+    cg_loop_end(f, &lw);
+    cg_scope_pop(f);
+    cg_loop_end(f, &lk);
+    for (int r = 0; r < k->rrank; r++) cg_set_ridx(f, r, NULL);
+    LLVMValueRef base = LLVMBuildMul(f->b, item.iv, W, "");
+    cg_loop_begin(f, &lw, i64c(f, 0), W, "ew");
+    cg_set_idx(f, last, lw.iv);
+    cg_scope_push(f);
+    LLVMValueRef v = LLVMBuildLoad2(f->b, c->t_f32, fptr(f, acc, lw.iv), "");
+    if (k->post != KIR_NONE) {
+        cg_set_acc(f, v);
+        v = cg_emit_expr(f, k->post);
+        cg_set_acc(f, NULL);
+        if (!v) return -1;
+        ir_dtype vt = c->p->exprs[k->post].dtype;
+        if (vt != IR_F32) v = cg_convert(f, v, vt, IR_F32, 0);
+        v = as_f32(f, v);
+    }
+    LLVMValueRef lin = LLVMBuildAdd(f->b, base, lw.iv, "");
+    if (k->post != KIR_NONE) cg_store_elem(f, k->out, lin, v);
+    else LLVMBuildStore(f->b, v, fptr(f, out, lin));
+    cg_scope_pop(f);
+    cg_loop_end(f, &lw);
+    cg_scope_pop(f);
+    cg_loop_end(f, &item);
+    return 0;
+}
+
+static int emit_rows(cg_ctx *c, uint32_t ki, const cg_gemm_plan *pl, LLVMValueRef *extent_fn, LLVMValueRef *run_fn) {
+    const kir_kernel *k = &c->p->kernels[ki];
+    const kir_buffer *ob = &c->p->bufs[k->out];
+    char name[64];
+    cg_fn f;
+    gk g;
+    snprintf(name, sizeof name, "smelt.k%u.extent", ki);
+    if (cg_fn_begin(&f, c, k, name, c->t_extent, 0, 1)) return -1;
+    setup(&g, &f, pl, -1, -1);
+    LLVMValueRef W = cg_emit_dim(&f, ob->dims[ob->rank - 1]);
+    LLVMValueRef rows = dims_of(&g, range_mask(0, ob->rank - 1));
+    LLVMBuildRet(f.b, LLVMBuildSelect(f.b, LLVMBuildICmp(f.b, LLVMIntEQ, W, i64c(&f, 0), ""), i64c(&f, 0), rows, ""));
+    *extent_fn = f.fn;
+    cg_fn_end(&f);
+
+    snprintf(name, sizeof name, "smelt.k%u.run", ki);
+    if (cg_fn_begin(&f, c, k, name, c->t_run, 0, 1)) return -1;
+    setup(&g, &f, pl, -1, -1);
+    int rc = emit_rows_run(&g, cg_emit_dim(&f, ob->dims[ob->rank - 1]));
+    if (!rc) LLVMBuildRetVoid(f.b);
+    *run_fn = f.fn;
+    rc = rc || f.failed ? -1 : 0;
+    cg_fn_end(&f);
+    return rc;
+}
+
 int cg_emit_gemm_engine(cg_ctx *c, uint32_t ki, const cg_gemm_plan *pl, LLVMValueRef *extent_fn, LLVMValueRef *run_fn) {
     const kir_kernel *k = &c->p->kernels[ki];
+    if (pl->rows) return emit_rows(c, ki, pl, extent_fn, run_fn);
     if (!c->gemm_micro) {
         c->gemm_micro = cg_gemm_emit_micro(c->mod, &pl->cfg, NULL, "smelt.gemm.micro");
         if (!c->gemm_micro) return diag_error(c->d, "kernel '%s': bad GEMM configuration", k->name);
