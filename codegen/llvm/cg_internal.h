@@ -46,7 +46,8 @@ typedef struct cg_ctx {
      * stored in the weights blob right after their buffer's bytes */
     struct cg_packed *packs;
     uint32_t n_packs, cap_packs;
-    LLVMValueRef gemm_micro;       /* the engine's microkernel (gemm_kernel.c), made once */
+    LLVMValueRef gemm_micro[4];    /* the engine's microkernels (gemm_kernel.c), one per tile */
+    int gemm_tile[4][2];           /* their MR, NR */
 } cg_ctx;
 
 /* A packed copy of constant buffer `buf` (malloc'd data, owned by the

@@ -220,6 +220,35 @@ static bool flat_ok(const kir_program *p, const kir_kernel *k, uint32_t e, int n
     return true;
 }
 
+/* padded extent of a dimension product for a tile side r (-1: unknown) */
+static int64_t padded(const kir_buffer *ob, int lo, int hi, int r) {
+    int64_t n = 1;
+    for (int ax = lo; ax < hi; ax++) {
+        if (!ir_dim_is_const(ob->dims[ax])) return -1;
+        n *= ob->dims[ax].c;
+    }
+    return (n + r - 1) / r * r;
+}
+
+/* The microkernel tile with the least padding of M and N: the default
+ * (AVX-512 14x32) or one with fewer rows and one more vector of columns
+ * (8x48), which fits channel counts that are multiples of 8. */
+static void pick_tile(cg_gemm_config *cfg, const kir_buffer *ob, int m_lo, int n_lo) {
+    int nv = cfg->nr / cfg->vec, alt_nv = nv + 1;
+    int alt_mr = (cfg->nregs - alt_nv - 1) / alt_nv;
+    if (alt_mr < 2 || alt_mr >= cfg->mr) return;
+    if (alt_mr > 8) alt_mr = 8;
+    int64_t m0 = padded(ob, m_lo, n_lo, cfg->mr), m1 = padded(ob, m_lo, n_lo, alt_mr);
+    int64_t n0 = padded(ob, n_lo, ob->rank, cfg->nr), n1 = padded(ob, n_lo, ob->rank, alt_nv * cfg->vec);
+    if (m0 < 0 || m1 < 0) return; /* unknown M: the default */
+    if (n0 < 0 || n1 < 0) n0 = n1 = 1;
+    if (m1 * n1 * 20 >= m0 * n0 * 19) return; /* keep the default unless 5% less padding */
+    cfg->mr = alt_mr;
+    cfg->nr = alt_nv * cfg->vec;
+    cfg->mc = alt_mr * 12;
+    cfg->nc = cfg->nr * 16;
+}
+
 int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
     const kir_program *p = c->p;
     if (k->kind != KK_LOOP || k->reduce != KR_SUM || k->acc_dtype != IR_F32 || k->rrank < 1) return 0;
@@ -263,6 +292,7 @@ int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
     int lanes, regs;
     vector_shape(c, &lanes, &regs);
     cg_gemm_config_init(&pl->cfg, lanes, regs);
+    pick_tile(&pl->cfg, ob, m_lo, n_lo);
     ok = 1;
 done:
     free(mask);

@@ -296,7 +296,7 @@ static int pack_b(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMVa
     uint32_t outer = range_mask(g->pl->n_lo, last);
     LLVMValueRef W = cg_emit_dim(f, g->ob->dims[last]);
     LLVMValueRef cols = LLVMBuildSub(f->b, n1, n0, ""), npan = cdiv(f->b, f, cols, i64c(f, NR));
-    cg_loop lz, lk, lq, lw, lp, lj;
+    cg_loop lz, lk, lq, lw, lp;
     cg_loop_begin(f, &lz, cols, LLVMBuildMul(f->b, npan, i64c(f, NR), ""), "bz");
     LLVMBuildStore(f->b, LLVMConstNull(c->t_f32), fptr(f, g->row, lz.iv));
     cg_loop_end(f, &lz);
@@ -327,9 +327,12 @@ static int pack_b(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMVa
     cg_loop_begin(f, &lp, i64c(f, 0), npan, "bp");
     LLVMValueRef src = fptr(f, g->row, LLVMBuildMul(f->b, lp.iv, i64c(f, NR), ""));
     LLVMValueRef dst = fptr(f, dk, LLVMBuildMul(f->b, lp.iv, pstride, ""));
-    cg_loop_begin(f, &lj, i64c(f, 0), i64c(f, NR), "bj");
-    LLVMBuildStore(f->b, LLVMBuildLoad2(f->b, c->t_f32, fptr(f, src, lj.iv), ""), fptr(f, dst, lj.iv));
-    cg_loop_end(f, &lj);
+    LLVMTypeRef vt = LLVMVectorType(c->t_f32, (unsigned)g->cfg->vec);
+    for (int j = 0; j < NR; j += g->cfg->vec) {
+        LLVMValueRef x = LLVMBuildLoad2(f->b, vt, fptr(f, src, i64c(f, j)), "");
+        LLVMSetAlignment(x, 4);
+        LLVMSetAlignment(LLVMBuildStore(f->b, x, fptr(f, dst, i64c(f, j))), 4);
+    }
     cg_loop_end(f, &lp);
     cg_scope_pop(f);
     cg_loop_end(f, &lk);
@@ -402,6 +405,25 @@ static int epilogue(gk *g, LLVMValueRef m0, LLVMValueRef m1, LLVMValueRef n0, LL
     return 0;
 }
 
+/* the module's microkernel for cfg's tile, made on first use */
+static LLVMValueRef micro_for(cg_ctx *c, const cg_gemm_config *cfg) {
+    int i = 0;
+    for (; i < 4 && c->gemm_micro[i]; i++)
+        if (c->gemm_tile[i][0] == cfg->mr && c->gemm_tile[i][1] == cfg->nr) return c->gemm_micro[i];
+    if (i == 4) return NULL;
+    char name[64];
+    snprintf(name, sizeof name, "smelt.gemm.micro%dx%d", cfg->mr, cfg->nr);
+    LLVMValueRef fn = cg_gemm_emit_micro(c->mod, cfg, NULL, name);
+    if (!fn) return NULL;
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    unsigned ni = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, ni, 0));
+    c->gemm_micro[i] = fn;
+    c->gemm_tile[i][0] = cfg->mr;
+    c->gemm_tile[i][1] = cfg->nr;
+    return fn;
+}
+
 static int emit_run(gk *g) {
     cg_fn *f = g->f;
     cg_ctx *c = f->c;
@@ -417,7 +439,7 @@ static int emit_run(gk *g) {
         g->row = LLVMBuildAlloca(f->eb, LLVMArrayType(c->t_f32, (unsigned)(NR * GK_NI_RT)), "brow");
         LLVMSetAlignment(g->row, 64);
     }
-    LLVMValueRef micro = c->gemm_micro;
+    LLVMValueRef micro = micro_for(c, cfg);
     LLVMTypeRef mty = LLVMGlobalGetValueType(micro);
     LLVMValueRef out = cg_buffer_ptr(f, g->k->out);
     LLVMBuilderRef B = f->b;
@@ -572,6 +594,26 @@ static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t
  * vectorizes along w (contiguous or masked loads for a stride-1 depthwise
  * convolution); then the post expression per element. */
 
+/* the value v of output element (row, w = idx[last]) through the post
+ * expression, stored */
+static int rows_store(gk *g, LLVMValueRef v, LLVMValueRef lin) {
+    cg_fn *f = g->f;
+    cg_ctx *c = f->c;
+    const kir_kernel *k = g->k;
+    if (k->post == KIR_NONE) {
+        LLVMBuildStore(f->b, v, fptr(f, cg_buffer_ptr(f, k->out), lin));
+        return 0;
+    }
+    cg_set_acc(f, v);
+    v = cg_emit_expr(f, k->post);
+    cg_set_acc(f, NULL);
+    if (!v) return -1;
+    ir_dtype vt = c->p->exprs[k->post].dtype;
+    if (vt != IR_F32) v = cg_convert(f, v, vt, IR_F32, 0);
+    cg_store_elem(f, k->out, lin, as_f32(f, v));
+    return 0;
+}
+
 static int emit_rows_run(gk *g, LLVMValueRef W) {
     cg_fn *f = g->f;
     cg_ctx *c = f->c;
@@ -581,11 +623,11 @@ static int emit_rows_run(gk *g, LLVMValueRef W) {
     LLVMSetAlignment(acc, 64);
     LLVMValueRef fma = LLVMGetIntrinsicDeclaration(c->mod, LLVMLookupIntrinsicID("llvm.fma", 8), &c->t_f32, 1);
     LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, LLVMLookupIntrinsicID("llvm.fma", 8), &c->t_f32, 1);
-    LLVMValueRef out = cg_buffer_ptr(f, k->out);
     cg_loop item, lz, lk, lw;
     cg_loop_begin(f, &item, LLVMGetParam(f->fn, 1), LLVMGetParam(f->fn, 2), "row");
     unravel(g, range_mask(0, last), item.iv, false);
     cg_scope_push(f);
+    LLVMValueRef base = LLVMBuildMul(f->b, item.iv, W, "");
     cg_loop_begin(f, &lz, i64c(f, 0), W, "z");
     LLVMBuildStore(f->b, LLVMConstNull(c->t_f32), fptr(f, acc, lz.iv));
     cg_loop_end(f, &lz);
@@ -607,23 +649,11 @@ static int emit_rows_run(gk *g, LLVMValueRef W) {
     cg_scope_pop(f);
     cg_loop_end(f, &lk);
     for (int r = 0; r < k->rrank; r++) cg_set_ridx(f, r, NULL);
-    LLVMValueRef base = LLVMBuildMul(f->b, item.iv, W, "");
     cg_loop_begin(f, &lw, i64c(f, 0), W, "ew");
     cg_set_idx(f, last, lw.iv);
     cg_scope_push(f);
-    LLVMValueRef v = LLVMBuildLoad2(f->b, c->t_f32, fptr(f, acc, lw.iv), "");
-    if (k->post != KIR_NONE) {
-        cg_set_acc(f, v);
-        v = cg_emit_expr(f, k->post);
-        cg_set_acc(f, NULL);
-        if (!v) return -1;
-        ir_dtype vt = c->p->exprs[k->post].dtype;
-        if (vt != IR_F32) v = cg_convert(f, v, vt, IR_F32, 0);
-        v = as_f32(f, v);
-    }
-    LLVMValueRef lin = LLVMBuildAdd(f->b, base, lw.iv, "");
-    if (k->post != KIR_NONE) cg_store_elem(f, k->out, lin, v);
-    else LLVMBuildStore(f->b, v, fptr(f, out, lin));
+    if (rows_store(g, LLVMBuildLoad2(f->b, c->t_f32, fptr(f, acc, lw.iv), ""), LLVMBuildAdd(f->b, base, lw.iv, "")))
+        return -1;
     cg_scope_pop(f);
     cg_loop_end(f, &lw);
     cg_scope_pop(f);
@@ -660,13 +690,7 @@ static int emit_rows(cg_ctx *c, uint32_t ki, const cg_gemm_plan *pl, LLVMValueRe
 int cg_emit_gemm_engine(cg_ctx *c, uint32_t ki, const cg_gemm_plan *pl, LLVMValueRef *extent_fn, LLVMValueRef *run_fn) {
     const kir_kernel *k = &c->p->kernels[ki];
     if (pl->rows) return emit_rows(c, ki, pl, extent_fn, run_fn);
-    if (!c->gemm_micro) {
-        c->gemm_micro = cg_gemm_emit_micro(c->mod, &pl->cfg, NULL, "smelt.gemm.micro");
-        if (!c->gemm_micro) return diag_error(c->d, "kernel '%s': bad GEMM configuration", k->name);
-        LLVMSetLinkage(c->gemm_micro, LLVMInternalLinkage);
-        unsigned ni = LLVMGetEnumAttributeKindForName("noinline", 8);
-        LLVMAddAttributeAtIndex(c->gemm_micro, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, ni, 0));
-    }
+    if (!micro_for(c, &pl->cfg)) return diag_error(c->d, "kernel '%s': bad GEMM configuration", k->name);
     int64_t arel = pack_const(c, k, pl, CG_GEMM_A);
     int64_t brel = arel >= 0 ? -1 : pack_const(c, k, pl, CG_GEMM_B); /* both constant: pack one */
     char name[64];
