@@ -512,6 +512,15 @@ static int emit_run(gk *g) {
     return 0;
 }
 
+/* does expression e load buffer b? */
+static bool reads_buffer(const kir_program *p, uint32_t e, uint32_t b) {
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_LOAD && x->buffer == b) return true;
+    for (uint32_t i = 0; i < x->n_args; i++)
+        if (reads_buffer(p, x->args[i], b)) return true;
+    return false;
+}
+
 /* Pack the constant operand (A: a over M x K, B: b over K x N) at compile
  * time into the weights blob; returns its offset from the buffer's start,
  * or -1 when it stays packed at run time (sizes not constant or too big). */
@@ -555,7 +564,9 @@ static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl
         for (int64_t kk = 0; kk < K; kk++) dense[p * K + kk] = src[op_[p] + ok_[kk]];
     if (op == CG_GEMM_A) cg_gemm_pack_const(&pl->cfg, op, dense, K, 1, P, K, packed);
     else cg_gemm_pack_const(&pl->cfg, op, dense, 1, K, P, K, packed);
-    rel = cg_weights_add_packed(c, (uint32_t)buf, packed, (uint64_t)nf * sizeof *packed);
+    rel = cg_weights_add_packed(c, (uint32_t)buf, packed, (uint64_t)nf * sizeof *packed,
+                                !reads_buffer(c->p, op == CG_GEMM_A ? pl->b : pl->a, (uint32_t)buf) &&
+                                    (k->post == KIR_NONE || !reads_buffer(c->p, k->post, (uint32_t)buf)));
     packed = NULL;
 done:
     free(op_);

@@ -265,7 +265,7 @@ int cg_llvm_compile(kir_program *p, const cg_options *o, cg_object *out, diag *d
         diag_error(d, "out of memory");
         goto done;
     }
-    manifest = cg_manifest(p, o, out->triple, out->cpu, out->features, offset, checksum, kernel_of, d);
+    manifest = cg_manifest(p, o, out->triple, out->cpu, out->features, offset, checksum, kernel_of, c.packed_only, d);
     if (!manifest || emit_desc(&c, fns, n_fns, manifest, weights, total)) goto done;
     char *verr = NULL;
     if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &verr)) {
