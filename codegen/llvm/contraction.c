@@ -1,11 +1,23 @@
-/* contraction.c — which loop kernels are contractions for the GEMM emitter.
+/* contraction.c — which loop kernels are contractions, and how the GEMM
+ * paths compute them.
  *
- * A kernel matches when it is a SUM reduction with an f32 accumulator whose
- * body is MUL(a, b) of f32 operands (any expressions: loads, casts,
- * padding selects, inlined producers). Domain axes split by the operands
- * that read them: M (only a), N (only b), and the rest (both or neither)
- * are batch axes; the reduction axes are K. The output's innermost axis
- * must be an N axis (a and b are swapped when it is an M axis), so that a
+ * A kernel is a contraction when it is a SUM reduction with an f32
+ * accumulator whose body is MUL(a, b) of f32 operands (any expressions:
+ * loads, casts, padding selects, inlined producers).
+ *
+ * cg_gemm_plan_match plans it for the packed engine (gemm_kernel.c, f32
+ * outputs): N = the longest suffix of output axes a does not read, M = the
+ * run before it that b does not read, other axes batch points, K = every
+ * reduction axis; an operand that loads an f32 constant at an affine,
+ * in-range offset is marked for packing at compile time; the microkernel
+ * tile is picked by padding; a plan without M (depthwise convolutions)
+ * runs as rows.
+ *
+ * cg_contraction_match is the older register-tiled path (gemm_emit.c) for
+ * outputs the engine cannot store: domain axes split by the operands that
+ * read them: M (only a), N (only b), and the rest (both or neither) are
+ * batch axes; the reduction axes are K. The output's innermost axis must
+ * be an N axis (a and b are swapped when it is an M axis), so that a
  * tile's NR columns are contiguous in the output. The register tile
  * follows the target's vector width: AVX-512 16 lanes and 32 registers,
  * AVX2 8 lanes and 16 registers, NEON 4 lanes and 32 registers.
@@ -232,7 +244,8 @@ static int64_t padded(const kir_buffer *ob, int lo, int hi, int r) {
 
 /* The microkernel tile with the least padding of M and N: the default
  * (AVX-512 14x32) or one with fewer rows and one more vector of columns
- * (8x48), which fits channel counts that are multiples of 8. */
+ * (8x48), which fits channel counts that are multiples of 8 and pads an M
+ * known only at run time less. */
 static void pick_tile(cg_gemm_config *cfg, const kir_buffer *ob, int m_lo, int n_lo) {
     int nv = cfg->nr / cfg->vec, alt_nv = nv + 1;
     int alt_mr = (cfg->nregs - alt_nv - 1) / alt_nv;
@@ -240,9 +253,12 @@ static void pick_tile(cg_gemm_config *cfg, const kir_buffer *ob, int m_lo, int n
     if (alt_mr > 8) alt_mr = 8;
     int64_t m0 = padded(ob, m_lo, n_lo, cfg->mr), m1 = padded(ob, m_lo, n_lo, alt_mr);
     int64_t n0 = padded(ob, n_lo, ob->rank, cfg->nr), n1 = padded(ob, n_lo, ob->rank, alt_nv * cfg->vec);
-    if (m0 < 0 || m1 < 0) return; /* unknown M: the default */
     if (n0 < 0 || n1 < 0) n0 = n1 = 1;
-    if (m1 * n1 * 20 >= m0 * n0 * 19) return; /* keep the default unless 5% less padding */
+    if (m0 < 0 || m1 < 0) { /* M known at run time only (batch x sequence): fewer rows pad less */
+        if (n1 > n0 || alt_mr < 6) return;
+    } else if (m1 * n1 * 20 >= m0 * n0 * 19) {
+        return; /* keep the default unless 5% less padding */
+    }
     cfg->mr = alt_mr;
     cfg->nr = alt_nv * cfg->vec;
     cfg->mc = alt_mr * 12;
