@@ -559,9 +559,9 @@ static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl
         }
         ok_[kk] = o;
     }
-    const float *src = c->p->bufs[buf].data;
+    const unsigned char *src = c->p->bufs[buf].data; /* a file mapping: maybe not 4-byte aligned */
     for (int64_t p = 0; p < P; p++)
-        for (int64_t kk = 0; kk < K; kk++) dense[p * K + kk] = src[op_[p] + ok_[kk]];
+        for (int64_t kk = 0; kk < K; kk++) memcpy(&dense[p * K + kk], src + 4 * (op_[p] + ok_[kk]), 4);
     if (op == CG_GEMM_A) cg_gemm_pack_const(&pl->cfg, op, dense, K, 1, P, K, packed);
     else cg_gemm_pack_const(&pl->cfg, op, dense, 1, K, P, K, packed);
     rel = cg_weights_add_packed(c, (uint32_t)buf, packed, (uint64_t)nf * sizeof *packed,
