@@ -234,6 +234,18 @@ def write_doc(path, rows, comp, sgemm, argv, threads):
                 "| n | threads | smelt GFLOP/s | OpenBLAS GFLOP/s | ratio |", "|---|---|---|---|---|"]
         for n, t, sm, ref, r in sgemm:
             out.append(f"| {n} | {t} | {sm:.1f} | {ref:.1f} | {r:.2f} |")
+    # sections written by hand after the generated ones (## Runtime size,
+    # ## Gaps ...) are kept
+    generated = {"## Batch-1 latency", "## Compile time, artifact size, first run", "## sgemm against OpenBLAS"}
+    kept, keep = [], False
+    if os.path.exists(path):
+        for line in open(path).read().splitlines():
+            if line.startswith("## "):
+                keep = line.strip() not in generated
+            if keep:
+                kept.append(line)
+    if kept:
+        out += [""] + kept
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
 

@@ -42,7 +42,23 @@ typedef struct cg_ctx {
     LLVMTypeRef t_extent;  /* i64 (ptr kargs) */
     unsigned md_scope, md_noalias; /* metadata kinds alias.scope / noalias */
     LLVMMetadataRef md_domain;     /* the alias domain of buffers */
+    /* constants packed at compile time for the GEMM engine (weights.c):
+     * stored in the weights blob right after their buffer's bytes */
+    struct cg_packed *packs;
+    uint32_t n_packs, cap_packs;
+    uint32_t *readers;             /* per buffer: kernels that read it (made on first use) */
+    unsigned char *packed_only;    /* per buffer: its bytes in the blob are its packed copy */
+    LLVMValueRef gemm_micro[4];    /* the engine's microkernels (gemm_kernel.c), one per tile */
+    int gemm_tile[4][2];           /* their MR, NR */
 } cg_ctx;
+
+/* A packed copy of constant buffer `buf` (malloc'd data, owned by the
+ * cg_ctx): `rel` bytes after the start of the buffer's own bytes. */
+typedef struct cg_packed {
+    uint32_t buf;
+    void *data;
+    uint64_t bytes, rel;
+} cg_packed;
 
 /* The function being emitted. */
 typedef struct cg_fn {
@@ -133,13 +149,22 @@ int cg_target_resolve(const cg_target *t, char **triple, char **cpu, char **feat
 int cg_emit_kernel(cg_ctx *c, uint32_t k, LLVMValueRef *extent, LLVMValueRef *run); /* kernel.c */
 LLVMValueRef cg_emit_eval_symbols(cg_ctx *c);                  /* symbols.c */
 /* The weights blob: offsets per KB_CONST buffer (-1 for others), total
- * bytes, FNV-1a 64 checksum (weights.c). */
-int cg_weights_layout(const kir_program *p, int64_t *offset, uint64_t *total, diag *d);
+ * bytes, FNV-1a 64 checksum (weights.c). Each buffer's bytes are followed
+ * by its packed copies (cg_weights_add_packed), 64-byte aligned. */
+int cg_weights_layout(const cg_ctx *c, int64_t *offset, uint64_t *total, diag *d);
+/* Register a packed copy of constant buffer b (data malloc'd; the context
+ * owns it from now, even on failure); returns its offset in bytes from the
+ * buffer's own start in the blob, or -1 (out of memory). `exclusive`: the
+ * registering kernel reads b only through this copy; when no other kernel
+ * reads b and it is no output, the copy replaces b's bytes (offset 0, b
+ * marked packed_only: the manifest says "packed"). */
+int64_t cg_weights_add_packed(cg_ctx *c, uint32_t b, void *data, uint64_t bytes, bool exclusive);
+void cg_weights_free_packed(cg_ctx *c);
 LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, uint64_t *checksum);
 uint64_t cg_fnv1a64(const unsigned char *data, uint64_t n);
 /* The manifest JSON (manifest.c); malloc'd, NULL after an error. */
 char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple, const char *cpu,
                   const char *features, const int64_t *offset, uint64_t checksum, const int32_t *kernel_of,
-                  diag *d);
+                  const unsigned char *packed_only, diag *d);
 
 #endif

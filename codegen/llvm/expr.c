@@ -278,6 +278,12 @@ static bool index_in_range(cg_fn *f, uint32_t e, ir_dim size) {
     if (x->op == KX_IDX) return ir_dim_eq(f->c->p->bufs[f->k->out].dims[x->axis], size);
     if (x->op == KX_RIDX) return ir_dim_eq(f->k->red[x->axis], size);
     if (x->op == KX_CONST) return ir_dim_is_const(size) && x->ival >= 0 && x->ival < size.c;
+    if (x->op == KX_ADD) /* i + r over a reduction axis of size 1 (1x1 convolutions) */
+        for (int s = 0; s < 2; s++) {
+            const kir_expr *r = &f->c->p->exprs[x->args[1 - s]];
+            if (r->op == KX_RIDX && ir_dim_is_const(f->k->red[r->axis]) && f->k->red[r->axis].c == 1)
+                return index_in_range(f, x->args[s], size);
+        }
     return false;
 }
 

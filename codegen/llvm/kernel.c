@@ -10,8 +10,9 @@
  * of the body that do not depend on a reduction index are emitted before
  * the reduction loop. Float SUM/PROD accumulate in double (as the reference
  * interpreter does) with reassoc+contract, so that LLVM vectorizes them.
- * Contractions that contraction.c recognizes go to the blocked GEMM of
- * gemm_emit.c instead.
+ * Contractions that contraction.c recognizes go to the packed GEMM engine
+ * (gemm_kernel.c) or, where it cannot store the output, to the register-
+ * tiled GEMM of gemm_emit.c instead.
  */
 #include <stdio.h>
 #include <math.h>
@@ -295,6 +296,9 @@ int cg_emit_kernel(cg_ctx *c, uint32_t ki, LLVMValueRef *extent_fn, LLVMValueRef
     if (!cg_reg_type(c, ob->dtype))
         return diag_error(c->d, "kernel '%s': output '%s' has dtype %s, which the LLVM backend does not support yet",
                           k->name, ob->name, ir_dtype_name(ob->dtype));
+    cg_gemm_plan pl;
+    if (cg_gemm_plan_match(c, k, &pl))
+        return cg_emit_gemm_engine(c, ki, &pl, extent_fn, run_fn);
     cg_contraction ct;
     if (cg_contraction_match(c, k, &ct)) return cg_emit_gemm(c, ki, &ct, extent_fn, run_fn);
     layout L = choose_layout(c->p, k);

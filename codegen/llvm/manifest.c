@@ -75,7 +75,7 @@ static cJSON *index_array(const uint32_t *v, uint32_t n) {
 
 char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple, const char *cpu,
                   const char *features, const int64_t *offset, uint64_t checksum, const int32_t *kernel_of,
-                  diag *d) {
+                  const unsigned char *packed_only, diag *d) {
     const ir_graph *g = p->g;
     cJSON *m = cJSON_CreateObject();
     uint32_t *mark = calloc((size_t)p->n_exprs + p->n_bufs, sizeof *mark);
@@ -115,6 +115,7 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
         if (kb->kind == KB_CONST) {
             cJSON_AddNumberToObject(e, "offset", (double)offset[b]);
             cJSON_AddNumberToObject(e, "bytes", (double)static_bytes(kb));
+            if (packed_only && packed_only[b]) cJSON_AddTrueToObject(e, "packed");
         }
         cJSON_AddItemToArray(bufs, e);
     }

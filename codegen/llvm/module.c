@@ -259,13 +259,13 @@ int cg_llvm_compile(kir_program *p, const cg_options *o, cg_object *out, diag *d
     }
     if (errors) goto done;
     uint64_t total, checksum = 0;
-    if (cg_weights_layout(p, offset, &total, d)) goto done;
+    if (cg_weights_layout(&c, offset, &total, d)) goto done;
     LLVMValueRef weights = cg_emit_weights(&c, offset, total, &checksum);
     if (!weights) {
         diag_error(d, "out of memory");
         goto done;
     }
-    manifest = cg_manifest(p, o, out->triple, out->cpu, out->features, offset, checksum, kernel_of, d);
+    manifest = cg_manifest(p, o, out->triple, out->cpu, out->features, offset, checksum, kernel_of, c.packed_only, d);
     if (!manifest || emit_desc(&c, fns, n_fns, manifest, weights, total)) goto done;
     char *verr = NULL;
     if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &verr)) {
@@ -298,6 +298,7 @@ done:
     free(kernel_of);
     free(fns);
     free(manifest);
+    cg_weights_free_packed(&c);
     if (c.td) LLVMDisposeTargetData(c.td);
     if (c.mod) LLVMDisposeModule(c.mod);
     if (c.ctx) LLVMContextDispose(c.ctx);

@@ -245,6 +245,8 @@ static const char *fast_cases[] = {
     "test_transpose_all_permutations_3", "test_concat_3d_axis_1", "test_slice_neg_steps", "test_constant_pad", "test_reflect_pad", "test_expand_dim_changed",
     "test_tile", "test_instancenorm_example", "test_batchnorm_epsilon", "test_hardsigmoid", "test_elu", "test_gelu_tanh_2",
     "test_hardmax_axis_1", "test_einsum_batch_matmul", "test_convtranspose", "test_depthtospace_crd_mode_example",
+    "test_conv_with_autopad_same", "test_gemm_transposeA", "test_gemm_transposeB", "test_matmul_bcast",
+    "test_matmul_1d_3d", "test_convtranspose_group_2",
 };
 
 static double now(void) {
