@@ -65,6 +65,8 @@ INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)
 INFER_FN(infer_dynamic_quantize)
 INFER_FN(infer_dequantize_ggml)
+INFER_FN(infer_matmul_ggml)
+INFER_FN(infer_gather_ggml)
 /* loss family: infer_loss.c; Det in infer_library.c */
 INFER_FN(infer_loss)
 INFER_FN(infer_det)

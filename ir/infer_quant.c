@@ -1,9 +1,12 @@
 /* infer_quant.c — inference for QuantizeLinear, DequantizeLinear,
- * DynamicQuantizeLinear and DequantizeGGML, and the scale layout they share with their
+ * DynamicQuantizeLinear, DequantizeGGML, MatMulGGML and GatherGGML, and the scale layout they share with their
  * lowering (quant.h). Quantized types are the 8/16/4/2-bit integers and the
  * float8 / float4 types; scales are floats. */
+#include <string.h>
+
 #include "infer.h"
 #include "runtime/minifloat.h"
+#include "runtime/qmatmul.h"
 #include "quant.h"
 
 #define NODE (&g->nodes[node])
@@ -139,4 +142,40 @@ int infer_dequantize_ggml(ir_graph *g, uint32_t node, diag *d) {
         return ir_node_error(g, n, d, "rows of %s must be a known multiple of %u elements", ir_dtype_name(x->dtype),
                              ir_dtype_get(x->dtype)->block_elems);
     return infer_set(g, n, 0, IR_F32, x->rank, x->dims, d);
+}
+
+/* MatMulGGML(x f32 [..., K], W [N, K] in a block type with a quantized
+ * matmul) -> f32 [..., N]. */
+int infer_matmul_ggml(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0), *w = infer_input(g, n, 1);
+    if (x->dtype != IR_F32 || x->rank < 1) return ir_node_error(g, n, d, "x must be f32 of rank >= 1");
+    if (!rt_qmatmul_supported(w->dtype) || w->rank != 2)
+        return ir_node_error(g, n, d, "W is %s of rank %d, not a 2-D ggml block type with a quantized matmul",
+                             ir_dtype_name(w->dtype), w->rank);
+    ir_dim k = w->dims[1];
+    if (!ir_dim_is_const(k) || k.c % ir_dtype_get(w->dtype)->block_elems || !ir_dim_eq(k, x->dims[x->rank - 1]))
+        return ir_node_error(g, n, d, "rows of W must be a known multiple of %u elements equal to x's last axis",
+                             ir_dtype_get(w->dtype)->block_elems);
+    ir_dim dims[IR_MAX_RANK];
+    memcpy(dims, x->dims, (size_t)x->rank * sizeof *dims);
+    dims[x->rank - 1] = w->dims[0];
+    return infer_set(g, n, 0, IR_F32, x->rank, dims, d);
+}
+
+/* GatherGGML(W [R, K] block type, indices int [...]) -> f32 [..., K]. */
+int infer_gather_ggml(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *w = infer_input(g, n, 0), *ix = infer_input(g, n, 1);
+    if (!ir_dtype_is_quant(w->dtype) || w->rank != 2)
+        return ir_node_error(g, n, d, "W is %s of rank %d, not a 2-D ggml block type", ir_dtype_name(w->dtype), w->rank);
+    if (!ir_dim_is_const(w->dims[1]) || w->dims[1].c % ir_dtype_get(w->dtype)->block_elems)
+        return ir_node_error(g, n, d, "rows of W must be a known multiple of %u elements",
+                             ir_dtype_get(w->dtype)->block_elems);
+    if (!ir_dtype_is_int(ix->dtype)) return ir_node_error(g, n, d, "indices must be integers");
+    if (ix->rank + 1 > IR_MAX_RANK) return ir_node_error(g, n, d, "indices have too many axes");
+    ir_dim dims[IR_MAX_RANK];
+    memcpy(dims, ix->dims, (size_t)ix->rank * sizeof *dims);
+    dims[ix->rank] = w->dims[1];
+    return infer_set(g, n, 0, IR_F32, ix->rank + 1, dims, d);
 }

@@ -52,7 +52,7 @@ static int run_lib(smelt_session *s, const rt_step *st, char *err, size_t err_si
     s->step = st;
     s->lib_err[0] = 0;
     rt_lib_call c = {st->node, s->lib_in, st->n_in, st->n_out, st->attrs, rt_session_lib_output,
-                     s->lib_err, sizeof s->lib_err, s};
+                     s->lib_err, sizeof s->lib_err, s, s->pool};
     if (st->fn(&c)) {
         snprintf(err, err_size, "%s: node %s (%s): %s", s->m->name, st->node, st->lib,
                  s->lib_err[0] ? s->lib_err : "failed");

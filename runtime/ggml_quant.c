@@ -134,7 +134,7 @@ static void dq_q3_k(const uint8_t *b, float *y) {
 /* The 6-bit scale and min j (0..7) of q4_k / q5_k: 12 bytes, j < 4 in the low
  * 6 bits of bytes j and j + 4, j >= 4 in nibbles of byte j + 4 with their top
  * 2 bits in the top bits of bytes j - 4 and j. */
-static void scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
+void rt_ggml_scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
     if (j < 4) {
         *sc = q[j] & 63;
         *m = q[j + 4] & 63;
@@ -151,7 +151,7 @@ static void dq_q4_k(const uint8_t *b, float *y) {
     const uint8_t *scales = b + 4, *qs = b + 16;
     for (int j = 0; j < QK_K / 32; j++) {
         int sc, m;
-        scale_min_k4(j, scales, &sc, &m);
+        rt_ggml_scale_min_k4(j, scales, &sc, &m);
         float dl = d * (float)sc, ml = dmin * (float)m;
         const uint8_t *q = qs + (j / 2) * 32;
         for (int l = 0; l < 32; l++) y[j * 32 + l] = scale_sub(dl, (q[l] >> (4 * (j & 1))) & 0xF, ml);
@@ -164,7 +164,7 @@ static void dq_q5_k(const uint8_t *b, float *y) {
     const uint8_t *scales = b + 4, *qh = b + 16, *qs = b + 48;
     for (int j = 0; j < QK_K / 32; j++) {
         int sc, m;
-        scale_min_k4(j, scales, &sc, &m);
+        rt_ggml_scale_min_k4(j, scales, &sc, &m);
         float dl = d * (float)sc, ml = dmin * (float)m;
         const uint8_t *q = qs + (j / 2) * 32;
         for (int l = 0; l < 32; l++) {

@@ -19,4 +19,8 @@ int rt_ggml_dequantize(ir_dtype t, const void *src, int64_t n, float *dst);
  * reference rounding. 0, or -1 for a type without a quantizer here. */
 int rt_ggml_quantize(ir_dtype t, const float *src, int64_t n, void *dst);
 
+/* The 6-bit scale and min of sub-block j (0..7) of a q4_k / q5_k block's
+ * 12 scale bytes. */
+void rt_ggml_scale_min_k4(int j, const uint8_t *q, int *sc, int *m);
+
 #endif

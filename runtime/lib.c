@@ -23,6 +23,8 @@ static const struct {
     {"LinearAttention", rt_lib_linear_attention},
     {"NonMaxSuppression", rt_lib_nms},
     {"DequantizeGGML", rt_lib_dequantize_ggml},
+    {"MatMulGGML", rt_lib_matmul_ggml},
+    {"GatherGGML", rt_lib_gather_ggml},
 };
 
 rt_lib_fn rt_lib_find(const char *name) {

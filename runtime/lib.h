@@ -56,6 +56,7 @@ typedef struct rt_lib_call {
     char *err;                   /* the message of a failure, err_size bytes */
     size_t err_size;
     void *priv;                  /* the caller's state */
+    struct rt_pool *pool;        /* threads a routine may split work over; NULL: the caller's only */
 } rt_lib_call;
 
 typedef int (*rt_lib_fn)(rt_lib_call *c);

@@ -23,6 +23,8 @@ int rt_lib_dropout(rt_lib_call *c);
 int rt_lib_linear_attention(rt_lib_call *c);  /* lib_attn.c */
 int rt_lib_nms(rt_lib_call *c);               /* lib_nms.c */
 int rt_lib_dequantize_ggml(rt_lib_call *c);   /* lib_data.c */
+int rt_lib_matmul_ggml(rt_lib_call *c);       /* lib_qmatmul.c */
+int rt_lib_gather_ggml(rt_lib_call *c);
 
 /* ---- attributes (lib.c) ---- */
 /* Scalar attributes: 0, or -1 with an error when the source has no value. */

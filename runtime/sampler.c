@@ -64,11 +64,15 @@ int32_t rt_sampler_candidates(rt_sampler *s, const float *logits, const int32_t 
             c[id].logit = l > 0 ? l / p->repeat_penalty : l * p->repeat_penalty;
         }
     }
-    qsort(c, (size_t)n, sizeof *c, by_logit);
-    if (p->temp <= 0) {
+    if (p->temp <= 0) { /* greedy: the best (lowest id on ties) without sorting the vocabulary */
+        int32_t best = 0;
+        for (int32_t i = 1; i < n; i++)
+            if (by_logit(&c[i], &c[best]) < 0) best = i;
+        c[0] = c[best];
         c[0].p = 1;
         return 1;
     }
+    qsort(c, (size_t)n, sizeof *c, by_logit);
     if (p->top_k > 0 && p->top_k < n) n = p->top_k;
     softmax(c, n, 1.0);
     if (p->top_p < 1.0f) {

@@ -13,7 +13,8 @@
  * halves of each head for qwen2 (NeoX mode, interleaved=0), with cos/sin
  * tables over context_length positions computed here in double. Without
  * output.weight the embedding is tied. Weights stay in their file types
- * (gb_weight). The graph is the prefill of positions 0 .. seq-1, for
+ * (gb_weight); block-type weights feed MatMulGGML / GatherGGML, which read
+ * them in place (runtime/qmatmul.h), instead of a dequantized copy. The graph is the prefill of positions 0 .. seq-1, for
  * seq <= context_length.
  *
  * With b->kv_cache the graph is one step of generation instead, the same
@@ -106,13 +107,25 @@ static ir_id set_int(gguf_builder *b, ir_id v, const char *attr, int64_t x) {
     return v;
 }
 
-/* Gemm(x, W, bias?, transB=1): x [seq, in] -> [seq, out] */
-static ir_id linear(gguf_builder *b, ir_id x, const char *w, const char *bias, int64_t out, int64_t in) {
-    int64_t wd[2] = {out, in};
-    ir_id ins[3] = {x, gb_weight(b, w, 2, wd, true), IR_NONE};
+/* x @ W^T (+ bias): x [seq, in] -> [seq, out]. Gemm(x, W, bias?, transB=1)
+ * for float weights; MatMulGGML(x, W) (+ Add bias) for block types, which
+ * read W in place. */
+static ir_id linear_w(gguf_builder *b, ir_id x, ir_id wv, bool quant, const char *w, const char *bias, int64_t out) {
+    ir_id ins[3] = {x, wv, IR_NONE};
     if (ins[1] == IR_NONE) return IR_NONE;
     if (bias && (ins[2] = gb_weight(b, bias, 1, &out, true)) == IR_NONE) return IR_NONE;
-    return set_int(b, gb_node(b, IR_OP_Gemm, ins, bias ? 3 : 2, w), "transB", 1);
+    if (!quant) return set_int(b, gb_node(b, IR_OP_Gemm, ins, bias ? 3 : 2, w), "transB", 1);
+    ir_id y = gb_node(b, IR_OP_MatMulGGML, ins, 2, w);
+    if (!bias || y == IR_NONE) return y;
+    ir_id add[2] = {y, ins[2]};
+    return gb_node(b, IR_OP_Add, add, 2, bias);
+}
+
+static ir_id linear(gguf_builder *b, ir_id x, const char *w, const char *bias, int64_t out, int64_t in) {
+    int64_t wd[2] = {out, in};
+    bool quant;
+    ir_id wv = gb_weight_q(b, w, 2, wd, &quant);
+    return linear_w(b, x, wv, quant, w, bias, out);
 }
 
 static ir_id rms_norm(gguf_builder *b, const llama_hp *hp, ir_id x, const char *w) {
@@ -247,17 +260,20 @@ int gguf_build_llama(gguf_builder *b) {
     if (tables[2] == IR_NONE || rope_tables(b, &hp, &tables[0], &tables[1])) return -1;
 
     int64_t ed[2] = {hp.n_vocab, hp.n_embd};
-    ir_id emb = gb_weight(b, "token_embd.weight", 2, ed, true);
+    bool emb_q;
+    ir_id emb = gb_weight_q(b, "token_embd.weight", 2, ed, &emb_q);
     if (emb == IR_NONE) return -1;
     ir_id gin[2] = {emb, tokens};
-    ir_id x = gb_node(b, IR_OP_Gather, gin, 2, "token_embd.weight");
+    ir_id x = gb_node(b, emb_q ? IR_OP_GatherGGML : IR_OP_Gather, gin, 2, "token_embd.weight");
     for (int64_t i = 0; i < hp.n_layer && x != IR_NONE; i++) x = block(b, &hp, i, x, tables, past);
     ir_id h = x == IR_NONE ? IR_NONE : rms_norm(b, &hp, x, "output_norm.weight");
     if (h == IR_NONE) return -1;
-    ir_id out = gguf_find_tensor(b->f, "output.weight") ? gb_weight(b, "output.weight", 2, ed, true) : emb;
+    bool out_q = emb_q;
+    ir_id out = gguf_find_tensor(b->f, "output.weight") ? gb_weight_q(b, "output.weight", 2, ed, &out_q) : emb;
     if (out == IR_NONE) return -1;
     ir_id lin[2] = {h, out};
-    ir_id node = ir_add_node(g, IR_OP_Gemm, lin, 2, (const char *[]){"logits"}, 1, "output.weight", b->d);
-    if (node == IR_NONE || ir_set_attr_int(g, node, "transB", 1, b->d)) return -1;
+    ir_op op = out_q ? IR_OP_MatMulGGML : IR_OP_Gemm;
+    ir_id node = ir_add_node(g, op, lin, 2, (const char *[]){"logits"}, 1, "output.weight", b->d);
+    if (node == IR_NONE || (!out_q && ir_set_attr_int(g, node, "transB", 1, b->d))) return -1;
     return ir_add_output(g, g->nodes[node].out[0], b->d);
 }

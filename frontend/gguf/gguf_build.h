@@ -27,6 +27,10 @@ int gb_arch_f64(gguf_builder *b, const char *key, bool required, double dflt, do
  * DequantizeGGML (block types) or Cast (f16, bf16) node. IR_NONE when it is
  * missing (an error only if required) or malformed (an error). */
 ir_id gb_weight(gguf_builder *b, const char *name, int n, const int64_t *want, bool required);
+/* As gb_weight (required), but a block type that has a quantized matmul
+ * (runtime/qmatmul.h) stays the constant of its file type, for MatMulGGML
+ * and GatherGGML, and *quant is set. */
+ir_id gb_weight_q(gguf_builder *b, const char *name, int n, const int64_t *want, bool *quant);
 
 /* A node with one output; its output value, or IR_NONE. */
 ir_id gb_node(gguf_builder *b, ir_op op, const ir_id *in, uint32_t n_in, const char *origin);

@@ -11,6 +11,7 @@
 
 #include "gguf_build.h"
 #include "ir/arena.h"
+#include "runtime/qmatmul.h"
 
 static const struct {
     const char *name;
@@ -65,7 +66,7 @@ ir_id gb_const_f32(gguf_builder *b, const float *v, int rank, const int64_t *dim
                         b->d);
 }
 
-ir_id gb_weight(gguf_builder *b, const char *name, int n, const int64_t *want, bool required) {
+static ir_id weight(gguf_builder *b, const char *name, int n, const int64_t *want, bool required, bool *quant) {
     const gguf_tensor *t = gguf_find_tensor(b->f, name);
     if (!t) {
         if (required) diag_error(b->d, "%s: tensor '%s' is missing", b->f->path, name);
@@ -89,6 +90,10 @@ ir_id gb_weight(gguf_builder *b, const char *name, int n, const int64_t *want, b
     for (int i = 0; i < n; i++) dims[i] = ir_dim_const(want[i]);
     ir_id c = ir_add_const(b->g, name, t->dtype, n, dims, t->data, t->nbytes, b->mapping, b->d);
     if (c == IR_NONE || t->dtype == IR_F32) return c;
+    if (quant && rt_qmatmul_supported(t->dtype)) {
+        *quant = true;
+        return c;
+    }
     if (ir_dtype_is_quant(t->dtype)) return gb_node(b, IR_OP_DequantizeGGML, &c, 1, name);
     if (t->dtype != IR_F16 && t->dtype != IR_BF16) {
         diag_error(b->d, "%s: tensor '%s': type %s where a float weight is expected", b->f->path, name,
@@ -98,6 +103,15 @@ ir_id gb_weight(gguf_builder *b, const char *name, int n, const int64_t *want, b
     ir_id v = gb_node(b, IR_OP_Cast, &c, 1, name);
     if (v == IR_NONE || ir_set_attr_int(b->g, b->g->values[v].producer, "to", IR_F32, b->d)) return IR_NONE;
     return v;
+}
+
+ir_id gb_weight(gguf_builder *b, const char *name, int n, const int64_t *want, bool required) {
+    return weight(b, name, n, want, required, NULL);
+}
+
+ir_id gb_weight_q(gguf_builder *b, const char *name, int n, const int64_t *want, bool *quant) {
+    *quant = false;
+    return weight(b, name, n, want, true, quant);
 }
 
 static ir_graph *import(const char *path, bool kv_cache, diag *d) {

@@ -5,17 +5,18 @@ llama.cpp (golden files of make_goldens.py; llama.cpp itself is not needed).
 For each tiny model (llama and qwen2, make_models.py, rebuilt into
 BUILD/gguf when missing; its sha256 must be the golden's), compiled by
 `smelt compile` into its generation step:
-  greedy   F32, F16 (Q8_0: an expected failure, see XFAIL_GREEDY): `smelt run --prompt-ids P -n 32 --temp 0` gives
-           exactly llama.cpp's 32 greedy tokens.
+  greedy   every type (qwen2 Q4_0: an expected failure, see XFAIL_GREEDY):
+           `smelt run --prompt-ids P -n 32 --temp 0` gives exactly
+           llama.cpp's 32 greedy tokens.
   logits   every type: the prompt, then llama.cpp's generated tokens one per
            decode step (teacher forcing); at each of the 40 positions the
            logits of llama.cpp's 10 best tokens agree within TOL[type] (absolute,
            logits of magnitude ~1-5), and the best token is llama.cpp's at
            >= 95% of positions (or one llama.cpp ranks within
-           TOL of its best: a near-tie; the exact rate is printed too). llama.cpp multiplies quantized weights with
-           activations quantized to 8 bits (q8_0 / q8_K), smelt with f32
-           activations (and F16 weights with f16 activations), hence the
-           looser tolerances than F32.
+           TOL of its best: a near-tie; the exact rate is printed too). Block-type weights go through MatMulGGML,
+           which quantizes activations to 8 bits (q8_0 / q8_1 / q8_K) as
+           llama.cpp does; F16 weights meet f16 activations in llama.cpp,
+           f32 in smelt, hence F16's looser tolerance.
   kvcache  the logits of step-by-step decoding equal those of one prefill
            of the whole sequence (within 1e-4): the cache holds what
            recomputing would give.
@@ -38,14 +39,18 @@ SMELT = os.environ.get("SMELT", os.path.join(BUILD, "smelt"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLD = os.path.join(HERE, "goldens")
 GG = os.path.join(BUILD, "gguf")
-EXACT = ["f32", "f16"]
-# Q8_0's greedy run is an expected failure: llama.cpp quantizes the
-# activations to 8 bits before a quantized matmul, smelt does not (yet), and
-# the random tiny models have near-ties that this flips (logits still agree
-# within TOL and top-1 below).
-XFAIL_GREEDY = {"q8_0": "llama.cpp's 8-bit activation quantization is not emulated"}
-TOL = {"f32": 1e-3, "f16": 5e-3, "q8_0": 0.1, "q4_0": 0.15, "q4_1": 0.15, "q5_0": 0.1, "q5_1": 0.1,
-       "q4_k": 0.15, "q5_k": 0.1, "q6_k": 0.1}
+EXACT = ["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"]
+# With the quantized matmul (activations quantized to q8 per block, integer
+# dots, as ggml does) greedy runs match llama.cpp's for every type but one:
+# qwen2 Q4_0 has a near-tie (logits 1.8e-2 apart) at step 25 that resolves
+# the other way (float summation order differs from llama.cpp's x86 kernels).
+XFAIL_GREEDY = {"qwen2_q4_0": "a near-tie at step 25 (logits within 2e-2) flips"}
+# Quantized types: 2e-2 is what the AVX2 kernels reach; the portable ones
+# (SMELT_QMATMUL_PORTABLE=1) sum in another order, and since activations are
+# re-quantized per layer a rounding step can move, up to 2.9e-2 here; their
+# greedy runs may then differ at near-ties (llama_q5_1 does at step 29).
+TOL = {"f32": 1e-3, "f16": 5e-3, "q8_0": 0.05, "q4_0": 0.05, "q4_1": 0.05, "q5_0": 0.05, "q5_1": 0.05,
+       "q4_k": 0.05, "q5_k": 0.05, "q6_k": 0.05}
 passed = failed = skipped = 0
 
 
@@ -90,11 +95,11 @@ def one(arch, t, tmp):
     so = os.path.join(tmp, f"{arch}_{t}.so")
     run(["compile", path, "-o", so])
     name = f"{arch}_{t}"
-    if t in XFAIL_GREEDY:
+    if name in XFAIL_GREEDY:
         global skipped
         skipped += 1
-        print(f"XFAIL {name} greedy: {XFAIL_GREEDY[t]}")
-    if t in EXACT:
+        print(f"XFAIL {name} greedy: {XFAIL_GREEDY[name]}")
+    elif t in EXACT:
         out = run(["run", so, "--prompt-ids", ids(g["prompt"]), "-n", "32", "--temp", "0", "--print-ids", "--ctx", "64",
                    "--threads", "1"]).strip()
         got = [int(x) for x in out.split(",")] if out else []

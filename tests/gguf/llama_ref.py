@@ -6,8 +6,12 @@ causal grouped-query attention, SwiGLU, tied embeddings when output.weight is
 absent), in float64, with the weights the gguf package reads and dequantizes.
 
 A stopgap oracle until llama.cpp's own logits are available: it checks that
-smelt builds the right graph from the metadata, not that it matches
-llama.cpp's rounding.
+smelt builds the right graph from the metadata. Where a weight is a block
+type with a quantized matmul, the activations are first quantized per block
+as ggml does (q8_0 / q8_1 / q8_K, written here from ggml's definitions:
+scale amax / 127 stored as f16, round half to even of x * 127 / amax; q8_K
+-127 / max of the largest-magnitude value, f32 scale), as smelt and
+llama.cpp multiply them.
 """
 import numpy as np
 import gguf
@@ -22,6 +26,14 @@ def load(path):
         return default if f is None else f.contents()
 
     w = {}
+    w["@types"] = {t.name: t.tensor_type for t in r.tensors}
+    w["@mins"] = {}  # q4_1 / q5_1: the f16 min of each block, [rows, blocks]
+    for t in r.tensors:
+        if t.tensor_type in (gguf.GGMLQuantizationType.Q4_1, gguf.GGMLQuantizationType.Q5_1):
+            nbb = 20 if t.tensor_type == gguf.GGMLQuantizationType.Q4_1 else 24
+            raw = np.asarray(t.data).reshape(-1, nbb)
+            m = raw[:, 2:4].copy().view(np.float16).astype(np.float64)
+            w["@mins"][t.name] = m.reshape(int(t.shape[1]), -1)
     for t in r.tensors:
         v = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
         w[t.name] = np.asarray(v, dtype=np.float64).reshape(tuple(int(x) for x in t.shape[::-1]))
@@ -54,6 +66,46 @@ def rope(x, n_heads, hp):
     return x.reshape(seq, -1)
 
 
+Q = gguf.GGMLQuantizationType
+ACT = {Q.Q4_0: "q8_0", Q.Q5_0: "q8_0", Q.Q8_0: "q8_0", Q.Q4_1: "q8_0", Q.Q5_1: "q8_0",
+       Q.Q4_K: "q8_K", Q.Q5_K: "q8_K", Q.Q6_K: "q8_K"}
+
+
+def q8(x, kind, corr=None):
+    """x [rows, K] quantized per block to ggml's activation format, decoded.
+    corr (q8_1): the f16 s = d * sum q of each block minus the decoded sum,
+    [rows, blocks]: ggml multiplies a q4_1 / q5_1 block's min with s."""
+    n = 256 if kind == "q8_K" else 32
+    b = x.astype(np.float32).reshape(-1, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "q8_K":
+            mx = b[np.arange(len(b)), np.argmax(np.abs(b), axis=1)]
+            iscale = np.where(mx != 0, np.float32(-127) / mx, np.float32(0)).astype(np.float32)
+            q = np.minimum(127, np.rint(iscale[:, None] * b))
+            d = np.where(mx != 0, np.float32(1) / iscale, np.float32(0)).astype(np.float32)
+        else:
+            amax = np.abs(b).max(axis=1)
+            inv = np.where(amax != 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+            q = np.rint(b * inv[:, None])
+            d32 = (amax / np.float32(127)).astype(np.float32)
+            d = d32.astype(np.float16).astype(np.float32)
+            if corr is not None:
+                sq = q.sum(axis=1).astype(np.float32)
+                sf = (d32 * sq).astype(np.float16).astype(np.float64)
+                corr.append((sf - d.astype(np.float64) * sq).reshape(x.shape[0], -1))
+    return (q.astype(np.float64) * d[:, None].astype(np.float64)).reshape(x.shape)
+
+
+def mm(w, h, name):
+    """h @ W^T, with h quantized first as ggml does for block-type W."""
+    kind = ACT.get(w["@types"][name])
+    if not kind:
+        return h @ w[name].T
+    corr = [] if name in w["@mins"] else None
+    y = q8(h, kind, corr) @ w[name].T
+    return y + corr[0] @ w["@mins"][name].T if corr else y
+
+
 def forward(path, tokens):
     hp, w = load(path)
     H, KVH, D = hp["n_head"], hp["n_head_kv"], hp["head"]
@@ -63,7 +115,7 @@ def forward(path, tokens):
     for i in range(hp["n_layer"]):
         p = "blk.%d." % i
         h = rms_norm(x, w[p + "attn_norm.weight"], hp["eps"])
-        q, k, v = (h @ w[p + n + ".weight"].T + w.get(p + n + ".bias", 0.0) for n in ("attn_q", "attn_k", "attn_v"))
+        q, k, v = (mm(w, h, p + n + ".weight") + w.get(p + n + ".bias", 0.0) for n in ("attn_q", "attn_k", "attn_v"))
         q, k = rope(q, H, hp), rope(k, KVH, hp)
         q, k, v = q.reshape(seq, H, D), k.reshape(seq, KVH, D), v.reshape(seq, KVH, D)
         out = np.empty((seq, H, D))
@@ -72,9 +124,9 @@ def forward(path, tokens):
             s = q[:, hh] @ k[:, kvh].T / np.sqrt(D) + mask
             s = np.exp(s - s.max(axis=-1, keepdims=True))
             out[:, hh] = (s / s.sum(axis=-1, keepdims=True)) @ v[:, kvh]
-        x = x + out.reshape(seq, -1) @ w[p + "attn_output.weight"].T
+        x = x + mm(w, out.reshape(seq, -1), p + "attn_output.weight")
         h = rms_norm(x, w[p + "ffn_norm.weight"], hp["eps"])
-        g, u = h @ w[p + "ffn_gate.weight"].T, h @ w[p + "ffn_up.weight"].T
-        x = x + (g / (1 + np.exp(-g)) * u) @ w[p + "ffn_down.weight"].T
+        g, u = mm(w, h, p + "ffn_gate.weight"), mm(w, h, p + "ffn_up.weight")
+        x = x + mm(w, g / (1 + np.exp(-g)) * u, p + "ffn_down.weight")
     h = rms_norm(x, w["output_norm.weight"], hp["eps"])
-    return h @ w.get("output.weight", w["token_embd.weight"]).T
+    return mm(w, h, "output.weight" if "output.weight" in w else "token_embd.weight")

@@ -1,0 +1,166 @@
+/* test_qmatmul.c — the quantized matmul (runtime/qmatmul.h) against a
+ * reference computed here from ggml's definitions: weights decoded by
+ * rt_ggml_dequantize (checked bit for bit against gguf's dequantize in
+ * tests/gguf), activations quantized by this file's own q8_0 / q8_1 / q8_K
+ * (ggml's rules: q8_0/q8_1 scale amax / 127 with round-half-even of
+ * x * 127 / amax, q8_K -127 / max with the largest-magnitude value's sign),
+ * and the dot product of the decoded values in double (with q4_1 / q5_1's
+ * min times the block's f16 sum s, as ggml uses it). The activation bytes
+ * must equal this file's exactly; products agree to float rounding, for the
+ * AVX2 kernels and the portable ones, on one thread and on a pool.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "runtime/ggml_quant.h"
+#include "runtime/half.h"
+#include "runtime/qmatmul.h"
+#include "tests/unit/support/check.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t next(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 32);
+}
+static float uniform(void) { return (float)next() / 4294967296.0f * 2 - 1; }
+
+static void put_half(uint8_t *p, float x) {
+    uint16_t h = rt_f32_to_f16(x);
+    p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
+}
+
+/* random block bytes with plausible scales: the offsets of the f16 scales */
+static void random_blocks(ir_dtype t, uint8_t *w, int64_t nblocks) {
+    const ir_dtype_info *info = ir_dtype_get(t);
+    for (int64_t b = 0; b < nblocks; b++) {
+        uint8_t *p = w + b * info->block_bytes;
+        for (uint32_t i = 0; i < info->block_bytes; i++) p[i] = (uint8_t)next();
+        float d = 0.01f + 0.02f * fabsf(uniform()), m = 0.05f * uniform();
+        switch (t) {
+        case IR_Q4_0: case IR_Q5_0: case IR_Q8_0: put_half(p, d); break;
+        case IR_Q4_1: case IR_Q5_1: put_half(p, d), put_half(p + 2, m); break;
+        case IR_Q4_K: case IR_Q5_K: put_half(p, d * 0.1f), put_half(p + 2, fabsf(m) * 0.1f); break;
+        case IR_Q6_K: put_half(p + 208, d * 0.05f); break;
+        default: break;
+        }
+    }
+}
+
+/* ggml's activation quantization, written from its definition: returns the
+ * decoded values in xd and the bytes in q */
+static void ref_q8(rt_q8_type vt, const float *x, int64_t k, uint8_t *q, double *xd) {
+    int bl = vt == RT_Q8_K ? 256 : 32;
+    size_t bb = vt == RT_Q8_K ? RT_Q8_K_BYTES : vt == RT_Q8_1 ? RT_Q8_1_BYTES : RT_Q8_0_BYTES;
+    for (int64_t b = 0; b < k / bl; b++, q += bb) {
+        const float *v = x + b * bl;
+        memset(q, 0, bb);
+        if (vt == RT_Q8_K) {
+            float amax = 0, max = 0;
+            for (int j = 0; j < bl; j++)
+                if (fabsf(v[j]) > amax) amax = fabsf(v[j]), max = v[j];
+            float iscale = amax ? -127.0f / max : 0, d = amax ? 1 / iscale : 0;
+            memcpy(q, &d, 4);
+            for (int j = 0; j < bl; j++) {
+                float r = rintf(iscale * v[j]);
+                int8_t qi = (int8_t)(r > 127 ? 127 : r);
+                q[4 + j] = (uint8_t)qi;
+                int16_t s;
+                memcpy(&s, q + 260 + 2 * (j / 16), 2);
+                s = (int16_t)(s + qi);
+                memcpy(q + 260 + 2 * (j / 16), &s, 2);
+                xd[b * bl + j] = (double)d * qi;
+            }
+        } else {
+            float amax = 0;
+            for (int j = 0; j < bl; j++) amax = fmaxf(amax, fabsf(v[j]));
+            float d = amax / 127, id = amax ? 127 / amax : 0;
+            put_half(q, d);
+            int off = vt == RT_Q8_1 ? 4 : 2, sum = 0;
+            float dh = rt_f16_to_f32((uint16_t)(q[0] | q[1] << 8));
+            for (int j = 0; j < bl; j++) {
+                int8_t qi = (int8_t)rintf(v[j] * id);
+                q[off + j] = (uint8_t)qi;
+                sum += qi;
+                xd[b * bl + j] = (double)dh * qi;
+            }
+            if (vt == RT_Q8_1) put_half(q + 2, d * (float)sum);
+        }
+    }
+}
+
+static void one_type(ir_dtype t) {
+    const int64_t n = 37, k = 512, m = 5;
+    const ir_dtype_info *info = ir_dtype_get(t);
+    int64_t rowb = ir_dtype_storage_bytes(t, k);
+    uint8_t *w = malloc((size_t)(n * rowb)), *q = malloc((size_t)k * 2), *q2 = malloc((size_t)k * 2);
+    float *x = malloc(sizeof(float) * (size_t)(m * k)), *wd = malloc(sizeof(float) * (size_t)(n * k));
+    float *y = malloc(sizeof(float) * (size_t)(m * n)), *y2 = malloc(sizeof(float) * (size_t)(m * n));
+    double *xd = malloc(sizeof(double) * (size_t)(m * k)), *ref = malloc(sizeof(double) * (size_t)(m * n));
+    random_blocks(t, w, n * k / info->block_elems);
+    CHECK(rt_ggml_dequantize(t, w, n * k, wd) == 0);
+    for (int64_t i = 0; i < m * k; i++) x[i] = uniform() * (i % 7 == 0 ? 4.0f : 1.0f);
+    for (int j = 0; j < 8; j++) x[j] = 0; /* a block with zeros */
+    for (int j = 0; j < 256; j++) x[3 * k + j] = 0; /* a whole zero row start (q8_K: amax 0) */
+    rt_q8_type vt = rt_qmatmul_vec_type(t);
+    bool same_bytes = true;
+    for (int64_t r = 0; r < m; r++) {
+        ref_q8(vt, x + r * k, k, q, xd + r * k);
+        rt_q8_quantize_row(vt, x + r * k, k, q2);
+        size_t nbytes = vt == RT_Q8_K ? (size_t)(k / 256) * RT_Q8_K_BYTES
+                                      : (size_t)(k / 32) * (vt == RT_Q8_1 ? RT_Q8_1_BYTES : RT_Q8_0_BYTES);
+        same_bytes = same_bytes && !memcmp(q, q2, nbytes);
+    }
+    CHECK(same_bytes);
+    double worst = 0;
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t c = 0; c < n; c++) {
+            double s = 0;
+            for (int64_t i = 0; i < k; i++) s += (double)wd[c * k + i] * xd[r * k + i];
+            if (vt == RT_Q8_1) { /* ggml takes sum(x) of a block as its f16 s = d * sum q */
+                uint8_t qb[RT_Q8_1_BYTES * 16];
+                double unused[512];
+                ref_q8(vt, x + r * k, k, qb, unused);
+                for (int64_t b = 0; b < k / 32; b++) {
+                    const uint8_t *wb = w + c * rowb + b * info->block_bytes, *xb = qb + b * RT_Q8_1_BYTES;
+                    double mw = rt_f16_to_f32((uint16_t)(wb[2] | wb[3] << 8)), sx = 0;
+                    for (int j = 0; j < 32; j++) sx += xd[r * k + b * 32 + j];
+                    s += mw * (rt_f16_to_f32((uint16_t)(xb[2] | xb[3] << 8)) - sx);
+                }
+            }
+            ref[r * n + c] = s;
+        }
+    rt_pool *pool = rt_pool_new(2);
+    for (int pass = 0; pass < 2; pass++) { /* the CPU's kernels, then the portable ones */
+        if (pass) setenv("SMELT_QMATMUL_PORTABLE", "1", 1);
+        CHECK(rt_qmatmul(t, w, n, k, x, m, y, NULL) == 0);
+        CHECK(rt_qmatmul(t, w, n, k, x, m, y2, pool) == 0);
+        CHECK(!memcmp(y, y2, sizeof(float) * (size_t)(m * n)));
+        bool ok = true;
+        for (int64_t i = 0; i < m * n; i++) {
+            double e = fabs(y[i] - ref[i]);
+            worst = fmax(worst, e);
+            ok = ok && e <= 2e-4 * (1 + fabs(ref[i]));
+        }
+        if (!ok) fprintf(stderr, "%s (pass %d): max |diff| %g\n", info->name, pass, worst);
+        CHECK(ok);
+        float one = rt_qdot_row(t, w + 2 * rowb, q2, k); /* row 2 . the last x row */
+        CHECK(fabs(one - ref[4 * n + 2]) <= 2e-4 * (1 + fabs(ref[4 * n + 2])));
+        unsetenv("SMELT_QMATMUL_PORTABLE");
+    }
+    CHECK(rt_qmatmul(t, w, n, k - 16, x, m, y, NULL) == -1); /* not whole blocks */
+    rt_pool_free(pool);
+    free(w), free(q), free(q2), free(x), free(wd), free(y), free(y2), free(xd), free(ref);
+}
+
+int main(void) {
+    ir_dtype types[] = {IR_Q4_0, IR_Q4_1, IR_Q5_0, IR_Q5_1, IR_Q8_0, IR_Q4_K, IR_Q5_K, IR_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        CHECK(rt_qmatmul_supported(types[i]));
+        one_type(types[i]);
+    }
+    CHECK(!rt_qmatmul_supported(IR_Q2_K) && !rt_qmatmul_supported(IR_F32));
+    float x[256] = {0}, y[1];
+    uint8_t w[84] = {0};
+    CHECK(rt_qmatmul(IR_Q2_K, w, 1, 256, x, 1, y, NULL) == -1);
+    return check_summary("test_qmatmul");
+}
