@@ -16,7 +16,9 @@ formats against the gguf Python package.
            12 tokens), interpreted (and compiled for the CPU for four files),
            gives the logits of llama_ref.py, a numpy float64 reference written
            from the architecture (a stopgap until llama.cpp's logits are the
-           oracle), within atol 1e-4 + rtol 1e-3 (measured: ~1e-6); models
+           oracle), within atol 1e-4 + rtol 1e-3 for float weights (measured:
+           ~1e-6) and atol 0.05 + rtol 1e-3 where MatMulGGML quantizes the
+           activations (see graph_tolerance); models
            missing a tensor or a key, and an unknown architecture, fail with
            an error naming it;
   quant    rt_ggml_quantize (BUILD/tests/test_gguf quant) of random f32 data
@@ -260,6 +262,21 @@ def check_bad():
 TOKENS = np.array([1, 5, 17, 260, 3, 99, 0, 299, 42, 42, 7, 150], dtype=np.int64)
 
 
+# Block-type weights go through MatMulGGML, which quantizes the activations
+# to 8 bits as ggml does (llama_ref.py too). That rounding is discontinuous:
+# where smelt's float32 activation and the reference's float64 one straddle a
+# rounding boundary, one q8 element moves by a whole step, about
+# max|x|/127 of its block, and the logits by up to ~1e-2. There the bound is
+# the one of the llama.cpp comparison (check_generate.py TOL: 0.05 absolute);
+# float weights keep atol 1e-4.
+QUANT_ACT_ATOL = 0.05
+
+
+def graph_tolerance(path):
+    base = os.path.basename(path)
+    return 1e-4 if any(t in base for t in ("_f32", "_f16", "_bf16", "_q2_k", "_q3_k")) else QUANT_ACT_ATOL
+
+
 def check_graph(path, target):
     import llama_ref
     with tempfile.TemporaryDirectory() as d:
@@ -276,7 +293,7 @@ def check_graph(path, target):
         report(False, what, "logits %s, expected %s" % (got.shape, want.shape))
         return
     err = np.abs(got - want)
-    ok = bool(np.all(err <= 1e-4 + 1e-3 * np.abs(want)))
+    ok = bool(np.all(err <= graph_tolerance(path) + 1e-3 * np.abs(want)))
     report(ok, what, "max abs error %.3g (max |logit| %.3g)" % (err.max(), np.abs(want).max()))
 
 
