@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/gguf/gguf_import.h"
 #include "frontend/onnx/onnx_import.h"
 #include "ir/text.h"
 
@@ -18,6 +19,7 @@ model_format model_detect_format(const char *path) {
     if (n >= 10 && !memcmp(head, "# smelt-ir", 10)) return MODEL_IR_TEXT;
     size_t len = strlen(path);
     if (len >= 3 && !strcmp(path + len - 3, ".ir")) return MODEL_IR_TEXT;
+    if (len >= 5 && !strcmp(path + len - 5, ".gguf")) return MODEL_GGUF; /* a damaged one: its reader says why */
     return MODEL_ONNX; /* protobuf has no magic: let the decoder judge */
 }
 
@@ -34,7 +36,7 @@ ir_graph *model_load_bound(const char *path, const onnx_input_binding *bind, uin
     switch (model_detect_format(path)) {
     case MODEL_ONNX: g = onnx_import_file_bound(path, bind, n_bind, d); break;
     case MODEL_IR_TEXT: g = ir_parse_file(path, d); break;
-    case MODEL_GGUF: diag_error(d, "%s: GGUF models are not supported yet", path); return NULL;
+    case MODEL_GGUF: g = gguf_import_file(path, d); break;
     case MODEL_UNKNOWN: diag_error(d, "%s: unknown model format", path); return NULL;
     }
     if (!g) return NULL;

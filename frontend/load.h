@@ -1,5 +1,5 @@
-/* load.h — open any model file smelt reads (ONNX, smelt IR text; GGUF
- * later) and return its graph, choosing the frontend by the file's content. */
+/* load.h — open any model file smelt reads (ONNX, smelt IR text, GGUF)
+ * and return its graph, choosing the frontend by the file's content. */
 #ifndef SMELT_LOAD_H
 #define SMELT_LOAD_H
 

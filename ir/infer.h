@@ -64,6 +64,7 @@ int dropout_is_identity(ir_graph *g, const ir_node *n);
 INFER_FN(infer_quantize)
 INFER_FN(infer_dequantize)
 INFER_FN(infer_dynamic_quantize)
+INFER_FN(infer_dequantize_ggml)
 /* loss family: infer_loss.c; Det in infer_library.c */
 INFER_FN(infer_loss)
 INFER_FN(infer_det)

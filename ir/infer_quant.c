@@ -1,5 +1,5 @@
-/* infer_quant.c — inference for QuantizeLinear, DequantizeLinear and
- * DynamicQuantizeLinear, and the scale layout they share with their
+/* infer_quant.c — inference for QuantizeLinear, DequantizeLinear,
+ * DynamicQuantizeLinear and DequantizeGGML, and the scale layout they share with their
  * lowering (quant.h). Quantized types are the 8/16/4/2-bit integers and the
  * float8 / float4 types; scales are floats. */
 #include "infer.h"
@@ -125,4 +125,18 @@ int infer_dynamic_quantize(ir_graph *g, uint32_t node, diag *d) {
     if (x->dtype != IR_F32) return ir_node_error(g, n, d, "x must be f32, got %s", ir_dtype_name(x->dtype));
     if (infer_set(g, n, 0, IR_U8, x->rank, x->dims, d) || infer_set(g, n, 1, IR_F32, 0, NULL, d)) return -1;
     return infer_set(g, n, 2, IR_U8, 0, NULL, d);
+}
+
+/* DequantizeGGML(x: q4_0 .. q6_k, rank >= 1) -> f32 of x's shape. */
+int infer_dequantize_ggml(ir_graph *g, uint32_t node, diag *d) {
+    const ir_node *n = NODE;
+    const ir_value *x = infer_input(g, n, 0);
+    if (!ir_dtype_is_quant(x->dtype))
+        return ir_node_error(g, n, d, "x is %s, not a ggml block type", ir_dtype_name(x->dtype));
+    if (x->rank < 1) return ir_node_error(g, n, d, "x is a scalar");
+    ir_dim row = x->dims[x->rank - 1];
+    if (!ir_dim_is_const(row) || row.c % ir_dtype_get(x->dtype)->block_elems)
+        return ir_node_error(g, n, d, "rows of %s must be a known multiple of %u elements", ir_dtype_name(x->dtype),
+                             ir_dtype_get(x->dtype)->block_elems);
+    return infer_set(g, n, 0, IR_F32, x->rank, x->dims, d);
 }

@@ -22,6 +22,7 @@ static const struct {
     {"Dropout", rt_lib_dropout},
     {"LinearAttention", rt_lib_linear_attention},
     {"NonMaxSuppression", rt_lib_nms},
+    {"DequantizeGGML", rt_lib_dequantize_ggml},
 };
 
 rt_lib_fn rt_lib_find(const char *name) {

@@ -1,9 +1,11 @@
 /* lib_data.c — the library routines that move data (see lib.h):
  * MaxUnpool (a scatter, its window read from the kernel_shape, strides and
- * pads attributes), BitCast (the same bytes) and Dropout (the identity of
- * inference, when whether it trains was known only at run time). */
+ * pads attributes), BitCast (the same bytes), Dropout (the identity of
+ * inference, when whether it trains was known only at run time) and
+ * DequantizeGGML (ggml's block formats, ggml_quant.h). */
 #include <string.h>
 
+#include "ggml_quant.h"
 #include "lib_impl.h"
 
 /* ---- MaxUnpool(X, I, output_shape?) -> Y ------------------------------------------------- */
@@ -115,5 +117,17 @@ int rt_lib_dropout(rt_lib_call *c) {
     rt_tensor *mask = c->n_out > 1 ? c->output(c, 1, x->shape) : NULL;
     if (c->n_out > 1 && !mask) return -1;
     for (int64_t i = 0; mask && i < x->numel; i++) rt_tensor_write_i64(mask, i, 1);
+    return 0;
+}
+
+/* ---- DequantizeGGML(x) -> y f32 ------------------------------------------------------------ */
+
+int rt_lib_dequantize_ggml(rt_lib_call *c) {
+    const rt_tensor *x = &c->in[0];
+    rt_tensor *y = c->output(c, 0, x->shape);
+    if (!y) return -1;
+    if (rt_ggml_dequantize((ir_dtype)x->dtype, x->data, x->numel, y->data))
+        return rt_lib_error(c, "%lld elements of %s are no whole number of blocks", (long long)x->numel,
+                            ir_dtype_name((ir_dtype)x->dtype));
     return 0;
 }

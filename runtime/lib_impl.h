@@ -22,6 +22,7 @@ int rt_lib_bitcast(rt_lib_call *c);
 int rt_lib_dropout(rt_lib_call *c);
 int rt_lib_linear_attention(rt_lib_call *c);  /* lib_attn.c */
 int rt_lib_nms(rt_lib_call *c);               /* lib_nms.c */
+int rt_lib_dequantize_ggml(rt_lib_call *c);   /* lib_data.c */
 
 /* ---- attributes (lib.c) ---- */
 /* Scalar attributes: 0, or -1 with an error when the source has no value. */

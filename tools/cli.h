@@ -23,6 +23,9 @@ extern const cli_verb verb_convert, verb_compile, verb_run, verb_inspect, verb_b
 int cli_usage_error(const cli_verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the diag's messages on stderr; returns EXIT_USER. */
 int cli_fail(const diag *d);
+/* `smelt inspect` of a GGUF file: its metadata and tensor table
+ * (inspect_gguf.c). Returns the exit code. */
+int inspect_gguf(const char *path);
 /* True when argv[i] is -h or --help. */
 int cli_is_help(const char *arg);
 

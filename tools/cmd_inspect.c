@@ -28,7 +28,11 @@ const cli_verb verb_inspect = {
     "their lives do not overlap), the activation bytes without reuse, the\n"
     "largest live set (and the step where it occurs) and the weights' bytes.\n"
     "Symbolic input dimensions take their sizes from --shape (input NAME,\n"
-    "sizes separated by x); without them the unbound symbols are named.\n",
+    "sizes separated by x); without them the unbound symbols are named.\n\n"
+    "A GGUF file prints its version and alignment, every metadata key with its\n"
+    "type and value (long arrays: element type, count, first elements), and the\n"
+    "tensor table: name, type, shape (innermost first, as ggml stores it),\n"
+    "offset in the data section and bytes, with totals by type.\n",
     run_inspect};
 
 static void print_value(ir_graph *g, ir_id v) {
@@ -234,6 +238,7 @@ static int run_inspect(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(&verb_inspect, "no model given");
     if (n_shapes && !memory) return cli_usage_error(&verb_inspect, "--shape is for --memory");
+    if (!memory && model_detect_format(model) == MODEL_GGUF) return inspect_gguf(model);
     diag d;
     diag_init(&d);
     ir_graph *g = model_load(model, &d);

@@ -5,7 +5,7 @@
 # the aarch64 cross libc and qemu-user for cross-compiled executables,
 # Vulkan loader and Mesa's lavapipe, SPIRV-Tools, cJSON, zlib, the ONNX 1.12
 # test data, PyTorch 1.13 and torchvision 0.14 for the model tests), a Python
-# venv in .venv with the test oracles (numpy, onnx, onnxruntime), and a second
+# venv in .venv with the test oracles (numpy, onnx, onnxruntime, gguf), and a second
 # venv .venv-torch on Debian's python3 that sees Debian's torch and adds
 # transformers (tests/models exports its models there). Safe to run again;
 # the Makefile runs it through a stamp file.
@@ -48,8 +48,9 @@ apt_install_missing -- "${APT_PACKAGES[@]}" "${APT_CROSS[@]}"
 apt_install_missing --no-install-recommends -- "${APT_NORECOMMENDS[@]}"
 
 # Python oracles, pinned: onnx 1.22.0 is the newest wheel that ships
-# onnx/backend/test/data/node (1.23 dropped the node cases).
-PY_REQS=(numpy==2.3.5 onnx==1.22.0 onnxruntime==1.24.4)
+# onnx/backend/test/data/node (1.23 dropped the node cases); gguf (ggml's own
+# Python package) writes and reads the GGUF test models (tests/gguf).
+PY_REQS=(numpy==2.3.5 onnx==1.22.0 onnxruntime==1.24.4 gguf==0.19.0)
 VENV=.venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"

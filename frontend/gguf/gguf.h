@@ -40,7 +40,7 @@ typedef struct gguf_str {
 /* A metadata value. Scalars are decoded; an array keeps its element type,
  * count and the position of its first element in the mapping (elements of
  * a string array or of a nested array are variable-sized: walk them with
- * gguf_arr_str / gguf_arr_at). */
+ * gguf_arr_str / gguf_arr_next). */
 typedef struct gguf_value {
     gguf_type type;
     union {
@@ -103,6 +103,9 @@ int gguf_get_arr(const gguf_file *f, const char *key, gguf_type elem, uint64_t *
  * Numeric elements: gguf_arr_f64 / gguf_arr_i64 read element i of a numeric
  * array of type elem. */
 gguf_str gguf_arr_str(const uint8_t **cursor);
+/* Any element type, nested arrays included: decode the element at *cursor
+ * (an array's arr.data points at its first element) and move past it. */
+gguf_value gguf_arr_next(gguf_type elem, const uint8_t **cursor);
 double gguf_arr_f64(gguf_type elem, const uint8_t *data, uint64_t i);
 int64_t gguf_arr_i64(gguf_type elem, const uint8_t *data, uint64_t i);
 
