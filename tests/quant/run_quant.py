@@ -15,6 +15,18 @@ and made first where missing). Cases per model:
                        onnxruntime's, i32 sums equal, float outputs (dynamic
                        scales) within 1e-6 relative. The number of
                        quantized elements that are not bit-equal is printed.
+    modes/BASE/MODE    `smelt compile --quantize MODE` of the float model
+                       (cpu): f16 / bf16 (all contraction weights, with
+                       --quantize-all --quantize-min 0) against onnxruntime
+                       running the model whose weights numpy rounded to
+                       f16 / bf16 (rtol 1e-3, atol 1e-4 of the output's
+                       magnitude); int8 against the float outputs: BERT
+                       cosine >= 0.99 on every output, ResNet-50 cosine at
+                       least onnxruntime's own dynamic quantization's minus
+                       0.01 (the test ResNet has random weights: untrained,
+                       its logits move far under any 8-bit quantization, so
+                       top-1 agreement is printed, not bounded); artifact at
+                       least SIZE_RATIO smaller.
     model/NAME/TARGET  the whole model on the fixed input: each float output's
                        max abs error against onnxruntime (default graph
                        optimizations) at most twice onnxruntime's own
@@ -25,7 +37,8 @@ and made first where missing). Cases per model:
                        similarity >= 0.99.
 
 TARGET is cpu (`smelt compile`, then the artifact is run) or interp (the
-reference interpreter). Why whole-model bounds are looser than one unit:
+reference interpreter; ResNet-50 only unless --interp-bert, to keep the
+suite within a few minutes). Why whole-model bounds are looser than one unit:
 where a float op (LayerNormalization, Softmax, Erf, Add) computes a value
 an ulp away from onnxruntime's, the next QuantizeLinear may round it to the
 neighbouring step; the node cases show that each integer step agrees, and
@@ -78,12 +91,12 @@ def smelt(args, timeout=TIMEOUT_S):
     return None, time.time() - t
 
 
-def run_smelt(exe, model, feeds, outdir, target, tmp):
+def run_smelt(exe, model, feeds, outdir, target, tmp, extra=()):
     """Runs model on feeds ({name: file}) into outdir; None or an error."""
     ins = [a for n, f in feeds.items() for a in ("-i", f"{n}={f}")]
     if target == "cpu":
         so = os.path.join(tmp, "model.so")
-        err, _ = smelt([exe, "compile", model, "-o", so])
+        err, _ = smelt([exe, "compile", model, "-o", so, *extra])
         if err:
             return "compile: " + err
         err, _ = smelt([exe, "run", so, *ins, "-o", outdir])
@@ -281,19 +294,143 @@ def model_case(exe, d, target, tmp):
     return None
 
 
+# ---------------------------------------------------------------- --quantize modes
+
+MODES = ["f16", "bf16", "int8"]
+# int8: the least size ratio model.onnx / artifact (first / last contraction and
+# the embeddings stay f32); f16 / bf16: every contraction weight halves, so
+# the artifact is at most SIZE_SLACK times the model less half those weights
+SIZE_RATIO = {"resnet50": 3.0, "bert_base": 2.2}
+SIZE_SLACK = 1.03
+
+
+def round_half(a, mode):
+    """f32 array rounded to f16 / bf16 (nearest even) and back."""
+    a = np.asarray(a, np.float32)
+    if mode == "f16":
+        return a.astype(np.float16).astype(np.float32)
+    u = a.view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    return u.astype(np.uint32).view(np.float32)
+
+
+def half_weights_model(path, mode, out_path):
+    """The model with the f32 weight initializer of every Conv / MatMul / Gemm
+    rounded; returns the bytes of those weights."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(path)
+    weights = {n.input[1] for n in m.graph.node if n.op_type in ("Conv", "MatMul", "Gemm") and len(n.input) > 1}
+    total = 0
+    for init in m.graph.initializer:
+        if init.name in weights and init.data_type == onnx.TensorProto.FLOAT:
+            a = numpy_helper.to_array(init)
+            total += a.nbytes
+            init.CopyFrom(numpy_helper.from_array(round_half(a, mode), init.name))
+    onnx.save(m, out_path)
+    return total
+
+
+def ort_run(path, inputs, names):
+    import onnxruntime as ort
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return dict(zip(names, sess.run(names, {n: np.load(f) for n, f in inputs})))
+
+
+def cosine(a, b):
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
+
+
+def mode_case(exe, cache, base, mode, tmp):
+    model, inputs, outputs = export_models.load_case(cache, base)
+    outdir = os.path.join(tmp, "out")
+    extra = ["--quantize", mode] + (["--quantize-all", "--quantize-min", "0"] if mode != "int8" else [])
+    err = run_smelt(exe, model, dict(inputs), outdir, "cpu", tmp, extra)
+    if err:
+        return err
+    size_q = os.path.getsize(os.path.join(tmp, "model.so"))
+    size_f = sum(os.path.getsize(os.path.join(os.path.dirname(model), f)) for f in os.listdir(os.path.dirname(model))
+                 if f.endswith(".onnx"))
+    names = [n for n, _ in outputs]
+    if mode != "int8":
+        ref_path = os.path.join(tmp, "rounded.onnx")
+        weight_bytes = half_weights_model(model, mode, ref_path)
+        want = ort_run(ref_path, inputs, names)
+    dyn = None
+    if mode == "int8":
+        make_quantized.ensure(cache, base + "_dyn")
+        _, _, dyn_outs = export_models.load_case(cache, base + "_dyn")
+        dyn = dict((n, np.load(f)) for n, f in dyn_outs)
+    for n, fp32_path in outputs:
+        got = np.load(export_models.output_file(outdir, n))
+        fp32 = np.load(fp32_path)
+        c = cosine(got, fp32)
+        top1 = ""
+        if got.ndim >= 2 and got.shape[-1] >= 2:
+            top1 = f", top-1 agreement with f32 {np.mean(got.reshape(-1, got.shape[-1]).argmax(-1) == fp32.reshape(-1, fp32.shape[-1]).argmax(-1)):.3f}"
+        if mode != "int8":
+            w = want[n]
+            bad = ~np.isclose(got, w, rtol=1e-3, atol=1e-4 * np.abs(w).max())
+            log(f"    {n}: max abs error vs onnxruntime on rounded weights {np.abs(got - w).max():.3g}, "
+                f"cosine with f32 {c:.6f}{top1}")
+            if bad.any():
+                return f"output '{n}': {int(bad.sum())} of {w.size} values differ from onnxruntime on rounded weights"
+        else:
+            c_ort = cosine(dyn[n], fp32)
+            bound = 0.99 if base == "bert_base" else c_ort - 0.01
+            log(f"    {n}: cosine with f32 {c:.6f} (onnxruntime quantize_dynamic: {c_ort:.6f}; bound {bound:.4f}), "
+                f"max abs error {np.abs(got.astype(np.float64) - fp32).max():.3g}{top1}")
+            if c < bound:
+                return f"output '{n}': cosine {c:.6f} below {bound:.4f}"
+    ratio = size_f / size_q
+    log(f"    size: model.onnx {size_f / 1e6:.1f} MB, artifact {size_q / 1e6:.1f} MB ({ratio:.2f}x smaller)")
+    if mode == "int8" and ratio < SIZE_RATIO[base]:
+        return f"artifact only {ratio:.2f}x smaller than the model (expected >= {SIZE_RATIO[base]})"
+    if mode != "int8" and size_q > SIZE_SLACK * (size_f - weight_bytes / 2):
+        return f"artifact {size_q} bytes, expected at most {SIZE_SLACK} x {size_f - weight_bytes // 2}"
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smelt", default=os.path.join(ROOT, "build", "smelt"))
     ap.add_argument("--cache", default=os.path.join(ROOT, "build", "models"))
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--targets", default="cpu,interp")
-    ap.add_argument("--kinds", default="nodes,model")
+    ap.add_argument("--interp-bert", action="store_true",
+                    help="BERT on the interpreter too (a minute per case; by default only ResNet-50 runs there)")
+    ap.add_argument("--kinds", default="nodes,model,modes")
+    ap.add_argument("--modes", default=",".join(MODES))
     args = ap.parse_args()
     passed = failed = 0
-    for name in args.only or make_quantized.names():
+    kinds = args.kinds.split(",")
+    for base in make_quantized.BASES if "modes" in kinds else []:
+        if args.only and not any(o.startswith(base) for o in args.only):
+            continue
+        err = export_models.ensure(args.cache, base)
+        for mode in args.modes.split(","):
+            cid = f"modes/{base}/{mode}"
+            t = time.time()
+            tmp = tempfile.mkdtemp(prefix="smelt-quant-")
+            log(f"{cid}:")
+            try:
+                e = err or mode_case(args.smelt, args.cache, base, mode, tmp)
+            except Exception as ex:
+                e = f"{type(ex).__name__}: {ex}"
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            if e:
+                failed += 1
+                log(f"FAIL {cid}: {e} ({time.time() - t:.0f} s)")
+            else:
+                passed += 1
+                log(f"PASS {cid} ({time.time() - t:.0f} s)")
+    for name in [n for n in (args.only or make_quantized.names()) if n not in make_quantized.BASES]:
         err = make_quantized.ensure(args.cache, name)
-        for kind in args.kinds.split(","):
-            for target in args.targets.split(","):
+        targets = [t for t in args.targets.split(",") if t != "interp" or args.interp_bert or "bert" not in name]
+        for kind in [k for k in kinds if k != "modes"]:
+            for target in targets:
                 cid = f"{kind}/{name}/{target}"
                 t = time.time()
                 tmp = tempfile.mkdtemp(prefix="smelt-quant-")
