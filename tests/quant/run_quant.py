@@ -392,6 +392,21 @@ def mode_case(exe, cache, base, mode, tmp):
     return None
 
 
+def run_case(cid, err, fn):
+    """Runs fn(tmp folder) unless err; prints PASS / FAIL; True when it passed."""
+    t = time.time()
+    tmp = tempfile.mkdtemp(prefix="smelt-quant-")
+    log(f"{cid}:")
+    try:
+        e = err or fn(tmp)
+    except Exception as ex:  # a broken oracle is a failure, not a crash
+        e = f"{type(ex).__name__}: {ex}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"FAIL {cid}: {e} ({time.time() - t:.0f} s)" if e else f"PASS {cid} ({time.time() - t:.0f} s)")
+    return not e
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smelt", default=os.path.join(ROOT, "build", "smelt"))
@@ -403,51 +418,25 @@ def main():
     ap.add_argument("--kinds", default="nodes,model,modes")
     ap.add_argument("--modes", default=",".join(MODES))
     args = ap.parse_args()
-    passed = failed = 0
+    results = []
     kinds = args.kinds.split(",")
     for base in make_quantized.BASES if "modes" in kinds else []:
         if args.only and not any(o.startswith(base) for o in args.only):
             continue
         err = export_models.ensure(args.cache, base)
         for mode in args.modes.split(","):
-            cid = f"modes/{base}/{mode}"
-            t = time.time()
-            tmp = tempfile.mkdtemp(prefix="smelt-quant-")
-            log(f"{cid}:")
-            try:
-                e = err or mode_case(args.smelt, args.cache, base, mode, tmp)
-            except Exception as ex:
-                e = f"{type(ex).__name__}: {ex}"
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            if e:
-                failed += 1
-                log(f"FAIL {cid}: {e} ({time.time() - t:.0f} s)")
-            else:
-                passed += 1
-                log(f"PASS {cid} ({time.time() - t:.0f} s)")
+            results.append(run_case(f"modes/{base}/{mode}", err,
+                                    lambda tmp: mode_case(args.smelt, args.cache, base, mode, tmp)))
     for name in [n for n in (args.only or make_quantized.names()) if n not in make_quantized.BASES]:
         err = make_quantized.ensure(args.cache, name)
+        d = os.path.join(args.cache, name)
         targets = [t for t in args.targets.split(",") if t != "interp" or args.interp_bert or "bert" not in name]
         for kind in [k for k in kinds if k != "modes"]:
             for target in targets:
-                cid = f"{kind}/{name}/{target}"
-                t = time.time()
-                tmp = tempfile.mkdtemp(prefix="smelt-quant-")
-                log(f"{cid}:")
-                try:
-                    e = err or (node_case(args.smelt, os.path.join(args.cache, name), target, tmp) if kind == "nodes"
-                                else model_case(args.smelt, os.path.join(args.cache, name), target, tmp))
-                except Exception as ex:  # a broken oracle is a failure, not a crash
-                    e = f"{type(ex).__name__}: {ex}"
-                finally:
-                    shutil.rmtree(tmp, ignore_errors=True)
-                if e:
-                    failed += 1
-                    log(f"FAIL {cid}: {e} ({time.time() - t:.0f} s)")
-                else:
-                    passed += 1
-                    log(f"PASS {cid} ({time.time() - t:.0f} s)")
+                case = node_case if kind == "nodes" else model_case
+                results.append(run_case(f"{kind}/{name}/{target}", err,
+                                        lambda tmp: case(args.smelt, d, target, tmp)))
+    passed, failed = results.count(True), results.count(False)
     print(f"quant: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
