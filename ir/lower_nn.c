@@ -119,10 +119,13 @@ uint32_t nn_param_at(kir_program *p, ir_id v, int out_axis) {
 
 uint32_t nn_requantize(kir_program *p, uint32_t acc, uint32_t sa, uint32_t sb, uint32_t sy, uint32_t zp) {
     ir_dtype ot = kb_type(p, zp);
-    /* the multiplier in the scales' dtype, then acc * multiplier + zp in f64 */
+    /* as onnxruntime (MLAS requantization): the multiplier in the scales'
+     * dtype, the product f32(acc) * multiplier in that dtype too, rounded
+     * half to even, plus zp, saturated */
     uint32_t mult = kb_bin(p, KX_DIV, kb_bin(p, KX_MUL, sa, sb), sy);
-    uint32_t y = kb_bin(p, KX_MUL, kb_cast(p, IR_F64, acc, false), kb_cast(p, IR_F64, mult, false));
-    y = kb_un(p, KX_ROUND, kb_bin(p, KX_ADD, y, kb_cast(p, IR_F64, zp, false)));
+    ir_dtype ft = kb_type(p, mult) == IR_F64 ? IR_F64 : IR_F32;
+    uint32_t y = kb_bin(p, KX_MUL, kb_cast(p, ft, acc, false), kb_cast(p, ft, mult, false));
+    y = kb_bin(p, KX_ADD, kb_cast(p, IR_F64, kb_un(p, KX_ROUND, y), false), kb_cast(p, IR_F64, zp, false));
     /* the range of ot: the identities of MAX (its minimum) and MIN (its maximum) */
     double lo = (double)kb_reduce_init_i(KR_MAX, ot), hi = (double)kb_reduce_init_i(KR_MIN, ot);
     y = kb_bin(p, KX_MIN, kb_bin(p, KX_MAX, y, kb_const_f(p, IR_F64, lo)), kb_const_f(p, IR_F64, hi));

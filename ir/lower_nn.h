@@ -64,8 +64,8 @@ int nn_contraction_emit(kir_program *p, ir_id node, uint32_t out, const nn_contr
 /* A parameter (scale, zero point, bias) at the output point: element 0 when
  * it holds one value, else element IDX(out_axis) of the 1-D tensor. */
 uint32_t nn_param_at(kir_program *p, ir_id v, int out_axis);
-/* y = saturate(round_half_even(acc * (sa * sb / sy)) + zp) in zp's dtype,
- * the multiplier computed in the scales' dtype (as the ONNX reference). */
+/* y = saturate(round_half_even(f32(acc) * (sa * sb / sy)) + zp) in zp's dtype,
+ * the product computed in the scales' dtype (f32), as onnxruntime does. */
 uint32_t nn_requantize(kir_program *p, uint32_t acc, uint32_t sa, uint32_t sb, uint32_t sy, uint32_t zp);
 
 /* ---- sliding windows ---- */

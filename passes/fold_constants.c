@@ -30,7 +30,9 @@ static bool known_input(const ir_graph *g, const ir_node *n, ir_id v) {
 
 static bool foldable(const ir_graph *g, const ir_node *n) {
     if (n->dead || !ir_op_get(n->op)->lower) return false;
-    if (n->op == IR_OP_DequantizeGGML) return false; /* quantized weights stay quantized */
+    /* quantized weights stay quantized: a QDQ group may become an integer kernel (fuse_qdq) */
+    if (n->op == IR_OP_DequantizeGGML) return false;
+    if (n->op == IR_OP_DequantizeLinear && ir_dtype_is_int(g->values[n->in[0]].dtype)) return false;
     for (uint32_t i = 0; i < n->n_in; i++)
         if (n->in[i] != IR_NONE && !known_input(g, n, n->in[i])) return false;
     for (uint32_t o = 0; o < n->n_out; o++) {

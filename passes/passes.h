@@ -20,11 +20,36 @@ int fold_node(ir_graph *g, ir_id node, diag *d);
 /* Each pass returns 0, or -1 with an error in d; the graph stays valid
  * (verified types and shapes) after every pass. */
 int pass_fold_constants(ir_graph *g, diag *d); /* fold every foldable node, in order */
+int pass_fuse_qdq(ir_graph *g, diag *d);       /* DQ -> Conv/MatMul -> Q groups into QLinearConv/QLinearMatMul */
 int pass_remove_identity(ir_graph *g, diag *d); /* Identity, Dropout, no-op Reshape/Transpose/Cast */
 int pass_cse(ir_graph *g, diag *d);            /* common subexpressions */
 int pass_fold_batchnorm(ir_graph *g, diag *d); /* BatchNorm into Conv/ConvTranspose/Gemm/MatMul */
 int pass_fold_bias_add(ir_graph *g, diag *d);  /* Add of a per-channel constant into their bias */
 int pass_dce(ir_graph *g, diag *d);            /* nodes whose results nobody reads */
+
+/* --quantize (passes/quantize.c): which weights of MatMul / Gemm / Conv
+ * are rewritten, and into what. */
+typedef enum pass_quant_mode { PASS_QUANT_NONE, PASS_QUANT_F16, PASS_QUANT_BF16, PASS_QUANT_INT8 } pass_quant_mode;
+#define PASS_QUANT_MAX_SKIP 32
+typedef struct pass_quant_options {
+    pass_quant_mode mode;
+    const char *skip[PASS_QUANT_MAX_SKIP]; /* node-name globs (fnmatch) that stay float */
+    int n_skip;
+    bool keep_ends;       /* the first and the last contraction stay float */
+    int64_t min_elements; /* weights with fewer elements stay float */
+} pass_quant_options;
+typedef struct pass_quant_stats {
+    int quantized, kept;          /* contractions with a constant float weight */
+    int64_t weight_bytes_before;  /* of those weights */
+    int64_t weight_bytes_after;
+} pass_quant_stats;
+/* Defaults: no quantization, keep_ends, min_elements 4096. */
+void pass_quant_defaults(pass_quant_options *q);
+/* "f16", "bf16", "int8" -> mode (0), else -1. */
+int pass_quant_mode_parse(const char *s, pass_quant_mode *m);
+const char *pass_quant_mode_name(pass_quant_mode m);
+/* Rewrite the weights as q says; stats (may be NULL) gets the counts. */
+int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *stats, diag *d);
 
 /* What the pipeline does besides running the passes. */
 typedef struct pass_options {
@@ -33,6 +58,8 @@ typedef struct pass_options {
     bool print_after_all;   /* print the IR after every pass */
     FILE *print_out;        /* where the IR is printed (NULL: nothing is printed) */
     bool verify;            /* run ir_verify after every pass (SMELT_VERIFY=1 in tests) */
+    pass_quant_options quant; /* the quantize pass (after fold_bias_add), off by default */
+    pass_quant_stats *quant_stats; /* where its counts go, or NULL */
 } pass_options;
 
 /* Run the graph passes in order (o may be NULL: defaults, no printing, no

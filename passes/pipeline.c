@@ -1,6 +1,7 @@
 /* pipeline.c — the order of the graph passes, as a plain list of calls.
  *
- * Folding first makes shapes and shape operands static; identity removal
+ * Folding first makes shapes and shape operands static; QDQ groups of
+ * quantized models then become integer kernels (fuse_qdq); identity removal
  * and common-subexpression elimination then expose the Conv -> BatchNorm
  * and Conv -> Add(bias) pairs that the folds need (a shared weight
  * dequantization, an Identity between them); dead code goes last, taking
@@ -21,10 +22,12 @@ typedef struct pass_entry {
 
 static const pass_entry PASSES[] = {
     {"fold_constants", pass_fold_constants},
+    {"fuse_qdq", pass_fuse_qdq},
     {"remove_identity", pass_remove_identity},
     {"cse", pass_cse},
     {"fold_batchnorm", pass_fold_batchnorm},
     {"fold_bias_add", pass_fold_bias_add},
+    {"quantize", NULL}, /* takes options: run_pass */
     {"dce", pass_dce},
 };
 #define N_PASSES (sizeof PASSES / sizeof PASSES[0])
@@ -50,6 +53,11 @@ static int after_pass(ir_graph *g, const char *name, const pass_options *o, diag
     return 0;
 }
 
+static int run_pass(ir_graph *g, const pass_entry *e, const pass_options *o, diag *d) {
+    if (e->run) return e->run(g, d);
+    return pass_quantize(g, &o->quant, o->quant_stats, d);
+}
+
 int pass_pipeline(ir_graph *g, const pass_options *o, diag *d) {
     pass_options none = {0};
     if (!o) o = &none;
@@ -57,7 +65,7 @@ int pass_pipeline(ir_graph *g, const pass_options *o, diag *d) {
         return diag_error(d, "--print-after: no pass named '%s'", o->print_after);
     if (o->disable) return 0;
     for (size_t i = 0; i < N_PASSES; i++) {
-        if (PASSES[i].run(g, d)) {
+        if (run_pass(g, &PASSES[i], o, d)) {
             diag_error(d, "%s: pass %s failed", g->source, PASSES[i].name);
             return -1;
         }

@@ -145,3 +145,86 @@ ir_id rw_new_const(ir_graph *g, const char *base, ir_dtype t, int rank, const ir
     }
     return ir_add_const(g, ir_fresh_name(g, base), t, rank, dims, data, (uint64_t)n * esize, -1, d);
 }
+
+int rw_morph(ir_graph *g, ir_id node, ir_op op, const ir_id *in, uint32_t n_in, diag *d) {
+    const ir_op_info *info = ir_op_get(op);
+    ir_id *ins = arena_memdup(&g->arena, in, n_in, sizeof(ir_id));
+    ir_attr *attrs = info->n_attrs ? arena_array(&g->arena, info->n_attrs, sizeof(ir_attr)) : NULL;
+    if ((n_in && !ins) || (info->n_attrs && !attrs)) return diag_error(d, "%s: out of memory", g->source);
+    ir_node *n = &g->nodes[node];
+    n->op = op;
+    n->in = ins;
+    n->n_in = n_in;
+    n->attrs = attrs;
+    return 0;
+}
+
+void rw_copy_attrs(ir_graph *g, ir_id to, const ir_node *from) {
+    const ir_op_info *fi = ir_op_get(from->op), *ti = ir_op_get(g->nodes[to].op);
+    for (uint16_t a = 0; a < fi->n_attrs; a++) {
+        if (!from->attrs[a].set) continue;
+        int k = ir_attr_index(g->nodes[to].op, fi->attrs[a].name);
+        if (k >= 0 && ti->attrs[k].kind == fi->attrs[a].kind) g->nodes[to].attrs[k] = from->attrs[a];
+    }
+}
+
+/* The node producing value v, or IR_NONE for inputs and constants. */
+static ir_id producer_of(const ir_graph *g, ir_id v) {
+    return v == IR_NONE || g->values[v].kind != IR_VALUE_NODE ? IR_NONE : g->values[v].producer;
+}
+
+int rw_sort_nodes(ir_graph *g, diag *d) {
+    uint32_t n = g->n_nodes;
+    uint8_t *state = calloc(n ? n : 1, 1);              /* 0 new, 1 on the stack, 2 placed */
+    uint32_t *order = malloc((n ? n : 1) * sizeof *order); /* new position -> old index */
+    uint32_t *stack = malloc((n ? n : 1) * sizeof *stack), *next = calloc(n ? n : 1, sizeof *next);
+    uint32_t *where = malloc((n ? n : 1) * sizeof *where);
+    ir_node *nodes = malloc((n ? n : 1) * sizeof *nodes);
+    int rc = -1;
+    if (!state || !order || !stack || !next || !where || !nodes) {
+        diag_error(d, "%s: out of memory", g->source);
+        goto done;
+    }
+    uint32_t placed = 0;
+    for (uint32_t root = 0; root < n; root++) { /* depth first, inputs' producers before a node */
+        if (state[root]) continue;
+        uint32_t sp = 0;
+        stack[sp++] = root;
+        state[root] = 1;
+        while (sp) {
+            uint32_t i = stack[sp - 1];
+            const ir_node *nd = &g->nodes[i];
+            if (next[i] < nd->n_in) {
+                ir_id p = producer_of(g, nd->in[next[i]++]);
+                if (p == IR_NONE || state[p] == 2) continue;
+                if (state[p] == 1) {
+                    diag_error(d, "%s: node '%s' depends on itself", g->source, nd->name);
+                    goto done;
+                }
+                state[p] = 1;
+                stack[sp++] = p;
+                continue;
+            }
+            state[i] = 2;
+            order[placed++] = i;
+            sp--;
+        }
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        nodes[k] = g->nodes[order[k]];
+        where[order[k]] = k;
+    }
+    memcpy(g->nodes, nodes, n * sizeof *nodes);
+    for (uint32_t v = 0; v < g->n_values; v++)
+        if (g->values[v].kind == IR_VALUE_NODE && g->values[v].producer != IR_NONE && g->values[v].producer < n)
+            g->values[v].producer = where[g->values[v].producer];
+    rc = 0;
+done:
+    free(state);
+    free(order);
+    free(stack);
+    free(next);
+    free(where);
+    free(nodes);
+    return rc;
+}

@@ -46,4 +46,15 @@ bool rw_float_const(const ir_graph *g, ir_id c);
 ir_id rw_new_const(ir_graph *g, const char *base, ir_dtype t, int rank, const ir_dim *dims, const double *vals,
                    int64_t n, diag *d);
 
+/* Turn node into an `op` node reading in[0..n_in) (its outputs stay): the
+ * attributes start unset (the schema defaults); arena-owned. 0 or -1. */
+int rw_morph(ir_graph *g, ir_id node, ir_op op, const ir_id *in, uint32_t n_in, diag *d);
+/* Copy the set attributes of `from` that node `to`'s op has too (same name
+ * and kind): Conv's window into QLinearConv. */
+void rw_copy_attrs(ir_graph *g, ir_id to, const ir_node *from);
+/* Reorder the nodes so that every node follows the producers of its
+ * inputs, keeping the present order where it already does (a pass that
+ * appended nodes calls it once at its end). 0, or -1 on a cycle. */
+int rw_sort_nodes(ir_graph *g, diag *d);
+
 #endif

@@ -85,7 +85,7 @@ int cli_load_shared(const cg_bytes *so, const char *name, smelt_model **m, diag 
 }
 
 /* Check given tensor against the model's input i and bind it. */
-static int bind_input(smelt_session *s, const smelt_model *m, int i, const interp_tensor *t, diag *d) {
+int cli_bind_input(smelt_session *s, const smelt_model *m, int i, const interp_tensor *t, diag *d) {
     smelt_tensor_info info;
     char err[2048];
     if (smelt_input_info(m, i, &info)) return diag_error(d, "input %d: no such input", i);
@@ -125,7 +125,7 @@ int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repe
     int rc = -1;
     if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err)) return diag_error(d, "%s", err);
     for (int i = 0; i < smelt_num_inputs(m); i++)
-        if (bind_input(s, m, i, &in[i], d)) goto done;
+        if (cli_bind_input(s, m, i, &in[i], d)) goto done;
     /* the first run (the warm-up of --repeat), timed from the load */
     if (rt_run_timed(s, 1, &first, &min, err, sizeof err)) {
         diag_error(d, "%s", err);

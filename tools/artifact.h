@@ -29,6 +29,9 @@ int cli_load_shared(const cg_bytes *so, const char *name, smelt_model **m, diag 
 /* True when path starts like an ELF file (a compiled artifact). */
 int cli_is_elf(const char *path);
 
+/* Bind input i of session s to t, checking its dtype against the model. */
+int cli_bind_input(smelt_session *s, const smelt_model *m, int i, const interp_tensor *t, diag *d);
+
 /* Run m on in[k] (one per model input, in order) with `threads` threads,
  * `repeat` times (printing the median latency when repeat > 0), and write
  * each output as OUTDIR/NAME.npy. */

@@ -23,7 +23,9 @@ const cli_verb verb_compile = {
     "compile", "compile a model into a deployable artifact",
     "usage: smelt compile MODEL -o OUT [--emit so|exe|obj] [--target TRIPLE]\n"
     "                     [--cpu NAME|native] [--features +F,-F] [--name NAME] [-O0|-O1|-O2|-O3]\n"
-    "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n\n"
+    "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n"
+    "                     [--quantize f16|bf16|int8] [--quantize-skip GLOB] [--quantize-all]\n"
+    "                     [--quantize-min N]\n\n"
     "Compiles MODEL (.onnx or .ir) to native code and writes OUT:\n"
     "  --emit so   a shared object (the default), loaded by the runtime (smelt_load)\n"
     "              or by `smelt run OUT`;\n"
@@ -105,8 +107,10 @@ static int run_compile(int argc, char **argv) {
     pass_options popts;
     pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
+        int pa = pass_args_parse(&popts, argc, argv, &i);
+        if (pa < 0) return cli_usage_error(&verb_compile, "bad or missing value for '%s'", argv[i]);
+        if (pa) continue;
         const char *a = argv[i];
-        if (pass_args_parse(&popts, a)) continue;
         int takes = !strcmp(a, "-o") || !strcmp(a, "--emit") || !strcmp(a, "--target") || !strcmp(a, "--cpu") ||
                     !strcmp(a, "--features") || !strcmp(a, "--name");
         if (takes && i + 1 >= argc) return cli_usage_error(&verb_compile, "%s needs a value", a);

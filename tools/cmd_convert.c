@@ -28,7 +28,9 @@ static int run_convert(int argc, char **argv) {
     pass_args_init(&popts);
     bool opt_given = false;
     for (int i = 1; i < argc; i++) {
-        if (pass_args_parse(&popts, argv[i])) {
+        int pa = pass_args_parse(&popts, argc, argv, &i);
+        if (pa < 0) return cli_usage_error(&verb_convert, "bad or missing value for '%s'", argv[i]);
+        if (pa) {
             opt_given |= !strcmp(argv[i], "--opt") || !strcmp(argv[i], "--no-opt");
             continue;
         } else if (!strcmp(argv[i], "-o")) {
@@ -43,7 +45,7 @@ static int run_convert(int argc, char **argv) {
         }
     }
     if (!model) return cli_usage_error(&verb_convert, "no model given");
-    if (!opt_given && !popts.print_after && !popts.print_after_all) popts.disable = true;
+    if (!opt_given && !popts.print_after && !popts.print_after_all && !popts.quant.mode) popts.disable = true;
     diag d;
     diag_init(&d);
     ir_graph *g = model_load(model, &d);

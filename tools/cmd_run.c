@@ -24,7 +24,7 @@ const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu] [--print-kernels]\n"
     "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
-    "                 [--threads N] [--repeat N]\n"
+    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8 ...]\n"
     "       smelt run MODEL.gguf|MODEL.so --prompt TEXT [-n N] [--chat] [--temp T] [--top-k K]\n"
     "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
@@ -224,7 +224,9 @@ static int run_run(int argc, char **argv) {
     pass_options popts;
     pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
-        if (pass_args_parse(&popts, argv[i])) {
+        int pa = pass_args_parse(&popts, argc, argv, &i);
+        if (pa < 0) return cli_usage_error(&verb_run, "bad or missing value for '%s'", argv[i]);
+        if (pa) {
             continue;
         } else if (!strcmp(argv[i], "-i")) {
             if (++i >= argc) return cli_usage_error(&verb_run, "-i needs [NAME=]FILE");

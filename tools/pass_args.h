@@ -1,6 +1,7 @@
 /* pass_args.h — the graph-pass options that `smelt run` and `smelt
  * convert` share: --opt / --no-opt, --print-after=PASS, --print-after-all (the IR
- * goes to stderr), and SMELT_VERIFY=1 from the environment. */
+ * goes to stderr), the --quantize options, and SMELT_VERIFY=1 from the
+ * environment. */
 #ifndef SMELT_TOOLS_PASS_ARGS_H
 #define SMELT_TOOLS_PASS_ARGS_H
 
@@ -8,13 +9,22 @@
 
 #define PASS_ARGS_USAGE                                                                     \
     "Graph passes (passes/pipeline.c): --opt runs them, --no-opt does not;\n"              \
-    "--print-after=PASS prints the IR after that pass (fold_constants,\n"                 \
-    "remove_identity, cse, fold_batchnorm, fold_bias_add, dce), --print-after-all\n"      \
-    "after each, on stderr. SMELT_VERIFY=1 verifies the IR after every pass.\n"
+    "--print-after=PASS prints the IR after that pass (fold_constants, fuse_qdq,\n"       \
+    "remove_identity, cse, fold_batchnorm, fold_bias_add, quantize, dce),\n"          \
+    "--print-after-all "                                                                  \
+    "after each, on stderr. SMELT_VERIFY=1 verifies the IR after every pass.\n"  \
+    "--quantize f16|bf16|int8 rewrites the constant weights of MatMul, Gemm and\n"  \
+    "Conv: half-precision storage, or per-output-channel int8 weights with the\n"  \
+    "activations quantized at run time and integer contractions. The first and\n"  \
+    "last contraction stay float (--quantize-all quantizes them too), as do\n"      \
+    "weights under N elements (--quantize-min N, default 4096) and nodes whose\n"  \
+    "name matches a --quantize-skip GLOB (repeatable).\n"
 
 /* Defaults: passes on, nothing printed, verification from SMELT_VERIFY. */
 void pass_args_init(pass_options *o);
-/* 1 when arg is a pass option (stored in o), 0 when it is not one. */
-int pass_args_parse(pass_options *o, const char *arg);
+/* Whether argv[*i] is a pass option: 1 (stored in o; *i moved past a
+ * value that followed it), 0 when it is not one, -1 when its value is
+ * missing or wrong (the caller reports argv[*i]). */
+int pass_args_parse(pass_options *o, int argc, char **argv, int *i);
 
 #endif

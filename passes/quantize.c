@@ -1,0 +1,250 @@
+/* quantize.c — `--quantize MODE`: rewrite the constant weights of MatMul,
+ * Gemm and Conv into a smaller form, with existing graph ops only, so that
+ * every backend runs the result.
+ *
+ *   f16, bf16  the weight is stored in half precision and read through a
+ *              Cast to f32, which kernel fusion inlines into the
+ *              contraction's load (the sum stays f32).
+ *   int8       per-output-channel symmetric int8 weights (scale =
+ *              max |w| / 127 per output channel, values rounded half to even
+ *              into [-127, 127]); the activation is quantized at run time to
+ *              u8 per tensor (DynamicQuantizeLinear: the range of the tensor
+ *              and 0), the contraction is MatMulInteger / ConvInteger (an i32
+ *              sum of 8-bit products), then f32(acc) * (x_scale * w_scale[c])
+ *              (+ bias): the Cast and Muls land in the integer kernel's
+ *              epilogue (kir_fuse_epilogue). This is onnxruntime's dynamic
+ *              quantization, done by the compiler.
+ *
+ * What stays float: contractions whose node name matches a --quantize-skip
+ * glob, the first and the last contraction of the graph (unless
+ * keep_ends is off: the stem and the classifier / LM head carry most of the
+ * error), weights of fewer than min_elements elements, and Gemm with
+ * transA, alpha != 1 or beta != 1 (int8). New nodes are appended and the
+ * node order is restored at the end (rw_sort_nodes).
+ */
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+#include "passes/rewrite.h"
+#include "runtime/half.h"
+
+static const char *const MODE_NAMES[] = {"none", "f16", "bf16", "int8"};
+
+int pass_quant_mode_parse(const char *s, pass_quant_mode *m) {
+    for (int i = 1; i < (int)(sizeof MODE_NAMES / sizeof MODE_NAMES[0]); i++)
+        if (!strcmp(s, MODE_NAMES[i])) {
+            *m = (pass_quant_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *pass_quant_mode_name(pass_quant_mode m) { return MODE_NAMES[m]; }
+
+void pass_quant_defaults(pass_quant_options *q) {
+    memset(q, 0, sizeof *q);
+    q->keep_ends = true;
+    q->min_elements = 4096;
+}
+
+/* Input index of the weight of a contraction whose weight is a float
+ * constant of the node's compute dtype (f32), or -1. */
+static int weight_input(const ir_graph *g, const ir_node *n) {
+    if (n->dead || n->n_in < 2) return -1;
+    if (n->op != IR_OP_MatMul && n->op != IR_OP_Gemm && n->op != IR_OP_Conv) return -1;
+    const ir_value *w = &g->values[n->in[1]], *x = &g->values[n->in[0]];
+    if (w->kind != IR_VALUE_CONST || w->dtype != IR_F32 || x->dtype != IR_F32 || !w->data) return -1;
+    if (n->op == IR_OP_MatMul && w->rank != 2) return -1;
+    return 1;
+}
+
+static bool skipped_by_name(const ir_node *n, const pass_quant_options *q) {
+    for (int i = 0; i < q->n_skip; i++)
+        if (fnmatch(q->skip[i], n->name ? n->name : "", 0) == 0) return true;
+    return false;
+}
+
+/* A new node of op reading in[] with n_out outputs (IR_NONE on error). */
+static ir_id add(ir_graph *g, ir_op op, const ir_id *in, uint32_t n_in, uint32_t n_out, const char *origin, diag *d) {
+    return ir_add_node(g, op, in, n_in, NULL, n_out, origin, d);
+}
+
+/* The first output of node nid after inference, or IR_NONE. */
+static ir_id infer_out(ir_graph *g, ir_id nid, diag *d) {
+    return nid == IR_NONE || ir_infer_node(g, nid, d) ? IR_NONE : g->nodes[nid].out[0];
+}
+
+/* A constant of dtype t (2-byte floats or i8) holding n elements of data. */
+static ir_id new_const(ir_graph *g, const char *base, ir_dtype t, int rank, const ir_dim *dims, const void *data,
+                       size_t nbytes, diag *d) {
+    void *copy = arena_alloc(&g->arena, nbytes ? nbytes : 1);
+    if (!copy) {
+        diag_error(d, "%s: out of memory making '%s'", g->source, base);
+        return IR_NONE;
+    }
+    memcpy(copy, data, nbytes);
+    return ir_add_const(g, ir_fresh_name(g, base), t, rank, dims, copy, nbytes, -1, d);
+}
+
+static float wat(const ir_value *w, int64_t i) {
+    float f;
+    memcpy(&f, (const uint8_t *)w->data + i * 4, 4);
+    return f;
+}
+
+/* f16 / bf16: W -> Cast(W_half, to=f32). */
+static int to_half(ir_graph *g, ir_id node, int wi, bool bf16, diag *d) {
+    ir_id wv = g->nodes[node].in[wi];
+    int64_t n = ir_value_numel(g, wv);
+    uint16_t *h = malloc((size_t)(n ? n : 1) * 2);
+    if (!h) return diag_error(d, "%s: out of memory", g->source);
+    const ir_value *w = &g->values[wv];
+    for (int64_t i = 0; i < n; i++) h[i] = bf16 ? rt_f32_to_bf16(wat(w, i)) : rt_f32_to_f16(wat(w, i));
+    char base[200];
+    snprintf(base, sizeof base, "%.180s_%s", w->name, bf16 ? "bf16" : "f16");
+    ir_id c = new_const(g, base, bf16 ? IR_BF16 : IR_F16, w->rank, w->dims, h, (size_t)n * 2, d);
+    free(h);
+    if (c == IR_NONE) return -1;
+    ir_id cast = add(g, IR_OP_Cast, &c, 1, 1, g->nodes[node].name, d);
+    if (cast == IR_NONE || ir_set_attr_int(g, cast, "to", IR_F32, d)) return -1;
+    ir_id cv = infer_out(g, cast, d);
+    if (cv == IR_NONE) return -1;
+    g->nodes[node].in[wi] = cv;
+    return 0;
+}
+
+/* Symmetric int8 of w per output channel: channel c of `oc` channels holds
+ * the elements with (i / inner) % oc == c. q gets the values (laid out as
+ * w, or transposed to [cols, rows] when transpose), scale the scales. */
+static void quantize_int8(const ir_value *w, int64_t n, int64_t oc, int64_t inner, int8_t *q, float *scale,
+                          bool transpose, int64_t rows, int64_t cols) {
+    for (int64_t c = 0; c < oc; c++) scale[c] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float a = fabsf(wat(w, i));
+        int64_t c = (i / inner) % oc;
+        if (a > scale[c]) scale[c] = a;
+    }
+    for (int64_t c = 0; c < oc; c++) scale[c] = scale[c] > 0 ? scale[c] / 127.0f : 1.0f;
+    for (int64_t i = 0; i < n; i++) {
+        double v = nearbyint((double)wat(w, i) / (double)scale[(i / inner) % oc]);
+        v = v > 127 ? 127 : v < -127 ? -127 : v;
+        int64_t at = transpose ? (i % cols) * rows + i / cols : i;
+        q[at] = (int8_t)v;
+    }
+}
+
+/* int8: y = f32(Integer(DQL(x), Wq, x_zp)) * (x_scale * w_scale) (+ bias). */
+static int to_int8(ir_graph *g, ir_id node, diag *d) {
+    ir_node *nd = &g->nodes[node];
+    ir_op op = nd->op;
+    bool conv = op == IR_OP_Conv, gemm = op == IR_OP_Gemm;
+    bool tb = gemm && ir_attr_int(nd, "transB") != 0;
+    if (gemm && (ir_attr_int(nd, "transA") || ir_attr_float(nd, "alpha") != 1.0f ||
+                 (nd->n_in > 2 && nd->in[2] != IR_NONE && ir_attr_float(nd, "beta") != 1.0f)))
+        return 0;
+    ir_id x = nd->in[0], wv = nd->in[1], bias = nd->n_in > 2 ? nd->in[2] : IR_NONE, y = nd->out[0];
+    if (conv && bias != IR_NONE && (g->values[bias].kind != IR_VALUE_CONST || !g->values[bias].data)) return 0;
+    const char *origin = nd->name;
+    const ir_value *w = &g->values[wv];
+    int64_t n = ir_value_numel(g, wv);
+    /* output channels: Conv axis 0 of W; MatMul axis 1 of [K,N]; Gemm axis 0 of [N,K] with transB */
+    int64_t oc = conv || tb ? w->dims[0].c : w->dims[1].c, inner = conv || tb ? n / oc : 1;
+    int64_t rows = w->dims[0].c, cols = w->rank > 1 ? w->dims[1].c : 1;
+    int8_t *q = malloc((size_t)n);
+    float *scale = malloc((size_t)oc * sizeof *scale);
+    if (!q || !scale) {
+        free(q);
+        free(scale);
+        return diag_error(d, "%s: out of memory", g->source);
+    }
+    quantize_int8(w, n, oc, inner, q, scale, tb, rows, cols);
+    ir_dim qdims[IR_MAX_RANK];
+    memcpy(qdims, w->dims, (size_t)w->rank * sizeof *qdims);
+    if (tb) qdims[0] = w->dims[1], qdims[1] = w->dims[0]; /* MatMulInteger reads [K, N] */
+    char base[200];
+    snprintf(base, sizeof base, "%.180s_int8", w->name);
+    ir_id wq = new_const(g, base, IR_I8, w->rank, qdims, q, (size_t)n, d);
+    /* the scale along the output channel axis of y: [oc] for MatMul/Gemm, [oc,1,..] for Conv */
+    ir_dim sdims[IR_MAX_RANK];
+    int srank = conv ? w->rank - 1 : 1;
+    sdims[0] = ir_dim_const(oc);
+    for (int i = 1; i < srank; i++) sdims[i] = ir_dim_const(1);
+    snprintf(base, sizeof base, "%.180s_scale", g->values[wv].name);
+    ir_id sc = new_const(g, base, IR_F32, srank, sdims, scale, (size_t)oc * 4, d);
+    free(q);
+    free(scale);
+    if (wq == IR_NONE || sc == IR_NONE) return -1;
+    /* x -> (xq, xs, xzp) */
+    ir_id dq = add(g, IR_OP_DynamicQuantizeLinear, &x, 1, 3, origin, d);
+    if (dq == IR_NONE || ir_infer_node(g, dq, d)) return -1;
+    ir_id xq = g->nodes[dq].out[0], xs = g->nodes[dq].out[1], xzp = g->nodes[dq].out[2];
+    ir_id iin[3] = {xq, wq, xzp};
+    ir_id mi = add(g, conv ? IR_OP_ConvInteger : IR_OP_MatMulInteger, iin, 3, 1, origin, d);
+    if (mi == IR_NONE) return -1;
+    if (conv) rw_copy_attrs(g, mi, &g->nodes[node]);
+    ir_id acc = infer_out(g, mi, d);
+    if (acc == IR_NONE) return -1;
+    ir_id cast = add(g, IR_OP_Cast, &acc, 1, 1, origin, d);
+    if (cast == IR_NONE || ir_set_attr_int(g, cast, "to", IR_F32, d)) return -1;
+    ir_id accf = infer_out(g, cast, d);
+    ir_id m1in[2] = {xs, sc};
+    ir_id mul1 = add(g, IR_OP_Mul, m1in, 2, 1, origin, d);
+    ir_id comb = infer_out(g, mul1, d);
+    if (accf == IR_NONE || comb == IR_NONE) return -1;
+    ir_id m2in[2] = {accf, comb};
+    ir_id out = infer_out(g, add(g, IR_OP_Mul, m2in, 2, 1, origin, d), d);
+    if (out == IR_NONE) return -1;
+    if (bias != IR_NONE) {
+        ir_id b = bias;
+        if (conv) { /* [M] -> [M,1,..] along y's channel axis */
+            const ir_value *bv = &g->values[bias];
+            b = new_const(g, "conv_bias", bv->dtype, srank, sdims, bv->data, (size_t)bv->nbytes, d);
+            if (b == IR_NONE) return -1;
+        }
+        ir_id ain[2] = {out, b};
+        out = infer_out(g, add(g, IR_OP_Add, ain, 2, 1, origin, d), d);
+        if (out == IR_NONE) return -1;
+    }
+    if (!rw_same_type(g, out, y) || !rw_replace(g, y, out))
+        return ir_node_error(g, &g->nodes[node], d, "int8 quantization gave a different type");
+    g->nodes[node].dead = true;
+    return 1;
+}
+
+int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *stats, diag *d) {
+    pass_quant_stats none;
+    if (!stats) stats = &none;
+    memset(stats, 0, sizeof *stats);
+    if (!q || q->mode == PASS_QUANT_NONE) return 0;
+    uint32_t first = IR_NONE, last = IR_NONE, n_nodes = g->n_nodes;
+    for (uint32_t i = 0; i < n_nodes; i++)
+        if (weight_input(g, &g->nodes[i]) >= 0) {
+            if (first == IR_NONE) first = i;
+            last = i;
+        }
+    for (uint32_t i = 0; i < n_nodes; i++) {
+        int wi = weight_input(g, &g->nodes[i]);
+        if (wi < 0) continue;
+        int64_t n = ir_value_numel(g, g->nodes[i].in[wi]);
+        stats->weight_bytes_before += n * 4;
+        bool keep = (q->keep_ends && (i == first || i == last)) || n < q->min_elements ||
+                    skipped_by_name(&g->nodes[i], q);
+        int rc = 0;
+        if (!keep && (q->mode == PASS_QUANT_F16 || q->mode == PASS_QUANT_BF16))
+            rc = to_half(g, i, wi, q->mode == PASS_QUANT_BF16, d) ? -1 : 1;
+        else if (!keep && q->mode == PASS_QUANT_INT8)
+            rc = to_int8(g, i, d);
+        if (rc < 0) return -1;
+        if (rc == 0) {
+            stats->kept++;
+            stats->weight_bytes_after += n * 4;
+        } else {
+            stats->quantized++;
+            stats->weight_bytes_after += q->mode == PASS_QUANT_INT8 ? n : n * 2;
+        }
+    }
+    return rw_sort_nodes(g, d);
+}
