@@ -7,8 +7,8 @@
 
 #include "cli.h"
 
-static const cli_verb *const verbs[] = {&verb_convert, &verb_compile, &verb_run,       &verb_inspect,
-                                          &verb_bench,   &verb_tokenize, &verb_quantize_report};
+static const cli_verb *const verbs[] = {&verb_convert, &verb_compile,  &verb_run,
+                                          &verb_inspect, &verb_tokenize, &verb_quantize_report};
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
 static void print_help(FILE *f) {

@@ -73,7 +73,7 @@ def test_usage():
     check(r.returncode == 0 and r.stdout.startswith("smelt "), "--version")
     check(smelt().returncode == 2, "no verb exits 2")
     check(smelt("frobnicate").returncode == 2, "unknown verb exits 2")
-    for verb in ("convert", "compile", "run", "inspect", "bench"):
+    for verb in ("convert", "compile", "run", "inspect", "tokenize", "quantize-report"):
         r = smelt(verb, "--help")
         check(r.returncode == 0 and "usage: smelt " + verb in r.stdout, f"{verb} --help")
     check(smelt("convert").returncode == 2, "convert without a model exits 2")
