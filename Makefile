@@ -32,6 +32,9 @@ LLVM_CONFIG := llvm-config-16
 LLVM_INCDIR := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
 LLVM_LIBDIR := $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
 LDLIBS += -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM-16 -lcjson -ldl
+# The Vulkan backend: SPIRV-Tools (static, C++) validates and disassembles
+# SPIR-V; runtime/vulkan loads libvulkan.so.1 with dlopen at run time.
+LDLIBS += -lSPIRV-Tools -lstdc++
 # what a program linking libsmeltrt.a needs besides it (compiled executables)
 RT_LDLIBS := -lcjson -lm -lpthread -ldl
 

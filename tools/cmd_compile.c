@@ -11,6 +11,7 @@
 
 #include "artifact.h"
 #include "cli.h"
+#include "codegen/spirv/spv.h"
 #include "frontend/load.h"
 #include "ir/outfile.h"
 #include "pass_args.h"
@@ -19,7 +20,7 @@ static int run_compile(int argc, char **argv);
 
 const cli_verb verb_compile = {
     "compile", "compile a model into a deployable artifact",
-    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj] [--target TRIPLE]\n"
+    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj|spirv-asm] [--target TRIPLE]\n"
     "                     [--cpu NAME|native] [--features +F,-F] [--name NAME] [-O0|-O1|-O2|-O3]\n"
     "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n\n"
     "Compiles MODEL (.onnx or .ir) to native code and writes OUT:\n"
@@ -29,7 +30,9 @@ const cli_verb verb_compile = {
     "              OUT -i NAME=FILE.npy ... -o OUTDIR [--threads N] [--repeat N];\n"
     "  --emit obj  an object file OUT and a header (OUT without .o, plus .h) that\n"
     "              declares the exported desc and states the fixed sizes, for\n"
-    "              static linking with libsmeltrt.a (smelt_load_desc).\n"
+    "              static linking with libsmeltrt.a (smelt_load_desc);\n"
+    "  --emit spirv-asm  the SPIR-V of every kernel (the Vulkan backend), as\n"
+    "              validated disassembly; kernels that run on the host say why.\n"
     "--target TRIPLE picks the architecture (x86_64-linux-gnu, aarch64-linux-gnu;\n"
     "default: this machine's). --cpu picks the CPU whose features the code may use:\n"
     "a name (skylake-avx512, znver3, neoverse-n1), a level (x86-64-v2, x86-64-v3,\n"
@@ -89,10 +92,45 @@ static int write_outputs(const char *out, cli_emit emit, const cg_bytes *main, c
     return 0;
 }
 
+/* --emit spirv-asm: every kernel's module, validated and disassembled. */
+static int write_spirv_asm(const kir_program *p, const char *model, const char *out, diag *d) {
+    spv_features f;
+    spv_features_all(&f);
+    spv_program sp;
+    if (spv_compile(p, &f, &sp, d)) return -1;
+    outfile of;
+    int rc = outfile_open(&of, out, d);
+    fprintf(of.f, "; %s: %u kernels, %u as SPIR-V\n", model, sp.n_kernels, sp.n_device);
+    for (uint32_t k = 0; rc == 0 && k < sp.n_kernels; k++) {
+        const char *name = p->kernels[k].name ? p->kernels[k].name : "";
+        if (!sp.k[k].words) {
+            fprintf(of.f, "\n; kernel %u '%s' runs on the host: %s\n", k, name, sp.k[k].why);
+            continue;
+        }
+        char err[1024];
+        if (spv_validate(sp.k[k].words, sp.k[k].n_words, err, sizeof err)) {
+            rc = diag_error(d, "%s: kernel %u '%s': the SPIR-V backend wrote an invalid module: %s", model, k, name, err);
+            break;
+        }
+        char *text = spv_disassemble(sp.k[k].words, sp.k[k].n_words, d);
+        if (!text) {
+            rc = -1;
+            break;
+        }
+        fprintf(of.f, "\n; kernel %u '%s'\n%s", k, name, text);
+        free(text);
+    }
+    if (rc == 0) rc = outfile_commit(&of, d);
+    else outfile_abort(&of);
+    spv_program_free(&sp);
+    return rc;
+}
+
 static int run_compile(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *name = NULL;
     cg_options o = {.opt_level = -1, .pic = 1};
     cli_emit emit = CLI_EMIT_SO;
+    int spirv_asm = 0;
     pass_options popts;
     pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
@@ -108,7 +146,8 @@ static int run_compile(int argc, char **argv) {
             if (!strcmp(e, "so")) emit = CLI_EMIT_SO;
             else if (!strcmp(e, "exe")) emit = CLI_EMIT_EXE;
             else if (!strcmp(e, "obj")) emit = CLI_EMIT_OBJ;
-            else return cli_usage_error(&verb_compile, "unknown --emit '%s' (so, exe or obj)", e);
+            else if (!strcmp(e, "spirv-asm")) spirv_asm = 1;
+            else return cli_usage_error(&verb_compile, "unknown --emit '%s' (so, exe, obj or spirv-asm)", e);
         } else if (!strcmp(a, "--target")) {
             o.target.triple = argv[++i];
         } else if (!strcmp(a, "--cpu")) {
@@ -150,8 +189,11 @@ static int run_compile(int argc, char **argv) {
     cg_bytes main = {0}, header = {0};
     int rc = -1;
     ir_graph *g = model_load(model, &d);
-    if (g && !cli_lower_graph(g, &popts, 1, &p, &d) && !cli_build_artifact(p, &o, emit, model, &main, &header, &d))
-        rc = write_outputs(out, emit, &main, &header, &d);
+    if (g && !cli_lower_graph(g, &popts, 1, &p, &d)) {
+        if (spirv_asm) rc = write_spirv_asm(p, model, out, &d);
+        else if (!cli_build_artifact(p, &o, emit, model, &main, &header, &d))
+            rc = write_outputs(out, emit, &main, &header, &d);
+    }
     cg_bytes_free(&main);
     cg_bytes_free(&header);
     kir_free(p);
