@@ -41,6 +41,8 @@ RT_LDLIBS := -lcjson -lm -lpthread -ldl
 LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*.c codegen/*/*.c))
 # runtime/exe_main.c is the main() of compiled executables, not a library member
 RT_SRCS := $(sort $(filter-out runtime/exe_main.c,$(wildcard runtime/*.c)))
+# the Vulkan runtime: its own archive, so that the CPU runtime stays small
+RT_VK_SRCS := $(sort $(wildcard runtime/vulkan/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_SUPPORT := $(sort $(wildcard tests/unit/support/*.c))
@@ -48,12 +50,13 @@ TEST_SUPPORT := $(sort $(wildcard tests/unit/support/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 RT_OBJS := $(call obj,$(RT_SRCS))
+RT_VK_OBJS := $(call obj,$(RT_VK_SRCS))
 TOOL_OBJS := $(call obj,$(TOOL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps test asan example clean unit conformance-doc $(addprefix runtime-,$(CROSS_TRIPLES))
 .SECONDARY:
-all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(BUILD)/exe_main.o $(UNIT_BINS) \
+all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/exe_main.o $(UNIT_BINS) \
      $(addprefix runtime-,$(CROSS_TRIPLES))
 
 deps: .deps-stamp
@@ -73,6 +76,10 @@ $(BUILD)/libsmelt.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/libsmeltrt.a: $(RT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsmeltrt_vk.a: $(RT_VK_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -102,12 +109,12 @@ $(BUILD)/$(1)/exe_main.o: $(BUILD)/$(1)/obj/runtime/exe_main.o
 endef
 $(foreach t,$(CROSS_TRIPLES),$(eval $(call cross_runtime,$(t))))
 
-$(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
-	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+$(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
+	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
+$(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 # The LLVM backend's test reads ONNX test data with the CLI's tensor reader.
 $(BUILD)/tests/test_cg_llvm: tests/unit/test_cg_llvm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a

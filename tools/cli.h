@@ -17,7 +17,7 @@ typedef struct cli_verb {
     int (*run)(int argc, char **argv); /* argv[0] is the verb */
 } cli_verb;
 
-extern const cli_verb verb_convert, verb_compile, verb_run, verb_inspect, verb_bench;
+extern const cli_verb verb_convert, verb_compile, verb_run, verb_inspect, verb_bench, verb_devices;
 
 /* Print "smelt VERB: message" and the usage hint; returns EXIT_USAGE. */
 int cli_usage_error(const cli_verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
