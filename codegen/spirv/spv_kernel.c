@@ -298,22 +298,44 @@ static int emit_main(spv_ctx *c, signed char *dep) {
     c->cur = &c->pre;
     uint32_t g = spv_op1(c, SpvOpLoad, c->t_v3u32, gid), nw = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
     uint32_t row = spv_op2(c, SpvOpIMul, c->t_u32, extract(c, nw, 0), wgx);
-    uint32_t lin = spv_op2(c, SpvOpIAdd, c->t_i64,
-                           spv_op2(c, SpvOpIMul, c->t_i64, spv_op1(c, SpvOpUConvert, c->t_i64, extract(c, g, 1)),
-                                   spv_op1(c, SpvOpUConvert, c->t_i64, row)),
-                           spv_op1(c, SpvOpUConvert, c->t_i64, extract(c, g, 0)));
-    uint32_t numel = spv_c_i64(c, 1);
-    for (int ax = 0; ax < ob->rank; ax++) numel = spv_op2(c, SpvOpIMul, c->t_i64, numel, spv_dim(c, ob->dims[ax]));
-    uint32_t in_range = spv_op2(c, SpvOpULessThan, c->t_bool, lin, numel);
+    /* a constant domain under 2^31 elements unravels in 32 bits (64-bit
+     * division is emulated on most GPUs) */
+    int64_t total = 1;
+    bool small = true;
+    for (int ax = 0; ax < ob->rank && small; ax++)
+        small = ir_dim_is_const(ob->dims[ax]) && !__builtin_mul_overflow(total, ob->dims[ax].c, &total) &&
+                total <= INT32_MAX;
+    uint32_t lin32 = spv_op2(c, SpvOpIAdd, c->t_u32, spv_op2(c, SpvOpIMul, c->t_u32, extract(c, g, 1), row),
+                             extract(c, g, 0));
+    uint32_t lin, in_range;
+    if (small) {
+        lin = spv_op1(c, SpvOpUConvert, c->t_i64, lin32);
+        in_range = spv_op2(c, SpvOpULessThan, c->t_bool, lin32, spv_c_u32(c, (uint32_t)total));
+    } else {
+        lin = spv_op2(c, SpvOpIAdd, c->t_i64,
+                      spv_op2(c, SpvOpIMul, c->t_i64, spv_op1(c, SpvOpUConvert, c->t_i64, extract(c, g, 1)),
+                              spv_op1(c, SpvOpUConvert, c->t_i64, row)),
+                      spv_op1(c, SpvOpUConvert, c->t_i64, extract(c, g, 0)));
+        uint32_t numel = spv_c_i64(c, 1);
+        for (int ax = 0; ax < ob->rank; ax++) numel = spv_op2(c, SpvOpIMul, c->t_i64, numel, spv_dim(c, ob->dims[ax]));
+        in_range = spv_op2(c, SpvOpULessThan, c->t_bool, lin, numel);
+    }
 
     uint32_t work = spv_id(b), end = spv_id(b);
     c->cur = &c->body;
     label(c, work);
-    uint32_t flat = lin; /* unravel the flat index, innermost axis first */
+    uint32_t flat = small ? lin32 : lin; /* unravel the flat index, innermost axis first */
     for (int ax = ob->rank - 1; ax >= 0; ax--) {
         ir_dim d = ob->dims[ax];
         if (ir_dim_is_const(d) && d.c == 1) {
             c->idx[ax] = spv_c_i64(c, 0);
+            continue;
+        }
+        if (small) {
+            uint32_t dv = spv_c_u32(c, (uint32_t)d.c);
+            uint32_t i32 = ax == 0 ? flat : spv_op2(c, SpvOpUMod, c->t_u32, flat, dv);
+            c->idx[ax] = spv_op1(c, SpvOpUConvert, c->t_i64, i32);
+            if (ax > 0) flat = spv_op2(c, SpvOpUDiv, c->t_u32, flat, dv);
             continue;
         }
         uint32_t dv = spv_dim(c, d);
