@@ -14,9 +14,13 @@
 #include "run_vulkan.h"
 #include "runtime/vulkan/vk.h"
 
+/* What the device offers; contractions are tiled on GPUs, or as
+ * SMELT_VK_TILE=0/1 says (the tests tile on lavapipe too). */
 static void features_of(const rt_vk_device_info *i, spv_features *f) {
+    const char *tile = getenv("SMELT_VK_TILE");
     *f = (spv_features){.float64 = i->float64, .int8 = i->int8, .int16 = i->int16, .storage8 = i->storage8,
-                        .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers};
+                        .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers,
+                        .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0};
 }
 
 static void print_profile(const rt_vk_exec *x, const kir_program *p, const spv_program *sp) {
@@ -63,7 +67,8 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
         diag_error(d, "out of memory");
         goto done;
     }
-    for (uint32_t k = 0; k < sp.n_kernels; k++) mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words};
+    for (uint32_t k = 0; k < sp.n_kernels; k++) mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words, sp.k[k].tile.tile, sp.k[k].tile.m_axis,
+                                              sp.k[k].tile.n_axis};
     if (rt_vk_attach(vk, s, mods, sp.n_kernels, vo->profile, &x, err, sizeof err)) {
         diag_error(d, "%s: %s", model, err);
         goto done;

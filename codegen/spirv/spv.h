@@ -17,6 +17,7 @@
  *   specialization constant 0: the workgroup size (x; y = z = 1);
  *   invocation i = gid.y * (num_workgroups.x * size) + gid.x; invocations
  *   at or past the output's element count do nothing.
+ * Contractions (a SUM of a product, f32) are tiled instead (spv_tiling).
  * Kernels that cannot be expressed (library kernels; packed 4/2-bit and
  * float8/float4 dtypes; f64 transcendentals, which GLSL.std.450 lacks;
  * features the device lacks) get no module and a reason: the runtime runs
@@ -36,15 +37,30 @@ typedef struct spv_features {
     bool float64, int8, int16;     /* shaderFloat64, shaderInt8, shaderInt16 */
     bool storage8, storage16;      /* storageBuffer8BitAccess, storageBuffer16BitAccess */
     uint32_t max_storage_buffers;  /* maxPerStageDescriptorStorageBuffers */
+    bool tiled;                    /* tile contractions in shared memory (GPUs; on a
+                                      CPU device such as lavapipe barriers cost more) */
 } spv_features;
 
 #define SPV_BINDING_SYMS 0
 #define SPV_BINDING_OUT 1
 #define SPV_BINDING_READS 2
 
+/* A tiled contraction's dispatch: one workgroup of SPV_TILE x SPV_TILE
+ * invocations per SPV_TILE x SPV_TILE tile of the (m_axis, n_axis) plane of
+ * the output at each point of its other axes (workgroup w = y *
+ * num_workgroups.x + x, row-major over those axes, then the M tiles, then
+ * the N tiles); the workgroup size is fixed, not specialized. */
+#define SPV_TILE 16
+typedef struct spv_tiling {
+    int32_t m_axis, n_axis;        /* output axes; tile 0: not tiled */
+    uint32_t tile;
+    uint32_t a, b;                 /* the product's operands (a reads M, b reads N) */
+} spv_tiling;
+
 typedef struct spv_kernel {
     uint32_t *words;               /* the module; NULL: the kernel runs on the host */
     size_t n_words;
+    spv_tiling tile;
     char why[200];                 /* host kernels: why */
 } spv_kernel;
 

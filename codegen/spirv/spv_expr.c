@@ -117,6 +117,17 @@ static uint32_t math1(spv_ctx *c, kx_op op, uint32_t a, ir_dtype t) {
     /* the C library's results where GLSL leaves them undefined */
     uint32_t nan = fc(c, t, NAN);
     if (op == KX_LOG) {
+        /* near 1 GLSL's log is only within 2^-21 absolute: there 2 atanh(u / (2 + u)) with u = x - 1 (exact) */
+        uint32_t u = spv_op2(c, SpvOpFSub, T, a, fc(c, t, 1.0));
+        uint32_t sv = spv_op2(c, SpvOpFDiv, T, u, spv_op2(c, SpvOpFAdd, T, fc(c, t, 2.0), u));
+        uint32_t s2 = spv_op2(c, SpvOpFMul, T, sv, sv), poly = fc(c, t, 1.0 / 9);
+        static const double k[] = {1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
+        for (int i = 0; i < 4; i++) {
+            uint32_t ops[5] = {c->glsl, GLSLFma, poly, s2, fc(c, t, k[i])};
+            poly = spv_op(&c->b, c->cur, SpvOpExtInst, T, ops, 5);
+        }
+        uint32_t near1 = spv_op2(c, SpvOpFMul, T, spv_op2(c, SpvOpFMul, T, sv, poly), fc(c, t, 2.0));
+        r = spv_sel(c, T, spv_op2(c, SpvOpFOrdLessThan, B, spv_ext(c, T, GLSLFAbs, u, 0), fc(c, t, 0.0625)), near1, r);
         r = spv_sel(c, T, spv_op2(c, SpvOpFOrdEqual, B, a, fc(c, t, 0.0)), fc(c, t, -INFINITY), r);
         r = spv_sel(c, T, spv_op2(c, SpvOpFOrdLessThan, B, a, fc(c, t, 0.0)), nan, r);
     } else if (op == KX_SQRT || op == KX_ACOSH) {

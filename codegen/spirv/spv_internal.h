@@ -41,6 +41,7 @@ typedef struct spv_ctx {
     uint32_t *memo, *memo_depth, *memo_serial;
     uint32_t depth, next_serial, serial[SPV_MAX_DEPTH];
     uint32_t fn_f16_bits, fn_ipow, fn_erf; /* helper functions, 0 until used */
+    uint32_t main_fn;
 } spv_ctx;
 
 /* Report that the kernel cannot be expressed (why, printf-style); returns 0. */
@@ -81,6 +82,26 @@ uint32_t spv_emit_expr(spv_ctx *c, uint32_t e);
 uint32_t spv_fmaxmin(spv_ctx *c, ir_dtype t, kx_op op, uint32_t a, uint32_t b);
 void spv_scope_push(spv_ctx *c);
 void spv_scope_pop(spv_ctx *c);
+
+/* spv_kernel.c: control flow and the main function */
+typedef struct spv_loop {
+    uint32_t var, head, body, cont, merge, iv;
+} spv_loop;
+void spv_label(spv_ctx *c, uint32_t id);
+void spv_branch(spv_ctx *c, uint32_t id);
+void spv_store(spv_ctx *c, uint32_t ptr, uint32_t v);
+uint32_t spv_fn_var(spv_ctx *c, uint32_t reg_type);   /* a Function variable (entry block) */
+void spv_loop_begin(spv_ctx *c, spv_loop *l, uint32_t n); /* for iv in [0, n) (int64) */
+void spv_loop_end(spv_ctx *c, spv_loop *l);
+uint32_t spv_builtin_var(spv_ctx *c, uint32_t builtin, bool scalar); /* an Input uint / uvec3 */
+uint32_t spv_extract(spv_ctx *c, uint32_t vec, uint32_t i);
+/* The main function from the streams: entry block (vars, pre, a selection
+ * on in_range to `work`, merging at `end`), then body; the entry point. */
+void spv_finish_main(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end, const uint32_t *iface, uint32_t n_iface);
+
+/* spv_contraction.c: matched contractions as a shared-memory tiled GEMM */
+bool spv_match_contraction(spv_ctx *c, spv_tiling *t);
+void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep);
 
 /* spv_kernel.c: one loop kernel's module (0, 1 when it cannot be
  * expressed: c->why says why; -1: out of memory) */

@@ -18,15 +18,17 @@
 #include "codegen/spirv/spv_internal.h"
 #include "ir/kir_build.h"
 
-static void label(spv_ctx *c, uint32_t id) { spv_inst(&c->b, c->cur, SpvOpLabel, &id, 1); }
-static void branch(spv_ctx *c, uint32_t id) { spv_inst(&c->b, c->cur, SpvOpBranch, &id, 1); }
-static void store(spv_ctx *c, uint32_t ptr, uint32_t v) {
+void spv_label(spv_ctx *c, uint32_t id) { spv_inst(&c->b, c->cur, SpvOpLabel, &id, 1); }
+void spv_branch(spv_ctx *c, uint32_t id) { spv_inst(&c->b, c->cur, SpvOpBranch, &id, 1); }
+void spv_store(spv_ctx *c, uint32_t ptr, uint32_t v) {
     uint32_t ops[2] = {ptr, v};
     spv_inst(&c->b, c->cur, SpvOpStore, ops, 2);
 }
+#define label spv_label
+#define branch spv_branch
+#define store spv_store
 
-/* A Function variable of register type t (first in the entry block). */
-static uint32_t fn_var(spv_ctx *c, uint32_t t) {
+uint32_t spv_fn_var(spv_ctx *c, uint32_t t) {
     int k = t == c->t_bool ? 0 : t == c->t_i64 ? 1 : t == c->t_f32 ? 2 : 3;
     if (!c->p_fn[k]) {
         uint32_t ops[2] = {SpvStorageFunction, t};
@@ -36,11 +38,10 @@ static uint32_t fn_var(spv_ctx *c, uint32_t t) {
     return spv_op(&c->b, &c->vars, SpvOpVariable, c->p_fn[k], &sc, 1);
 }
 
-typedef struct loop {
-    uint32_t var, head, body, cont, merge, iv;
-} loop;
+#define fn_var spv_fn_var
+typedef spv_loop loop;
 
-static void loop_begin(spv_ctx *c, loop *l, uint32_t n) {
+void spv_loop_begin(spv_ctx *c, spv_loop *l, uint32_t n) {
     l->var = fn_var(c, c->t_i64);
     l->head = spv_id(&c->b), l->body = spv_id(&c->b), l->cont = spv_id(&c->b), l->merge = spv_id(&c->b);
     store(c, l->var, spv_c_i64(c, 0));
@@ -55,7 +56,7 @@ static void loop_begin(spv_ctx *c, loop *l, uint32_t n) {
     label(c, l->body);
 }
 
-static void loop_end(spv_ctx *c, loop *l) {
+void spv_loop_end(spv_ctx *c, spv_loop *l) {
     branch(c, l->cont);
     label(c, l->cont);
     store(c, l->var, spv_op2(c, SpvOpIAdd, c->t_i64, l->iv, spv_c_i64(c, 1)));
@@ -182,7 +183,7 @@ static uint32_t emit_point(spv_ctx *c, signed char *dep, ir_dtype *t) {
     uint32_t rflat = spv_c_i64(c, 0);
     for (int i = 0; i < k->rrank; i++) {
         uint32_t n = spv_dim(c, k->red[i]);
-        loop_begin(c, &loops[i], n);
+        spv_loop_begin(c, &loops[i], n);
         c->ridx[i] = loops[i].iv;
         spv_scope_push(c);
         if (arg) rflat = spv_op2(c, SpvOpIAdd, c->t_i64, spv_op2(c, SpvOpIMul, c->t_i64, rflat, n), loops[i].iv);
@@ -192,7 +193,7 @@ static uint32_t emit_point(spv_ctx *c, signed char *dep, ir_dtype *t) {
     accumulate(c, acc_var, best_var, x, bt, rflat);
     for (int i = k->rrank - 1; i >= 0; i--) {
         spv_scope_pop(c);
-        loop_end(c, &loops[i]);
+        spv_loop_end(c, &loops[i]);
         c->ridx[i] = 0;
     }
     uint32_t acc = spv_op1(c, SpvOpLoad, art, acc_var);
@@ -240,16 +241,15 @@ static void init_types(spv_ctx *c) {
     c->t_v3u32 = spv_type(b, SpvOpTypeVector, ops, 2);
 }
 
-/* An Input variable of the built-in `builtin` (uvec3). */
-static uint32_t builtin_var(spv_ctx *c, uint32_t builtin) {
-    uint32_t ops[2] = {SpvStorageInput, c->t_v3u32};
+uint32_t spv_builtin_var(spv_ctx *c, uint32_t builtin, bool scalar) {
+    uint32_t ops[2] = {SpvStorageInput, scalar ? c->t_u32 : c->t_v3u32};
     uint32_t pt = spv_type(&c->b, SpvOpTypePointer, ops, 2), sc = SpvStorageInput;
     uint32_t v = spv_op(&c->b, &c->b.types, SpvOpVariable, pt, &sc, 1);
     spv_decorate(&c->b, v, SpvDecoBuiltIn, &builtin, 1);
     return v;
 }
 
-static uint32_t extract(spv_ctx *c, uint32_t vec, uint32_t i) {
+uint32_t spv_extract(spv_ctx *c, uint32_t vec, uint32_t i) {
     uint32_t ops[2] = {vec, i};
     return spv_op(&c->b, c->cur, SpvOpCompositeExtract, c->t_u32, ops, 2);
 }
@@ -282,10 +282,31 @@ static int bind_buffers(spv_ctx *c, uint32_t ki) {
     return 0;
 }
 
+void spv_finish_main(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end, const uint32_t *iface, uint32_t n_iface) {
+    spv_builder *b = &c->b;
+    /* the function: entry block (variables, pre, the in-range branch), body */
+    uint32_t fnty = spv_type(b, SpvOpTypeFunction, &c->t_void, 1), fops[2] = {0, fnty};
+    uint32_t main_fn = spv_op(b, &b->funcs, SpvOpFunction, c->t_void, fops, 2);
+    spv_op(b, &b->funcs, SpvOpLabel, 0, NULL, 0);
+    spv_put(b, &b->funcs, c->vars.w, c->vars.n);
+    spv_put(b, &b->funcs, c->pre.w, c->pre.n);
+    uint32_t sm[2] = {end, 0};
+    spv_inst(b, &b->funcs, SpvOpSelectionMerge, sm, 2);
+    uint32_t br[3] = {in_range, work, end};
+    spv_inst(b, &b->funcs, SpvOpBranchConditional, br, 3);
+    spv_put(b, &b->funcs, c->body.w, c->body.n);
+    uint32_t ep[12] = {SpvExecModelGLCompute, main_fn}, n = 2;
+    spv_string("main", ep, &n);
+    for (uint32_t i = 0; i < n_iface && n < 12; i++) ep[n++] = iface[i];
+    spv_inst(b, &b->entries, SpvOpEntryPoint, ep, n);
+    spv_name(b, main_fn, c->k->name ? c->k->name : "kernel");
+    c->main_fn = main_fn;
+}
+
 static int emit_main(spv_ctx *c, signed char *dep) {
     const kir_buffer *ob = &c->p->bufs[c->k->out];
     spv_builder *b = &c->b;
-    uint32_t gid = builtin_var(c, SpvBuiltInGlobalInvocationId), nwg = builtin_var(c, SpvBuiltInNumWorkgroups);
+    uint32_t gid = spv_builtin_var(c, SpvBuiltInGlobalInvocationId, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
     /* the workgroup size: specialization constant 0, (size, 1, 1) */
     uint32_t def = 64, spec0 = 0;
     uint32_t wgx = spv_op(b, &b->types, SpvOpSpecConstant, c->t_u32, &def, 1);
@@ -297,7 +318,7 @@ static int emit_main(spv_ctx *c, signed char *dep) {
 
     c->cur = &c->pre;
     uint32_t g = spv_op1(c, SpvOpLoad, c->t_v3u32, gid), nw = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
-    uint32_t row = spv_op2(c, SpvOpIMul, c->t_u32, extract(c, nw, 0), wgx);
+    uint32_t row = spv_op2(c, SpvOpIMul, c->t_u32, spv_extract(c, nw, 0), wgx);
     /* a constant domain under 2^31 elements unravels in 32 bits (64-bit
      * division is emulated on most GPUs) */
     int64_t total = 1;
@@ -305,17 +326,17 @@ static int emit_main(spv_ctx *c, signed char *dep) {
     for (int ax = 0; ax < ob->rank && small; ax++)
         small = ir_dim_is_const(ob->dims[ax]) && !__builtin_mul_overflow(total, ob->dims[ax].c, &total) &&
                 total <= INT32_MAX;
-    uint32_t lin32 = spv_op2(c, SpvOpIAdd, c->t_u32, spv_op2(c, SpvOpIMul, c->t_u32, extract(c, g, 1), row),
-                             extract(c, g, 0));
+    uint32_t lin32 = spv_op2(c, SpvOpIAdd, c->t_u32, spv_op2(c, SpvOpIMul, c->t_u32, spv_extract(c, g, 1), row),
+                             spv_extract(c, g, 0));
     uint32_t lin, in_range;
     if (small) {
         lin = spv_op1(c, SpvOpUConvert, c->t_i64, lin32);
         in_range = spv_op2(c, SpvOpULessThan, c->t_bool, lin32, spv_c_u32(c, (uint32_t)total));
     } else {
         lin = spv_op2(c, SpvOpIAdd, c->t_i64,
-                      spv_op2(c, SpvOpIMul, c->t_i64, spv_op1(c, SpvOpUConvert, c->t_i64, extract(c, g, 1)),
+                      spv_op2(c, SpvOpIMul, c->t_i64, spv_op1(c, SpvOpUConvert, c->t_i64, spv_extract(c, g, 1)),
                               spv_op1(c, SpvOpUConvert, c->t_i64, row)),
-                      spv_op1(c, SpvOpUConvert, c->t_i64, extract(c, g, 0)));
+                      spv_op1(c, SpvOpUConvert, c->t_i64, spv_extract(c, g, 0)));
         uint32_t numel = spv_c_i64(c, 1);
         for (int ax = 0; ax < ob->rank; ax++) numel = spv_op2(c, SpvOpIMul, c->t_i64, numel, spv_dim(c, ob->dims[ax]));
         in_range = spv_op2(c, SpvOpULessThan, c->t_bool, lin, numel);
@@ -353,24 +374,8 @@ static int emit_main(spv_ctx *c, signed char *dep) {
     spv_inst(b, c->cur, SpvOpReturn, NULL, 0);
     spv_inst(b, c->cur, SpvOpFunctionEnd, NULL, 0);
 
-    /* the function: entry block (variables, pre, the in-range branch), body */
-    uint32_t fnty = spv_type(b, SpvOpTypeFunction, &c->t_void, 1), fops[2] = {0, fnty};
-    uint32_t main_fn = spv_op(b, &b->funcs, SpvOpFunction, c->t_void, fops, 2);
-    spv_op(b, &b->funcs, SpvOpLabel, 0, NULL, 0);
-    spv_put(b, &b->funcs, c->vars.w, c->vars.n);
-    spv_put(b, &b->funcs, c->pre.w, c->pre.n);
-    uint32_t sm[2] = {end, 0};
-    spv_inst(b, &b->funcs, SpvOpSelectionMerge, sm, 2);
-    uint32_t br[3] = {in_range, work, end};
-    spv_inst(b, &b->funcs, SpvOpBranchConditional, br, 3);
-    spv_put(b, &b->funcs, c->body.w, c->body.n);
-
-    uint32_t ep[8] = {SpvExecModelGLCompute, main_fn}, n = 2;
-    spv_string("main", ep, &n);
-    ep[n++] = gid;
-    ep[n++] = nwg;
-    spv_inst(b, &b->entries, SpvOpEntryPoint, ep, n);
-    spv_name(b, main_fn, c->k->name ? c->k->name : "kernel");
+    uint32_t iface[2] = {gid, nwg};
+    spv_finish_main(c, in_range, work, end, iface, 2);
     return 0;
 }
 
@@ -398,7 +403,8 @@ int spv_emit_kernel(const kir_program *p, uint32_t ki, const spv_features *f, sp
     c->cur = &c->body;
     if (k->rrank > SPV_MAX_DEPTH - 2) spv_fail(c, "too many reduction axes");
     if (!c->failed && bind_buffers(c, ki)) goto done;
-    if (!c->failed) emit_main(c, dep);
+    if (!c->failed && f->tiled && spv_match_contraction(c, &out->tile)) spv_emit_tiled(c, &out->tile, dep);
+    else if (!c->failed) emit_main(c, dep);
     if (c->failed) {
         rc = 1;
         goto done;

@@ -52,6 +52,11 @@ void rt_vk_close(rt_vk *vk);
 typedef struct rt_vk_module {
     const uint32_t *words;
     size_t n_words;
+    /* tile > 0: one workgroup per tile x tile block of the output's
+     * (tile_m, tile_n) axes at each point of its other axes (spv.h's
+     * spv_tiling); else one invocation per output element */
+    uint32_t tile;
+    int32_t tile_m, tile_n;
 } rt_vk_module;
 
 /* Per-dispatch times of the last run (with profile set at attach). */

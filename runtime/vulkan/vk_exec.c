@@ -49,6 +49,8 @@ typedef struct vk_step {
     VkDescriptorSet set;
     uint32_t n_bind;              /* symbols, out, reads */
     int32_t seg;                  /* its segment; -1: a CPU step */
+    uint32_t tile;                /* rt_vk_module's tiling */
+    int32_t tile_m, tile_n;
 } vk_step;
 
 typedef struct vk_seg {
@@ -215,6 +217,14 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
     vk_step *st = &x->steps[t];
     const rt_step *ms = &x->s->man->steps[t];
     st->n_bind = 2 + ms->n_in;
+    st->tile = m->tile;
+    st->tile_m = m->tile_m;
+    st->tile_n = m->tile_n;
+    if (m->tile && (m->tile_m < 0 || m->tile_n < 0 || m->tile_m >= x->s->man->bufs[ms->out[0]].rank ||
+                    m->tile_n >= x->s->man->bufs[ms->out[0]].rank)) {
+        snprintf(err, n, "node %s: tiled axes out of range", ms->node);
+        return -1;
+    }
     VkShaderModuleCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = m->n_words * 4,
                                    .pCode = m->words};
     VkResult r = vk->fn.vkCreateShaderModule(vk->device, &si, NULL, &st->mod);
@@ -331,6 +341,13 @@ static int signature(rt_vk_exec *x, const vk_seg *g, char *err, size_t n) {
             if (resolve(x, ms->in[i], false, &x->cur[k++], err, n)) return -1;
         int64_t numel = s->bs[ms->out[0]].numel;
         uint64_t groups = ((uint64_t)numel + x->wg - 1) / x->wg;
+        const vk_step *vs = &x->steps[t];
+        if (vs->tile) { /* tiles of the (m, n) plane times the other axes */
+            const int64_t *sh = s->bs[ms->out[0]].shape;
+            groups = 1;
+            for (int ax = 0; ax < s->man->bufs[ms->out[0]].rank; ax++)
+                groups *= ax == vs->tile_m || ax == vs->tile_n ? ((uint64_t)sh[ax] + vs->tile - 1) / vs->tile : (uint64_t)sh[ax];
+        }
         uint64_t gx = groups < x->vk->limits.maxComputeWorkGroupCount[0] ? groups : x->vk->limits.maxComputeWorkGroupCount[0];
         uint64_t gy = gx ? (groups + gx - 1) / gx : 0;
         if (gy > x->vk->limits.maxComputeWorkGroupCount[1]) {

@@ -36,54 +36,61 @@ typedef struct tcase {
     const char *name;
     const char *text;
     int host_kernels;          /* kernels expected on the host */
+    int tiled_kernels;         /* contractions expected tiled */
 } tcase;
 
 static const tcase cases[] = {
     {"elementwise f32, symbolic n",
      "graph \"g\" { sym n\n input %x: f32[n,5]\n input %y: f32[n,5]\n"
      " %a: f32[n,5] = Mul(%x, %y)\n %b: f32[n,5] = Add(%a, %x)\n %c: f32[n,5] = Tanh(%b)\n"
-     " %d: f32[n,5] = Erf(%b)\n %e: f32[n,5] = Div(%c, %y)\n %f: f32[n,5] = Max(%d, %e)\n output %f\n}\n", 0},
+     " %d: f32[n,5] = Erf(%b)\n %e: f32[n,5] = Div(%c, %y)\n %f: f32[n,5] = Max(%d, %e)\n output %f\n}\n", 0, 0},
     {"math f32",
      "graph \"g\" { input %x: f32[4,6]\n input %y: f32[4,6]\n"
      " %a: f32[4,6] = Exp(%x)\n %l: f32[4,6] = Log(%x)\n %s: f32[4,6] = Sqrt(%x)\n %r: f32[4,6] = Round(%y)\n"
      " %p: f32[4,6] = Pow(%x, %r)\n %sn: f32[4,6] = Sin(%x)\n %at: f32[4,6] = Atan(%x)\n %sg: f32[4,6] = Sigmoid(%x)\n"
      " %fl: f32[4,6] = Floor(%y)\n %m: f32[4,6] = Mod(%x, %y) {fmod=1}\n"
      " output %a\n output %l\n output %s\n output %p\n output %sn\n output %at\n output %sg\n output %fl\n output %m\n}\n",
-     0},
+     0, 0},
     {"integers",
      "graph \"g\" { input %a: i64[3,4]\n input %b: i64[3,4]\n input %c: i32[3,4]\n input %d: i32[3,4]\n"
      " %q: i64[3,4] = Div(%a, %b)\n %m: i64[3,4] = Mod(%a, %b)\n %s: i32[3,4] = Mul(%c, %d)\n"
      " %t: i32[3,4] = Sub(%s, %c)\n %n: i32[3,4] = Neg(%t)\n %x: i64[3,4] = Max(%a, %b)\n"
-     " output %q\n output %m\n output %n\n output %x\n}\n", 0},
+     " output %q\n output %m\n output %n\n output %x\n}\n", 0, 0},
     {"casts, f16, bf16, u8, bool",
      "graph \"g\" { input %x: f32[3,7]\n input %y: f32[3,7]\n"
      " %h: f16[3,7] = Cast(%x) {to=f16}\n %h2: f16[3,7] = Mul(%h, %h)\n %i: i32[3,7] = Cast(%y) {to=i32}\n"
      " %u: u8[3,7] = Cast(%i) {to=u8}\n %g: bool[3,7] = Greater(%x, %y)\n %w: f32[3,7] = Where(%g, %x, %y)\n"
      " %bf: bf16[3,7] = Cast(%x) {to=bf16}\n %bf2: bf16[3,7] = Add(%bf, %bf)\n %k: i8[3,7] = Cast(%y) {to=i8}\n"
      " %ka: i8[3,7] = Abs(%k)\n %e: bool[3,7] = Equal(%ka, %k)\n %ne: bool[3,7] = Not(%e)\n"
-     " output %h2\n output %u\n output %w\n output %bf2\n output %ka\n output %ne\n}\n", 0},
+     " output %h2\n output %u\n output %w\n output %bf2\n output %ka\n output %ne\n}\n", 0, 0},
     {"reductions and softmax",
      "graph \"g\" { input %x: f32[4,6]\n const %ax: i64[1] = [1]\n"
      " %s: f32[4] = ReduceSum(%x, %ax) {keepdims=0}\n %m: f32[4,1] = ReduceMax(%x, %ax)\n"
      " %i: i64[4] = ArgMax(%x) {axis=1, keepdims=0}\n %j: i64[1,6] = ArgMin(%x) {axis=0, select_last_index=1}\n"
-     " %sm: f32[4,6] = Softmax(%x)\n output %s\n output %m\n output %i\n output %j\n output %sm\n}\n", 0},
+     " %sm: f32[4,6] = Softmax(%x)\n output %s\n output %m\n output %i\n output %j\n output %sm\n}\n", 0, 0},
     {"contractions",
      "graph \"g\" { input %x: f32[5,8]\n input %w: f32[8,3]\n input %img: f32[1,2,5,5]\n input %k: f32[3,2,3,3]\n"
      " %y: f32[5,3] = MatMul(%x, %w)\n %r: f32[5,3] = Relu(%y)\n"
-     " %c: f32[1,3,5,5] = Conv(%img, %k) {pads=[1,1,1,1]}\n output %r\n output %c\n}\n", 0},
+     " %c: f32[1,3,5,5] = Conv(%img, %k) {pads=[1,1,1,1]}\n output %r\n output %c\n}\n", 0, 0},
+    {"tiled contractions: batched MatMul with bias, Conv with bias and ReLU",
+     "graph \"g\" { input %x: f32[2,20,13]\n input %w: f32[2,13,18]\n input %bias: f32[18]\n"
+     " input %img: f32[1,4,9,9]\n input %k: f32[17,4,3,3]\n input %kb: f32[17]\n"
+     " %y: f32[2,20,18] = MatMul(%x, %w)\n %z: f32[2,20,18] = Add(%y, %bias)\n"
+     " %c: f32[1,17,9,9] = Conv(%img, %k, %kb) {pads=[1,1,1,1]}\n %r: f32[1,17,9,9] = Relu(%c)\n"
+     " output %z\n output %r\n}\n", 0, 2},
     {"gather, transpose, concat",
      "graph \"g\" { input %d: f32[5,4]\n input %idx: i64[3]\n"
      " %g: f32[3,4] = Gather(%d, %idx) {axis=0}\n %t: f32[4,3] = Transpose(%g) {perm=[1,0]}\n"
-     " %c: f32[8,3] = Concat(%t, %t) {axis=0}\n output %c\n}\n", 0},
+     " %c: f32[8,3] = Concat(%t, %t) {axis=0}\n output %c\n}\n", 0, 0},
     {"a library routine between dispatches",
      "graph \"g\" { input %x: f32[2,5]\n const %ax: i64[] = [1]\n"
-     " %e: f32[2,5] = Exp(%x)\n %cs: f32[2,5] = CumSum(%e, %ax)\n %y: f32[2,5] = Mul(%cs, %x)\n output %y\n}\n", 1},
+     " %e: f32[2,5] = Exp(%x)\n %cs: f32[2,5] = CumSum(%e, %ax)\n %y: f32[2,5] = Mul(%cs, %x)\n output %y\n}\n", 1, 0},
     {"f64: arithmetic on the device, exp on the host",
      "graph \"g\" { input %x: f64[3,4]\n %a: f64[3,4] = Add(%x, %x)\n %r: f64[3,4] = Sqrt(%a)\n"
-     " %e: f64[3,4] = Exp(%x)\n output %r\n output %e\n}\n", 1},
+     " %e: f64[3,4] = Exp(%x)\n output %r\n output %e\n}\n", 1, 0},
     {"an empty tensor",
      "graph \"g\" { input %x: f32[0,3]\n input %y: f32[2,3]\n %a: f32[0,3] = Add(%x, %x)\n"
-     " %s: f32[2,3] = Neg(%y)\n output %a\n output %s\n}\n", 0},
+     " %s: f32[2,3] = Neg(%y)\n output %a\n output %s\n}\n", 0, 0},
 };
 
 /* ---- inputs ---- */
@@ -173,7 +180,7 @@ static kir_program *lower(ir_graph *g, diag *d) {
 static void features_of(const rt_vk *vk, spv_features *f) {
     const rt_vk_device_info *i = rt_vk_info(vk);
     *f = (spv_features){.float64 = i->float64, .int8 = i->int8, .int16 = i->int16, .storage8 = i->storage8,
-                        .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers};
+                        .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers, .tiled = true};
 }
 
 /* Run p on the device; compare with want. */
@@ -189,7 +196,8 @@ static void run_device(const tcase *tc, rt_vk *vk, kir_program *p, const spv_pro
     rt_vk_exec *x = NULL;
     rt_vk_module mods[64];
     CHECK(sp->n_kernels <= 64);
-    for (uint32_t k = 0; k < sp->n_kernels && k < 64; k++) mods[k] = (rt_vk_module){sp->k[k].words, sp->k[k].n_words};
+    for (uint32_t k = 0; k < sp->n_kernels && k < 64; k++) mods[k] = (rt_vk_module){sp->k[k].words, sp->k[k].n_words, sp->k[k].tile.tile,
+                                                                         sp->k[k].tile.m_axis, sp->k[k].tile.n_axis};
     int ok = !cli_build_artifact(p, &o, CLI_EMIT_SO, "t.ir", &so, NULL, &d) && !cli_load_shared(&so, "t.ir", &m, &d);
     if (!ok) fprintf(stderr, "%s: %s\n", tc->name, d.msg);
     CHECK(ok);
@@ -247,8 +255,9 @@ static void run_case(const tcase *tc, rt_vk *vk) {
     else spv_features_all(&f);
     spv_program sp;
     CHECK(spv_compile(p, &f, &sp, &d) == 0);
-    int host = 0;
+    int host = 0, tiled = 0;
     for (uint32_t k = 0; k < sp.n_kernels; k++) {
+        tiled += sp.k[k].tile.tile > 0;
         if (!sp.k[k].words) {
             host++;
             continue;
@@ -260,6 +269,8 @@ static void run_case(const tcase *tc, rt_vk *vk) {
     }
     if (host != tc->host_kernels) fprintf(stderr, "%s: %d kernels on the host, expected %d\n", tc->name, host, tc->host_kernels);
     CHECK(host == tc->host_kernels);
+    if (tiled != tc->tiled_kernels) fprintf(stderr, "%s: %d kernels tiled, expected %d\n", tc->name, tiled, tc->tiled_kernels);
+    CHECK(tiled == tc->tiled_kernels);
     if (vk && rc == 0) run_device(tc, vk, p, &sp, in, want, g->n_outputs);
     else if (!vk) skipped++;
     spv_program_free(&sp);

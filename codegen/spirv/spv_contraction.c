@@ -1,0 +1,211 @@
+/* spv_contraction.c — contractions as a shared-memory tiled GEMM.
+ *
+ * A kernel matches when it is a SUM with an f32 accumulator of MUL(a, b),
+ * a and b f32 expressions (loads, casts, padding selects, inlined
+ * producers: MatMul, Gemm, batched MatMul, Conv as an implicit GEMM since
+ * its window taps are the reduction axes). The output's innermost axis is
+ * N (read by b only; a and b swap when a reads it), M the innermost other
+ * axis read by a only; every other domain axis is a batch axis. A
+ * workgroup of T x T invocations (T = SPV_TILE) computes one T x T tile of
+ * the (M, N) plane at one batch point: per step of T along the flattened
+ * reduction, each invocation evaluates one element of a (at its row, the
+ * step's column) and one of b into shared memory, then after a barrier
+ * accumulates T products from there; a thread reads each operand element
+ * of the tile once instead of T times. The post expression (bias,
+ * activation) is applied before the guarded store.
+ */
+#include <stdlib.h>
+
+#include "codegen/spirv/spv_internal.h"
+
+/* bit ax set when expression e reads domain index ax */
+static uint32_t reads_mask(const kir_program *p, uint32_t e, uint32_t *mask, unsigned char *seen) {
+    if (seen[e]) return mask[e];
+    const kir_expr *x = &p->exprs[e];
+    uint32_t m = x->op == KX_IDX ? 1u << x->axis : 0;
+    for (uint32_t i = 0; i < x->n_args; i++) m |= reads_mask(p, x->args[i], mask, seen);
+    seen[e] = 1;
+    mask[e] = m;
+    return m;
+}
+
+bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
+    const kir_program *p = c->p;
+    const kir_kernel *k = c->k;
+    const kir_buffer *ob = &p->bufs[k->out];
+    if (k->reduce != KR_SUM || k->acc_dtype != IR_F32 || k->rrank < 1 || ob->rank < 2 || ob->rank > 31) return false;
+    const kir_expr *body = &p->exprs[k->body];
+    if (body->op != KX_MUL || body->dtype != IR_F32) return false;
+    uint32_t a = body->args[0], b = body->args[1];
+    if (p->exprs[a].dtype != IR_F32 || p->exprs[b].dtype != IR_F32) return false;
+    uint32_t *mask = malloc(p->n_exprs * sizeof *mask);
+    unsigned char *seen = calloc(p->n_exprs, 1);
+    bool ok = false;
+    if (!mask || !seen) goto done;
+    uint32_t ma = reads_mask(p, a, mask, seen), mb = reads_mask(p, b, mask, seen);
+    int n_axis = ob->rank - 1;
+    uint32_t nbit = 1u << n_axis;
+    if ((ma & nbit) && !(mb & nbit)) {
+        uint32_t s = a;
+        a = b, b = s;
+        s = ma;
+        ma = mb, mb = s;
+    }
+    if (!(mb & nbit) || (ma & nbit)) goto done;
+    int m_axis = -1;
+    for (int ax = n_axis - 1; ax >= 0 && m_axis < 0; ax--)
+        if ((ma >> ax & 1) && !(mb >> ax & 1)) m_axis = ax;
+    if (m_axis < 0) goto done;
+    /* a tile mostly idle is slower than one invocation per element */
+    ir_dim md = ob->dims[m_axis], nd = ob->dims[n_axis];
+    if ((ir_dim_is_const(md) && md.c < SPV_TILE / 2) || (ir_dim_is_const(nd) && nd.c < SPV_TILE / 2)) goto done;
+    *t = (spv_tiling){.m_axis = m_axis, .n_axis = n_axis, .tile = SPV_TILE, .a = a, .b = b};
+    ok = true;
+done:
+    free(mask);
+    free(seen);
+    return ok;
+}
+
+static uint32_t u32c(spv_ctx *c, uint32_t v) { return spv_c_u32(c, v); }
+static uint32_t i64c(spv_ctx *c, int64_t v) { return spv_c_i64(c, v); }
+
+/* Set the reduction indices from flat index k (row-major over red dims). */
+static void unravel_red(spv_ctx *c, uint32_t k) {
+    for (int i = c->k->rrank - 1; i >= 0; i--) {
+        uint32_t d = spv_dim(c, c->k->red[i]);
+        c->ridx[i] = i == 0 ? k : spv_op2(c, SpvOpUMod, c->t_i64, k, d);
+        if (i > 0) k = spv_op2(c, SpvOpUDiv, c->t_i64, k, d);
+    }
+}
+
+/* Operand e at reduction position k (and the current domain point) into
+ * the shared array `tile` at `slot`, 0 where !valid. */
+static void load_tile(spv_ctx *c, uint32_t e, uint32_t k, uint32_t valid, uint32_t tile, uint32_t p_elem, uint32_t slot) {
+    spv_scope_push(c);
+    uint32_t K = c->t_i64;
+    /* k past the end: read position 0 (a valid index), the value is dropped */
+    unravel_red(c, spv_sel(c, K, valid, k, i64c(c, 0)));
+    uint32_t v = spv_emit_expr(c, e);
+    spv_scope_pop(c);
+    if (!v) return;
+    v = spv_sel(c, c->t_f32, valid, v, spv_c_f32(c, 0.0f));
+    uint32_t ops[2] = {tile, slot};
+    spv_store(c, spv_op(&c->b, c->cur, SpvOpAccessChain, p_elem, ops, 2), v);
+}
+
+static void barrier(spv_ctx *c) {
+    uint32_t ops[3] = {u32c(c, 2), u32c(c, 2), u32c(c, 0x108)}; /* Workgroup, Workgroup, AcquireRelease|WorkgroupMemory */
+    spv_inst(&c->b, c->cur, 224 /* OpControlBarrier */, ops, 3);
+}
+
+void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
+    (void)dep;
+    spv_builder *b = &c->b;
+    const kir_kernel *k = c->k;
+    const kir_buffer *ob = &c->p->bufs[k->out];
+    uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, F = c->t_f32, T = t->tile;
+    uint32_t wid = spv_builtin_var(c, 26 /* WorkgroupId */, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
+    uint32_t lix = spv_builtin_var(c, 29 /* LocalInvocationIndex */, true);
+    /* two T*T float arrays in workgroup memory */
+    uint32_t ops[3] = {F, u32c(c, T * T)};
+    uint32_t arr = spv_type(b, 28 /* OpTypeArray */, ops, 2);
+    ops[0] = 4 /* Workgroup */, ops[1] = arr;
+    uint32_t p_arr = spv_type(b, SpvOpTypePointer, ops, 2);
+    ops[1] = F;
+    uint32_t p_elem = spv_type(b, SpvOpTypePointer, ops, 2), wg = 4;
+    uint32_t as = spv_op(b, &b->types, SpvOpVariable, p_arr, &wg, 1), bs = spv_op(b, &b->types, SpvOpVariable, p_arr, &wg, 1);
+
+    c->cur = &c->pre;
+    uint32_t w = spv_op1(c, SpvOpLoad, c->t_v3u32, wid), nw = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
+    uint32_t li = spv_op1(c, SpvOpLoad, U, lix);
+    uint32_t wgi = spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, spv_extract(c, w, 1), spv_extract(c, nw, 0)),
+                                                        spv_extract(c, w, 0)));
+    uint32_t M = spv_dim(c, ob->dims[t->m_axis]), N = spv_dim(c, ob->dims[t->n_axis]), Kn = i64c(c, 1);
+    for (int i = 0; i < k->rrank; i++) Kn = spv_op2(c, SpvOpIMul, I, Kn, spv_dim(c, k->red[i]));
+    uint32_t t1 = i64c(c, T - 1), tc = i64c(c, T);
+    uint32_t tiles_m = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, M, t1), tc);
+    uint32_t tiles_n = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, N, t1), tc);
+    uint32_t tiles_k = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, Kn, t1), tc);
+    uint32_t groups = spv_op2(c, SpvOpIMul, I, tiles_m, tiles_n);
+    for (int ax = 0; ax < ob->rank; ax++)
+        if (ax != t->m_axis && ax != t->n_axis) groups = spv_op2(c, SpvOpIMul, I, groups, spv_dim(c, ob->dims[ax]));
+    uint32_t in_range = spv_op2(c, SpvOpULessThan, B, wgi, groups); /* the same in the whole workgroup */
+
+    uint32_t work = spv_id(b), end = spv_id(b);
+    c->cur = &c->body;
+    spv_label(c, work);
+    uint32_t tn = spv_op2(c, SpvOpUMod, I, wgi, tiles_n), r = spv_op2(c, SpvOpUDiv, I, wgi, tiles_n);
+    uint32_t tm = spv_op2(c, SpvOpUMod, I, r, tiles_m);
+    r = spv_op2(c, SpvOpUDiv, I, r, tiles_m);
+    for (int ax = ob->rank - 1; ax >= 0; ax--) { /* the batch point */
+        if (ax == t->m_axis || ax == t->n_axis) continue;
+        uint32_t d = spv_dim(c, ob->dims[ax]);
+        c->idx[ax] = spv_op2(c, SpvOpUMod, I, r, d);
+        r = spv_op2(c, SpvOpUDiv, I, r, d);
+    }
+    uint32_t tx = spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpUMod, U, li, u32c(c, T)));
+    uint32_t ty = spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpUDiv, U, li, u32c(c, T)));
+    uint32_t m = spv_op2(c, SpvOpIAdd, I, spv_op2(c, SpvOpIMul, I, tm, tc), ty);
+    uint32_t n = spv_op2(c, SpvOpIAdd, I, spv_op2(c, SpvOpIMul, I, tn, tc), tx);
+    c->idx[t->m_axis] = m;
+    c->idx[t->n_axis] = n;
+    uint32_t m_ok = spv_op2(c, SpvOpSLessThan, B, m, M), n_ok = spv_op2(c, SpvOpSLessThan, B, n, N);
+    uint32_t acc = spv_fn_var(c, F);
+    spv_store(c, acc, spv_c_f32(c, 0.0f));
+
+    spv_loop kt;
+    spv_loop_begin(c, &kt, tiles_k);
+    spv_scope_push(c);
+    uint32_t k0 = spv_op2(c, SpvOpIMul, I, kt.iv, tc);
+    uint32_t ka = spv_op2(c, SpvOpIAdd, I, k0, tx), kb = spv_op2(c, SpvOpIAdd, I, k0, ty);
+    load_tile(c, t->a, ka, spv_op2(c, SpvOpLogicalAnd, B, m_ok, spv_op2(c, SpvOpSLessThan, B, ka, Kn)), as, p_elem, li);
+    load_tile(c, t->b, kb, spv_op2(c, SpvOpLogicalAnd, B, n_ok, spv_op2(c, SpvOpSLessThan, B, kb, Kn)), bs, p_elem, li);
+    barrier(c);
+    uint32_t row = spv_op2(c, SpvOpIMul, U, spv_op2(c, SpvOpUDiv, U, li, u32c(c, T)), u32c(c, T));
+    uint32_t col = spv_op2(c, SpvOpUMod, U, li, u32c(c, T));
+    uint32_t sum = spv_op1(c, SpvOpLoad, F, acc);
+    for (uint32_t kk = 0; kk < T; kk++) {
+        uint32_t ai[2] = {as, spv_op2(c, SpvOpIAdd, U, row, u32c(c, kk))};
+        uint32_t bi[2] = {bs, spv_op2(c, SpvOpIAdd, U, col, u32c(c, kk * T))};
+        uint32_t av = spv_op1(c, SpvOpLoad, F, spv_op(b, c->cur, SpvOpAccessChain, p_elem, ai, 2));
+        uint32_t bv = spv_op1(c, SpvOpLoad, F, spv_op(b, c->cur, SpvOpAccessChain, p_elem, bi, 2));
+        sum = spv_op2(c, SpvOpFAdd, F, sum, spv_op2(c, SpvOpFMul, F, av, bv));
+    }
+    spv_store(c, acc, sum);
+    barrier(c);
+    spv_scope_pop(c);
+    spv_loop_end(c, &kt);
+
+    /* the post expression and the guarded store */
+    uint32_t v = spv_op1(c, SpvOpLoad, F, acc);
+    ir_dtype vt = IR_F32;
+    if (k->post != KIR_NONE) {
+        c->acc = v;
+        vt = c->p->exprs[k->post].dtype;
+        v = spv_emit_expr(c, k->post);
+        c->acc = 0;
+    }
+    if (!v || c->failed) return;
+    if (vt != ob->dtype) v = spv_convert(c, v, vt, ob->dtype, 0);
+    uint32_t lin = i64c(c, 0);
+    for (int ax = 0; ax < ob->rank; ax++)
+        lin = spv_op2(c, SpvOpIAdd, I, spv_op2(c, SpvOpIMul, I, lin, spv_dim(c, ob->dims[ax])), c->idx[ax]);
+    uint32_t st = spv_id(b), skip = spv_id(b), inside = spv_op2(c, SpvOpLogicalAnd, B, m_ok, n_ok);
+    uint32_t sm[2] = {skip, 0};
+    spv_inst(b, c->cur, SpvOpSelectionMerge, sm, 2);
+    uint32_t br[3] = {inside, st, skip};
+    spv_inst(b, c->cur, SpvOpBranchConditional, br, 3);
+    spv_label(c, st);
+    spv_store_elem(c, k->out, lin, v);
+    spv_branch(c, skip);
+    spv_label(c, skip);
+    spv_branch(c, end);
+    spv_label(c, end);
+    spv_inst(b, c->cur, SpvOpReturn, NULL, 0);
+    spv_inst(b, c->cur, SpvOpFunctionEnd, NULL, 0);
+    uint32_t iface[3] = {wid, nwg, lix};
+    spv_finish_main(c, in_range, work, end, iface, 3);
+    uint32_t mode[5] = {c->main_fn, 17 /* LocalSize */, T * T, 1, 1};
+    spv_inst(b, &b->modes, SpvOpExecutionMode, mode, 5);
+}
