@@ -29,7 +29,7 @@ void spv_builder_free(spv_builder *b) {
 uint32_t spv_id(spv_builder *b) { return b->next_id++; }
 
 void spv_put(spv_builder *b, spv_words *s, const uint32_t *w, size_t n) {
-    if (b->oom) return;
+    if (b->oom || !n) return;
     if (s->n + n > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
         while (cap < s->n + n) cap *= 2;
@@ -41,7 +41,7 @@ void spv_put(spv_builder *b, spv_words *s, const uint32_t *w, size_t n) {
         s->w = nw;
         s->cap = cap;
     }
-    memcpy(s->w + s->n, w, n * sizeof *w);
+    if (n) memcpy(s->w + s->n, w, n * sizeof *w);
     s->n += n;
 }
 
@@ -92,7 +92,7 @@ static uint32_t dedup(spv_builder *b, uint32_t op, uint32_t type, const uint32_t
     }
     key[0] = op;
     key[1] = type;
-    memcpy(key + 2, ops, n * sizeof *ops);
+    if (n) memcpy(key + 2, ops, n * sizeof *ops);
     uint32_t len = n + 2, h = hash_words(key, len);
     if ((b->tab_n + 1) * 2 > b->tab_cap && !tab_grow(b)) {
         b->oom = true;
@@ -150,7 +150,7 @@ void spv_extension(spv_builder *b, const char *name) {
 
 void spv_decorate(spv_builder *b, uint32_t target, uint32_t deco, const uint32_t *args, uint32_t n) {
     uint32_t ops[8] = {target, deco};
-    memcpy(ops + 2, args, n * sizeof *args);
+    if (n) memcpy(ops + 2, args, n * sizeof *args);
     spv_inst(b, &b->decos, SpvOpDecorate, ops, n + 2);
 }
 

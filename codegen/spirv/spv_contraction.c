@@ -18,53 +18,23 @@
 
 #include "codegen/spirv/spv_internal.h"
 
-/* bit ax set when expression e reads domain index ax */
-static uint32_t reads_mask(const kir_program *p, uint32_t e, uint32_t *mask, unsigned char *seen) {
-    if (seen[e]) return mask[e];
-    const kir_expr *x = &p->exprs[e];
-    uint32_t m = x->op == KX_IDX ? 1u << x->axis : 0;
-    for (uint32_t i = 0; i < x->n_args; i++) m |= reads_mask(p, x->args[i], mask, seen);
-    seen[e] = 1;
-    mask[e] = m;
-    return m;
-}
-
 bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
     const kir_program *p = c->p;
-    const kir_kernel *k = c->k;
-    const kir_buffer *ob = &p->bufs[k->out];
-    if (k->reduce != KR_SUM || k->acc_dtype != IR_F32 || k->rrank < 1 || ob->rank < 2 || ob->rank > 31) return false;
-    const kir_expr *body = &p->exprs[k->body];
-    if (body->op != KX_MUL || body->dtype != IR_F32) return false;
-    uint32_t a = body->args[0], b = body->args[1];
-    if (p->exprs[a].dtype != IR_F32 || p->exprs[b].dtype != IR_F32) return false;
+    const kir_buffer *ob = &p->bufs[c->k->out];
     uint32_t *mask = malloc(p->n_exprs * sizeof *mask);
     unsigned char *seen = calloc(p->n_exprs, 1);
-    bool ok = false;
-    if (!mask || !seen) goto done;
-    uint32_t ma = reads_mask(p, a, mask, seen), mb = reads_mask(p, b, mask, seen);
-    int n_axis = ob->rank - 1;
-    uint32_t nbit = 1u << n_axis;
-    if ((ma & nbit) && !(mb & nbit)) {
-        uint32_t s = a;
-        a = b, b = s;
-        s = ma;
-        ma = mb, mb = s;
-    }
-    if (!(mb & nbit) || (ma & nbit)) goto done;
-    int m_axis = -1;
-    for (int ax = n_axis - 1; ax >= 0 && m_axis < 0; ax--)
-        if ((ma >> ax & 1) && !(mb >> ax & 1)) m_axis = ax;
-    if (m_axis < 0) goto done;
-    /* a tile mostly idle is slower than one invocation per element */
-    ir_dim md = ob->dims[m_axis], nd = ob->dims[n_axis];
-    if ((ir_dim_is_const(md) && md.c < SPV_TILE / 2) || (ir_dim_is_const(nd) && nd.c < SPV_TILE / 2)) goto done;
-    *t = (spv_tiling){.m_axis = m_axis, .n_axis = n_axis, .tile = SPV_TILE, .a = a, .b = b};
-    ok = true;
-done:
+    uint32_t a, b;
+    int m_axis;
+    bool ok = mask && seen && kir_contraction_operands(p, c->k, mask, seen, &a, &b, &m_axis) && m_axis >= 0 &&
+              p->exprs[a].dtype == IR_F32 && p->exprs[b].dtype == IR_F32;
     free(mask);
     free(seen);
-    return ok;
+    if (!ok) return false;
+    /* a tile mostly idle is slower than one invocation per element */
+    ir_dim md = ob->dims[m_axis], nd = ob->dims[ob->rank - 1];
+    if ((ir_dim_is_const(md) && md.c < SPV_TILE / 2) || (ir_dim_is_const(nd) && nd.c < SPV_TILE / 2)) return false;
+    *t = (spv_tiling){.m_axis = m_axis, .n_axis = ob->rank - 1, .tile = SPV_TILE, .a = a, .b = b};
+    return true;
 }
 
 static uint32_t u32c(spv_ctx *c, uint32_t v) { return spv_c_u32(c, v); }

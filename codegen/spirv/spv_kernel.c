@@ -66,18 +66,9 @@ void spv_loop_end(spv_ctx *c, spv_loop *l) {
 
 /* ---- reductions ---- */
 
-static int depends(const kir_program *p, signed char *dep, uint32_t e) {
-    if (dep[e] >= 0) return dep[e];
-    const kir_expr *x = &p->exprs[e];
-    int d = x->op == KX_RIDX;
-    for (uint32_t i = 0; i < x->n_args && !d; i++) d = depends(p, dep, x->args[i]);
-    dep[e] = (signed char)d;
-    return d;
-}
-
 /* Emit every sub-expression of e that does not depend on a reduction index. */
 static void hoist(spv_ctx *c, signed char *dep, uint32_t e) {
-    if (!depends(c->p, dep, e)) {
+    if (!kir_uses_ridx(c->p, dep, e)) {
         spv_emit_expr(c, e);
         return;
     }

@@ -168,13 +168,10 @@ static int compare(const char *what, const interp_tensor *want, const void *got,
 
 /* ---- one case ---- */
 
+/* graph passes, lowering and fusion as `smelt run` does them */
 static kir_program *lower(ir_graph *g, diag *d) {
-    kir_program *p = kir_lower(g, d);
-    if (p && (kir_fuse_epilogue(p, d) || kir_fuse(p, d) || kir_fuse_epilogue(p, d) || kir_prune(p, d))) {
-        kir_free(p);
-        return NULL;
-    }
-    return p;
+    kir_program *p = NULL;
+    return cli_lower_graph(g, NULL, 1, &p, d) ? NULL : p;
 }
 
 static void features_of(const rt_vk *vk, spv_features *f) {
