@@ -114,6 +114,21 @@ static uint32_t math1(spv_ctx *c, kx_op op, uint32_t a, ir_dtype t) {
         r = spv_ext(c, T, glsl[op], a, 0);
     }
     if (c->failed) return 0;
+    /* near 0, GLSL's formulas for these cancel (tanh from exponentials): an odd series in x */
+    static const double series[KX_COUNT][5] = {
+        [KX_TANH] = {1, -1.0 / 3, 2.0 / 15, -17.0 / 315, 62.0 / 2835},
+        [KX_SINH] = {1, 1.0 / 6, 1.0 / 120, 1.0 / 5040, 1.0 / 362880},
+        [KX_ASINH] = {1, -1.0 / 6, 3.0 / 40, -5.0 / 112, 35.0 / 1152},
+        [KX_ATANH] = {1, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9}};
+    if (series[op][0] != 0) {
+        uint32_t x2 = spv_op2(c, SpvOpFMul, T, a, a), poly = fc(c, t, series[op][4]);
+        for (int i = 3; i >= 0; i--) {
+            uint32_t ops[5] = {c->glsl, GLSLFma, poly, x2, fc(c, t, series[op][i])};
+            poly = spv_op(&c->b, c->cur, SpvOpExtInst, T, ops, 5);
+        }
+        uint32_t small = spv_op2(c, SpvOpFOrdLessThan, B, spv_ext(c, T, GLSLFAbs, a, 0), fc(c, t, 0.125));
+        r = spv_sel(c, T, small, spv_op2(c, SpvOpFMul, T, a, poly), r);
+    }
     /* the C library's results where GLSL leaves them undefined */
     uint32_t nan = fc(c, t, NAN);
     if (op == KX_LOG) {
