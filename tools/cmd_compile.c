@@ -20,7 +20,7 @@ static int run_compile(int argc, char **argv);
 
 const cli_verb verb_compile = {
     "compile", "compile a model into a deployable artifact",
-    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj|spirv-asm] [--target TRIPLE]\n"
+    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj|spirv-asm] [--target TRIPLE[,vulkan]]\n"
     "                     [--cpu NAME|native] [--features +F,-F] [--name NAME] [-O0|-O1|-O2|-O3]\n"
     "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n\n"
     "Compiles MODEL (.onnx or .ir) to native code and writes OUT:\n"
@@ -34,7 +34,10 @@ const cli_verb verb_compile = {
     "  --emit spirv-asm  the SPIR-V of every kernel (the Vulkan backend), as\n"
     "              validated disassembly; kernels that run on the host say why.\n"
     "--target TRIPLE picks the architecture (x86_64-linux-gnu, aarch64-linux-gnu;\n"
-    "default: this machine's). --cpu picks the CPU whose features the code may use:\n"
+    "`cpu` or nothing: this machine's); a list with `vulkan` (--target cpu,vulkan)\n"
+    "also stores every kernel's SPIR-V in the artifact, run by `smelt run OUT\n"
+    "--target vulkan` on a device that has what each module needs, the CPU code\n"
+    "otherwise. --cpu picks the CPU whose features the code may use:\n"
     "a name (skylake-avx512, znver3, neoverse-n1), a level (x86-64-v2, x86-64-v3,\n"
     "x86-64-v4) or native (this machine's CPU; the default for the host target,\n"
     "generic otherwise); the runtime refuses an artifact that needs a feature the\n"
@@ -92,6 +95,38 @@ static int write_outputs(const char *out, cli_emit emit, const cg_bytes *main, c
     return 0;
 }
 
+/* --target LIST: one CPU (a triple, or cpu: the host's) and vulkan. */
+static int parse_targets(const char *list, char *buf, size_t size, const char **triple, int *vulkan) {
+    *triple = NULL;
+    *vulkan = 0;
+    for (const char *s = list; *s;) {
+        size_t n = strcspn(s, ",");
+        if (n == 6 && !strncmp(s, "vulkan", 6)) *vulkan = 1;
+        else if (n == 3 && !strncmp(s, "cpu", 3)) *triple = *triple ? *triple : NULL;
+        else if (n == 0 || n >= size || *triple) return -1;
+        else {
+            memcpy(buf, s, n);
+            buf[n] = 0;
+            *triple = buf;
+        }
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
+/* The SPIR-V of every kernel that has one, for the artifact (o->extra). */
+static int spirv_extra(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
+    spv_features f;
+    spv_features_all(&f);
+    spv_program sp;
+    if (spv_compile(p, &f, &sp, d)) return -1;
+    uint64_t len;
+    int rc = spv_pack(&sp, data, &len, json, d);
+    spv_program_free(&sp);
+    *x = (cg_extra){"vulkan", *json, *data, len};
+    return rc;
+}
+
 /* --emit spirv-asm: every kernel's module, validated and disassembled. */
 static int write_spirv_asm(const kir_program *p, const char *model, const char *out, diag *d) {
     spv_features f;
@@ -130,7 +165,8 @@ static int run_compile(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *name = NULL;
     cg_options o = {.opt_level = -1, .pic = 1};
     cli_emit emit = CLI_EMIT_SO;
-    int spirv_asm = 0;
+    int spirv_asm = 0, vulkan = 0;
+    char triple[128];
     pass_options popts;
     pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
@@ -149,7 +185,8 @@ static int run_compile(int argc, char **argv) {
             else if (!strcmp(e, "spirv-asm")) spirv_asm = 1;
             else return cli_usage_error(&verb_compile, "unknown --emit '%s' (so, exe, obj or spirv-asm)", e);
         } else if (!strcmp(a, "--target")) {
-            o.target.triple = argv[++i];
+            if (parse_targets(argv[++i], triple, sizeof triple, &o.target.triple, &vulkan))
+                return cli_usage_error(&verb_compile, "--target '%s': a triple, cpu or vulkan, comma-separated", argv[i]);
         } else if (!strcmp(a, "--cpu")) {
             o.target.cpu = argv[++i];
         } else if (!strcmp(a, "--features")) {
@@ -189,11 +226,17 @@ static int run_compile(int argc, char **argv) {
     cg_bytes main = {0}, header = {0};
     int rc = -1;
     ir_graph *g = model_load(model, &d);
+    cg_extra extra;
+    unsigned char *xdata = NULL;
+    char *xjson = NULL;
     if (g && !cli_lower_graph(g, &popts, 1, &p, &d)) {
         if (spirv_asm) rc = write_spirv_asm(p, model, out, &d);
-        else if (!cli_build_artifact(p, &o, emit, model, &main, &header, &d))
+        else if (vulkan && spirv_extra(p, &extra, &xdata, &xjson, &d)) rc = -1;
+        else if ((o.extra = vulkan ? &extra : NULL, !cli_build_artifact(p, &o, emit, model, &main, &header, &d)))
             rc = write_outputs(out, emit, &main, &header, &d);
     }
+    free(xdata);
+    free(xjson);
     cg_bytes_free(&main);
     cg_bytes_free(&header);
     kir_free(p);

@@ -40,7 +40,9 @@ const cli_verb verb_run = {
     "(--device N, see `smelt devices`; default: the first GPU), the kernels the\n"
     "device cannot run on the CPU between dispatches; --profile prints each\n"
     "dispatch's device time. MODEL may also be\n"
-    "a shared object made by `smelt compile`, run by the runtime. With the\n"
+    "a shared object made by `smelt compile`, run by the runtime (with --target\n"
+    "vulkan: its SPIR-V, when compiled with --target cpu,vulkan; without a Vulkan\n"
+    "device it runs on the CPU, and says so). With the\n"
     "runtime, --threads N uses N threads (default: every core) and --repeat N\n"
     "runs N times and prints the median latency (-o is then optional).\n\n"
     "The model is compiled for the inputs given: symbolic dimensions take the\n"
@@ -58,6 +60,7 @@ const cli_verb verb_run = {
 /* How the runtime runs a compiled model (--target cpu, artifacts). */
 typedef struct run_opts {
     int threads, repeat;
+    int vulkan;       /* --target vulkan */
     cli_vk_opts vk;
 } run_opts;
 
@@ -190,7 +193,8 @@ static int run_artifact(const char *path, const input_arg *inputs, int n_inputs,
             names[k] = smelt_input_info(m, (int)k, &t) ? strdup("?") : strdup(t.name);
         }
         if (!read_inputs(names, n, inputs, n_inputs, given, &d))
-            rc = cli_run_model(m, given, ro->threads, ro->repeat, load_start, outdir, &d);
+            rc = ro->vulkan ? cli_run_artifact_vulkan(m, given, &ro->vk, ro->threads, ro->repeat, load_start, outdir, &d)
+                            : cli_run_model(m, given, ro->threads, ro->repeat, load_start, outdir, &d);
     }
     for (uint32_t k = 0; names && given && k < n; k++) {
         free(names[k]);
@@ -213,7 +217,7 @@ static int parse_count(const char *s, int lo, int *out) {
 
 static int run_run(int argc, char **argv) {
     const char *model = NULL, *outdir = NULL, *target = DEFAULT_TARGET;
-    run_opts ro = {0, 0, {-1, 0, 0}};
+    run_opts ro = {0, 0, 0, {-1, 0, 0}};
     input_arg inputs[MAX_INPUTS];
     int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
     pass_options popts;
@@ -270,6 +274,8 @@ static int run_run(int argc, char **argv) {
     if ((ro.vk.profile || ro.vk.device >= 0) && !vulkan)
         return cli_usage_error(&verb_run, "--device and --profile need --target vulkan");
     if (artifact && print_kernels) return cli_usage_error(&verb_run, "--print-kernels needs a model, not an artifact");
+    ro.vulkan = vulkan;
+    ro.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;
     if (artifact) return run_artifact(model, inputs, n_inputs, &ro, outdir);
 
     diag d;

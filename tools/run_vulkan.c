@@ -23,18 +23,18 @@ static void features_of(const rt_vk_device_info *i, spv_features *f) {
                         .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0};
 }
 
-static void print_profile(const rt_vk_exec *x, const kir_program *p, const spv_program *sp) {
+/* Each dispatch's time (p, when given, names the kernels). */
+static void print_profile(const rt_vk_exec *x, const kir_program *p) {
     uint32_t n;
     const rt_vk_profile *pr = rt_vk_last_profile(x, &n);
     double total = 0;
     printf("profile (device time of each dispatch in the last run):\n");
     for (uint32_t i = 0; i < n; i++) {
-        const kir_kernel *k = &p->kernels[pr[i].step];
-        printf("  %9.3f ms  step %u  %s\n", pr[i].ms, pr[i].step, k->name ? k->name : "");
+        const char *name = p && p->kernels[pr[i].step].name ? p->kernels[pr[i].step].name : "";
+        printf("  %9.3f ms  step %u  %s\n", pr[i].ms, pr[i].step, name);
         total += pr[i].ms;
     }
-    printf("  %9.3f ms  total on the device; %u of %u steps on the host\n", total, sp->n_kernels - sp->n_device,
-           sp->n_kernels);
+    printf("  %9.3f ms  total on the device, %u dispatches\n", total, n);
 }
 
 int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, const cli_vk_opts *vo, int threads,
@@ -74,7 +74,7 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
         goto done;
     }
     rc = cli_run_session(s, m, in, repeat, -1, outdir, d);
-    if (rc == 0 && vo->profile) print_profile(x, p, &sp);
+    if (rc == 0 && vo->profile) print_profile(x, p);
 done:
     smelt_session_free(s);
     rt_vk_exec_free(x);
@@ -83,5 +83,32 @@ done:
     cg_bytes_free(&so);
     spv_program_free(&sp);
     free(mods);
+    return rc;
+}
+
+int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
+                            double load_start_ms, const char *outdir, diag *d) {
+    char err[2048];
+    rt_vk *vk = NULL;
+    if (rt_vk_open(vo->device, &vk, err, sizeof err)) {
+        if (vo->device >= 0) return diag_error(d, "%s", err); /* a device that was asked for by number */
+        fprintf(stderr, "smelt run: %s: running on the CPU\n", err);
+        return cli_run_model(m, in, threads, repeat, load_start_ms, outdir, d);
+    }
+    smelt_session *s = NULL;
+    rt_vk_exec *x = NULL;
+    uint32_t on = 0;
+    int rc = -1;
+    if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err) ||
+        rt_vk_attach_artifact(vk, s, vo->profile, &x, &on, err, sizeof err)) {
+        diag_error(d, "%s", err);
+    } else {
+        if (vo->verbose) fprintf(stderr, "vulkan: %u steps on the device\n", on);
+        rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
+        if (rc == 0 && vo->profile) print_profile(x, NULL);
+    }
+    smelt_session_free(s);
+    rt_vk_exec_free(x);
+    rt_vk_close(vk);
     return rc;
 }

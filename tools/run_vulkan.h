@@ -16,4 +16,11 @@ typedef struct cli_vk_opts {
 int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, const cli_vk_opts *vo, int threads,
                    int repeat, const char *outdir, diag *d);
 
+/* `smelt run ARTIFACT --target vulkan`: attach the artifact's own SPIR-V
+ * (rt_vk_attach_artifact); without a Vulkan device, say so on stderr and
+ * run on the CPU. */
+typedef struct smelt_model smelt_model;
+int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
+                            double load_start_ms, const char *outdir, diag *d);
+
 #endif

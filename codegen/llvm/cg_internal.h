@@ -132,11 +132,14 @@ LLVMValueRef cg_emit_eval_symbols(cg_ctx *c);                  /* symbols.c */
 /* The weights blob: offsets per KB_CONST buffer (-1 for others), total
  * bytes, FNV-1a 64 checksum (weights.c). */
 int cg_weights_layout(const kir_program *p, int64_t *offset, uint64_t *total, diag *d);
-LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, uint64_t *checksum);
+/* extra (o->extra's bytes, or NULL) goes at extra_at */
+LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, const cg_extra *extra,
+                             uint64_t extra_at, uint64_t *checksum);
 uint64_t cg_fnv1a64(const unsigned char *data, uint64_t n);
-/* The manifest JSON (manifest.c); malloc'd, NULL after an error. */
+/* The manifest JSON (manifest.c); malloc'd, NULL after an error. o->extra's
+ * object goes under its key with "base": extra_at. */
 char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple, const char *cpu,
                   const char *features, const int64_t *offset, uint64_t checksum, const int32_t *kernel_of,
-                  diag *d);
+                  uint64_t extra_at, diag *d);
 
 #endif

@@ -1,6 +1,7 @@
 /* weights.c — the weights blob: every KB_CONST buffer's bytes, each at a
  * 64-byte aligned offset, in one 64-byte aligned constant global (read-only
- * data, mapped with the file), and its FNV-1a 64 checksum for the manifest.
+ * data, mapped with the file), and its FNV-1a 64 checksum for the manifest;
+ * another backend's data (cg_extra: SPIR-V modules) after them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,8 @@ int cg_weights_layout(const kir_program *p, int64_t *offset, uint64_t *total, di
     return 0;
 }
 
-LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, uint64_t *checksum) {
+LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, const cg_extra *extra,
+                             uint64_t extra_at, uint64_t *checksum) {
     const kir_program *p = c->p;
     unsigned char *blob = calloc(1, total ? total : 1);
     if (!blob) return NULL;
@@ -52,6 +54,7 @@ LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, u
             int64_t n = const_bytes(p, b);
             if (n > 0) memcpy(blob + offset[b], p->bufs[b].data, (size_t)n);
         }
+    if (extra && extra->len) memcpy(blob + extra_at, extra->data, extra->len);
     *checksum = cg_fnv1a64(blob, total);
     LLVMValueRef init = LLVMConstStringInContext(c->ctx, (const char *)blob, (unsigned)(total ? total : 1), 1);
     free(blob);

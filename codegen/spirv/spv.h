@@ -61,6 +61,8 @@ typedef struct spv_kernel {
     uint32_t *words;               /* the module; NULL: the kernel runs on the host */
     size_t n_words;
     spv_tiling tile;
+    uint32_t needs;                /* RT_VK_NEEDS_* bits (runtime/vulkan/vk.h) */
+    uint32_t n_bindings;
     char why[200];                 /* host kernels: why */
 } spv_kernel;
 
@@ -76,6 +78,10 @@ void spv_features_all(spv_features *f);
  * Returns -1 (d filled) only for internal errors and out of memory. */
 int spv_compile(const kir_program *p, const spv_features *f, spv_program *out, diag *d);
 void spv_program_free(spv_program *sp);
+/* The modules as an artifact carries them (runtime/vulkan/vk_artifact.c):
+ * the words of every module one after another (*data, *len) and the
+ * manifest's "vulkan" object without "base" (*json); malloc'd. */
+int spv_pack(const spv_program *sp, unsigned char **data, uint64_t *len, char **json, diag *d);
 
 /* SPIRV-Tools (spv_tools.c): validate for the Vulkan 1.1 environment
  * (0, or -1 with the validator's message), or disassemble (malloc'd text,

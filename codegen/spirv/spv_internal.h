@@ -42,6 +42,7 @@ typedef struct spv_ctx {
     uint32_t depth, next_serial, serial[SPV_MAX_DEPTH];
     uint32_t fn_f16_bits, fn_ipow, fn_erf; /* helper functions, 0 until used */
     uint32_t main_fn;
+    uint32_t n_bindings;
 } spv_ctx;
 
 /* Report that the kernel cannot be expressed (why, printf-style); returns 0. */
@@ -49,6 +50,7 @@ uint32_t spv_fail(spv_ctx *c, const char *fmt, ...) __attribute__((format(printf
 
 /* spv_values.c: types, constants, symbols, element access, conversions */
 uint32_t spv_reg_type(spv_ctx *c, ir_dtype t);       /* 0: not expressible */
+uint32_t spv_needs(const spv_ctx *c);                 /* RT_VK_NEEDS_* of the module so far */
 bool spv_dtype_ok(spv_ctx *c, ir_dtype t, bool storage);
 uint32_t spv_c_i64(spv_ctx *c, int64_t v);
 uint32_t spv_c_u32(spv_ctx *c, uint32_t v);

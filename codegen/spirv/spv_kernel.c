@@ -256,7 +256,7 @@ static int bind_buffers(spv_ctx *c, uint32_t ki) {
         return -1;
     }
     uint32_t n = kir_kernel_reads(p, ki, mark, reads);
-    const kir_buffer *ob = &p->bufs[c->k->out];
+    c->n_bindings = n + 2;
     if (n + 2 > c->f->max_storage_buffers)
         spv_fail(c, "%u buffers, more than the device binds per shader (%u)", n + 2, c->f->max_storage_buffers);
     for (uint32_t i = 0; i <= n && !c->failed; i++) {
@@ -267,7 +267,6 @@ static int bind_buffers(spv_ctx *c, uint32_t ki) {
                      ir_dtype_name(kb->dtype));
         else spv_bind_buffer(c, buf, i == 0 ? SPV_BINDING_OUT : SPV_BINDING_READS + i - 1, i == 0);
     }
-    (void)ob;
     free(mark);
     free(reads);
     return 0;
@@ -400,6 +399,8 @@ int spv_emit_kernel(const kir_program *p, uint32_t ki, const spv_features *f, sp
         rc = 1;
         goto done;
     }
+    out->needs = spv_needs(c);
+    out->n_bindings = c->n_bindings;
     rc = spv_finish(&c->b, &out->words, &out->n_words) ? -1 : 0;
 done:
     spv_words_free(&c->vars);

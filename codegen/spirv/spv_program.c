@@ -1,10 +1,13 @@
 /* spv_program.c — the SPIR-V modules of a whole kernel program: one per
  * loop kernel the backend can express for the device's features; library
- * kernels and the others are marked to run on the host, with the reason.
+ * kernels and the others are marked to run on the host, with the reason;
+ * and the form an artifact carries them in (spv_pack).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "codegen/spirv/spv_internal.h"
 
@@ -39,4 +42,41 @@ void spv_program_free(spv_program *sp) {
     for (uint32_t i = 0; sp->k && i < sp->n_kernels; i++) free(sp->k[i].words);
     free(sp->k);
     memset(sp, 0, sizeof *sp);
+}
+
+int spv_pack(const spv_program *sp, unsigned char **data, uint64_t *len, char **json, diag *d) {
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < sp->n_kernels; k++) total += sp->k[k].n_words * 4;
+    *data = malloc(total ? total : 1);
+    *json = NULL;
+    cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "modules");
+    if (!*data || !root || !list) goto oom;
+    cJSON_AddNumberToObject(root, "format", 1);
+    uint64_t at = 0;
+    for (uint32_t k = 0; k < sp->n_kernels; k++) {
+        const spv_kernel *m = &sp->k[k];
+        if (!m->words) continue;
+        memcpy(*data + at, m->words, m->n_words * 4);
+        cJSON *e = cJSON_CreateObject();
+        if (!e) goto oom;
+        cJSON_AddNumberToObject(e, "step", k);
+        cJSON_AddNumberToObject(e, "offset", (double)at);
+        cJSON_AddNumberToObject(e, "words", (double)m->n_words);
+        cJSON_AddNumberToObject(e, "tile", m->tile.tile);
+        cJSON_AddNumberToObject(e, "m", m->tile.tile ? m->tile.m_axis : -1);
+        cJSON_AddNumberToObject(e, "n", m->tile.tile ? m->tile.n_axis : -1);
+        cJSON_AddNumberToObject(e, "needs", m->needs);
+        cJSON_AddNumberToObject(e, "bindings", m->n_bindings);
+        cJSON_AddItemToArray(list, e);
+        at += m->n_words * 4;
+    }
+    *len = total;
+    if (!(*json = cJSON_PrintUnformatted(root))) goto oom;
+    cJSON_Delete(root);
+    return 0;
+oom:
+    cJSON_Delete(root);
+    free(*data);
+    *data = NULL;
+    return diag_error(d, "out of memory packing the SPIR-V modules");
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codegen/spirv/spv_internal.h"
+#include "runtime/vulkan/vk.h"
 
 uint32_t spv_fail(spv_ctx *c, const char *fmt, ...) {
     if (!c->failed) {
@@ -330,4 +331,12 @@ uint32_t spv_convert(spv_ctx *c, uint32_t v, ir_dtype from, ir_dtype to, int64_t
     }
     (void)flags;
     return spv_wrap64(c, r, to);
+}
+
+uint32_t spv_needs(const spv_ctx *c) {
+    uint32_t n = 0;
+    if (c->t_f64) n |= RT_VK_NEEDS_F64;
+    if (c->sk_elem[SK_U8]) n |= RT_VK_NEEDS_STORAGE8 | (c->f->int8 ? RT_VK_NEEDS_INT8 : 0);
+    if (c->sk_elem[SK_U16]) n |= RT_VK_NEEDS_STORAGE16 | (c->f->int16 ? RT_VK_NEEDS_INT16 : 0);
+    return n;
 }

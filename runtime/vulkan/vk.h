@@ -59,6 +59,14 @@ typedef struct rt_vk_module {
     int32_t tile_m, tile_n;
 } rt_vk_module;
 
+/* What a module needs of the device beyond Vulkan 1.1 + shaderInt64
+ * (codegen/spirv records it per module in artifacts). */
+#define RT_VK_NEEDS_F64 1u
+#define RT_VK_NEEDS_STORAGE8 2u
+#define RT_VK_NEEDS_STORAGE16 4u
+#define RT_VK_NEEDS_INT8 8u
+#define RT_VK_NEEDS_INT16 16u
+
 /* Per-dispatch times of the last run (with profile set at attach). */
 typedef struct rt_vk_profile {
     uint32_t step;
@@ -74,6 +82,13 @@ typedef struct rt_vk_profile {
 int rt_vk_attach(rt_vk *vk, smelt_session *s, const rt_vk_module *mods, uint32_t n_steps, bool profile,
                  rt_vk_exec **out, char *err, size_t err_size);
 /* The device steps' times of the last run: *n entries (valid until the next run). */
+/* The same with the SPIR-V modules an artifact carries (compiled with
+ * `smelt compile --target cpu,vulkan`: the manifest's "vulkan" section).
+ * Modules that need a feature the device lacks, or more bindings than it
+ * has, stay on the CPU; *n_device (when not NULL) counts those that run on
+ * the device. */
+int rt_vk_attach_artifact(rt_vk *vk, smelt_session *s, bool profile, rt_vk_exec **out, uint32_t *n_device,
+                          char *err, size_t err_size);
 const rt_vk_profile *rt_vk_last_profile(const rt_vk_exec *x, uint32_t *n);
 void rt_vk_exec_free(rt_vk_exec *x);
 
