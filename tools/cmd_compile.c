@@ -97,13 +97,14 @@ static int write_outputs(const char *out, cli_emit emit, const cg_bytes *main, c
 
 /* --target LIST: one CPU (a triple, or cpu: the host's) and vulkan. */
 static int parse_targets(const char *list, char *buf, size_t size, const char **triple, int *vulkan) {
+    int cpus = 0;
     *triple = NULL;
     *vulkan = 0;
     for (const char *s = list; *s;) {
         size_t n = strcspn(s, ",");
         if (n == 6 && !strncmp(s, "vulkan", 6)) *vulkan = 1;
-        else if (n == 3 && !strncmp(s, "cpu", 3)) *triple = *triple ? *triple : NULL;
-        else if (n == 0 || n >= size || *triple) return -1;
+        else if (n == 0 || n >= size || cpus++) return -1;
+        else if (n == 3 && !strncmp(s, "cpu", 3)) *triple = NULL;
         else {
             memcpy(buf, s, n);
             buf[n] = 0;
