@@ -155,3 +155,10 @@ bench-sgemm: $(BUILD)/bench/sgemm
 	$(BUILD)/bench/sgemm $(SIZES)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- an artifact on a Vulkan device without the compiler (bench/vulkan) ---
+.PHONY: bench-vulkan
+$(BUILD)/bench/vk_run: bench/vulkan/vk_run.c $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.a,$^) $(RT_LDLIBS) -o $@
+bench-vulkan: $(BUILD)/bench/vk_run

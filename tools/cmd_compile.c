@@ -119,6 +119,8 @@ static int parse_targets(const char *list, char *buf, size_t size, const char **
 static int spirv_extra(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
     spv_features f;
     spv_features_all(&f);
+    const char *tile = getenv("SMELT_VK_TILE"); /* contractions tiled unless 0 (for comparisons) */
+    f.tiled = !(tile && *tile == '0');
     spv_program sp;
     if (spv_compile(p, &f, &sp, d)) return -1;
     uint64_t len;
