@@ -45,8 +45,8 @@ typedef struct spv_features {
 #define SPV_BINDING_OUT 1
 #define SPV_BINDING_READS 2
 
-/* A tiled contraction's dispatch: one workgroup of SPV_TILE x SPV_TILE
- * invocations per SPV_TILE x SPV_TILE tile of the (m_axis, n_axis) plane of
+/* A tiled contraction's dispatch: one workgroup of 256 invocations per
+ * tile x tile block (tile: SPV_TILE or 64) of the (m_axis, n_axis) plane of
  * the output at each point of its other axes (workgroup w = y *
  * num_workgroups.x + x, row-major over those axes, then the M tiles, then
  * the N tiles); the workgroup size is fixed, not specialized. */

@@ -59,14 +59,18 @@ static void close_all(rt_vk *vk) {
     if (vk->lib) dlclose(vk->lib);
 }
 
-static int compute_family(rt_vk *vk, VkPhysicalDevice pd) {
+/* The first queue family with compute (its timestamp bits in *ts_bits). */
+static int compute_family(rt_vk *vk, VkPhysicalDevice pd, uint32_t *ts_bits) {
     uint32_t n = 0;
     vk->fn.vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
     VkQueueFamilyProperties q[32];
     if (n > 32) n = 32;
     vk->fn.vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, q);
     for (uint32_t i = 0; i < n; i++)
-        if (q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) return (int)i;
+        if (q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+            if (ts_bits) *ts_bits = q[i].timestampValidBits;
+            return (int)i;
+        }
     return -1;
 }
 
@@ -110,7 +114,9 @@ static void describe(rt_vk *vk, VkPhysicalDevice pd, rt_vk_device_info *info) {
     info->int8 = f.v12.shaderInt8;
     info->storage8 = f.v12.storageBuffer8BitAccess;
     info->storage16 = f.v11.storageBuffer16BitAccess;
-    info->timestamps = p.limits.timestampComputeAndGraphics;
+    uint32_t ts_bits = 0;
+    compute_family(vk, pd, &ts_bits);
+    info->timestamps = p.limits.timestampComputeAndGraphics && ts_bits > 0;
     info->max_storage_buffers = p.limits.maxPerStageDescriptorStorageBuffers;
     info->max_storage_range = p.limits.maxStorageBufferRange;
     if (!f.f2.features.shaderInt64) info->type = NULL; /* marked: not usable */
@@ -130,7 +136,7 @@ static int usable(rt_vk *vk, VkPhysicalDevice **out, uint32_t *n, char *err, siz
         vk->fn.vkGetPhysicalDeviceProperties(all[i], &p);
         feats f;
         query_features(vk, all[i], p.apiVersion, &f);
-        if (p.apiVersion >= VK_API_VERSION_1_1 && f.f2.features.shaderInt64 && compute_family(vk, all[i]) >= 0)
+        if (p.apiVersion >= VK_API_VERSION_1_1 && f.f2.features.shaderInt64 && compute_family(vk, all[i], NULL) >= 0)
             all[k++] = all[i];
     }
     *out = all;
@@ -187,7 +193,7 @@ int rt_vk_open(int index, rt_vk **out, char *err, size_t err_size) {
     vk->fn.vkGetPhysicalDeviceProperties(vk->phys, &props);
     vk->limits = props.limits;
     vk->fn.vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem);
-    vk->queue_family = (uint32_t)compute_family(vk, vk->phys);
+    vk->queue_family = (uint32_t)compute_family(vk, vk->phys, NULL);
     /* enable what the SPIR-V backend may use */
     feats have, want;
     query_features(vk, vk->phys, props.apiVersion, &have);
