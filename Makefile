@@ -32,12 +32,17 @@ LLVM_CONFIG := llvm-config-16
 LLVM_INCDIR := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
 LLVM_LIBDIR := $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
 LDLIBS += -L$(LLVM_LIBDIR) -Wl,-rpath,$(LLVM_LIBDIR) -lLLVM-16 -lcjson -ldl
+# The Vulkan backend: SPIRV-Tools (static, C++) validates and disassembles
+# SPIR-V; runtime/vulkan loads libvulkan.so.1 with dlopen at run time.
+LDLIBS += -lSPIRV-Tools -lstdc++
 # what a program linking libsmeltrt.a needs besides it (compiled executables)
 RT_LDLIBS := -lcjson -lm -lpthread -ldl
 
 LIB_SRCS := $(sort $(wildcard ir/*.c frontend/*.c frontend/*/*.c passes/*.c codegen/*.c codegen/*/*.c))
 # runtime/exe_main.c is the main() of compiled executables, not a library member
 RT_SRCS := $(sort $(filter-out runtime/exe_main.c,$(wildcard runtime/*.c)))
+# the Vulkan runtime: its own archive, so that the CPU runtime stays small
+RT_VK_SRCS := $(sort $(wildcard runtime/vulkan/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_SUPPORT := $(sort $(wildcard tests/unit/support/*.c))
@@ -45,12 +50,13 @@ TEST_SUPPORT := $(sort $(wildcard tests/unit/support/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 RT_OBJS := $(call obj,$(RT_SRCS))
+RT_VK_OBJS := $(call obj,$(RT_VK_SRCS))
 TOOL_OBJS := $(call obj,$(TOOL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps test asan example clean unit conformance-doc $(addprefix runtime-,$(CROSS_TRIPLES))
 .SECONDARY:
-all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(BUILD)/exe_main.o $(UNIT_BINS) \
+all: $(BUILD)/smelt $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/exe_main.o $(UNIT_BINS) \
      $(addprefix runtime-,$(CROSS_TRIPLES))
 
 deps: .deps-stamp
@@ -70,6 +76,10 @@ $(BUILD)/libsmelt.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/libsmeltrt.a: $(RT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsmeltrt_vk.a: $(RT_VK_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -99,17 +109,22 @@ $(BUILD)/$(1)/exe_main.o: $(BUILD)/$(1)/obj/runtime/exe_main.o
 endef
 $(foreach t,$(CROSS_TRIPLES),$(eval $(call cross_runtime,$(t))))
 
-$(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
-	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+$(BUILD)/smelt: $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
+	$(CC) $(LDFLAGS) $(TOOL_OBJS) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
+$(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 # The LLVM backend's test reads ONNX test data with the CLI's tensor reader.
 $(BUILD)/tests/test_cg_llvm: tests/unit/test_cg_llvm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
+
+# The SPIR-V backend's test builds artifacts and runs them with the CLI's helpers.
+$(BUILD)/tests/test_spirv: tests/unit/test_spirv.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/artifact.o $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -o $@
 
 test: deps
 	$(MAKE) all
@@ -140,3 +155,10 @@ bench-sgemm: $(BUILD)/bench/sgemm
 	$(BUILD)/bench/sgemm $(SIZES)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- an artifact on a Vulkan device without the compiler (bench/vulkan) ---
+.PHONY: bench-vulkan
+$(BUILD)/bench/vk_run: bench/vulkan/vk_run.c $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.a,$^) $(RT_LDLIBS) -o $@
+bench-vulkan: $(BUILD)/bench/vk_run

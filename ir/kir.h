@@ -145,6 +145,20 @@ int kir_prune(kir_program *p, diag *d);
  * count. mark: scratch of p->n_exprs + p->n_bufs entries, zero before the
  * first call; calls for different k reuse it without clearing. */
 uint32_t kir_kernel_reads(const kir_program *p, uint32_t k, uint32_t *mark, uint32_t *reads);
+/* kir_analysis.c, for the backends. The domain axes expression e reads (bit
+ * ax for IDX ax; memoized in mask/seen, n_exprs entries each, seen zeroed
+ * before the first call). */
+uint32_t kir_idx_mask(const kir_program *p, uint32_t e, uint32_t *mask, unsigned char *seen);
+/* 1 when e depends on a reduction index (memoized in dep: n_exprs entries,
+ * -1 before the first call). */
+int kir_uses_ridx(const kir_program *p, signed char *dep, uint32_t e);
+/* Is loop kernel k a contraction: a SUM with an f32 accumulator of
+ * MUL(a, b) (f32) over an output of rank 1..31, where b reads the output's
+ * innermost axis (n) and a does not (the product's operands swapped if
+ * needed)? Then *a, *b, and *m_axis: the innermost other axis that only a
+ * reads (-1 if none). mask/seen as for kir_idx_mask. */
+bool kir_contraction_operands(const kir_program *p, const kir_kernel *k, uint32_t *mask, unsigned char *seen,
+                              uint32_t *a, uint32_t *b, int *m_axis);
 /* Write the program as text, for --print-kernels and tests. */
 void kir_print(const kir_program *p, FILE *out);
 

@@ -66,25 +66,24 @@ static int run_lib(smelt_session *s, const rt_step *st, char *err, size_t err_si
     return 0;
 }
 
-int rt_exec(smelt_session *s, char *err, size_t err_size) {
-    const rt_manifest *man = s->man;
-    const smelt_model_desc *d = s->m->desc;
+int rt_exec_step(smelt_session *s, uint32_t t, char *err, size_t err_size) {
+    const rt_step *st = &s->man->steps[t];
+    if (unbound(s, st, err, err_size)) return -1;
+    if (st->kernel < 0) return run_lib(s, st, err, err_size);
     smelt_kargs a = {s->addr, s->syms, &s->api};
-    for (uint32_t t = 0; t < man->n_steps; t++) {
-        const rt_step *st = &man->steps[t];
-        if (unbound(s, st, err, err_size)) return -1;
-        if (st->kernel < 0) {
-            if (run_lib(s, st, err, err_size)) return -1;
-            continue;
-        }
-        const smelt_kernel *k = &d->kernels[st->kernel];
-        int64_t extent = k->extent(&a);
-        if (extent < 0) {
-            snprintf(err, err_size, "%s: node %s: kernel %d has a negative extent", s->m->name, st->node, st->kernel);
-            return -1;
-        }
-        loop_ctx l = {k, &a};
-        rt_parallel_for(s->pool, extent, run_range, &l);
+    const smelt_kernel *k = &s->m->desc->kernels[st->kernel];
+    int64_t extent = k->extent(&a);
+    if (extent < 0) {
+        snprintf(err, err_size, "%s: node %s: kernel %d has a negative extent", s->m->name, st->node, st->kernel);
+        return -1;
     }
+    loop_ctx l = {k, &a};
+    rt_parallel_for(s->pool, extent, run_range, &l);
+    return 0;
+}
+
+int rt_exec(smelt_session *s, char *err, size_t err_size) {
+    for (uint32_t t = 0; t < s->man->n_steps; t++)
+        if (rt_exec_step(s, t, err, err_size)) return -1;
     return 0;
 }

@@ -34,6 +34,16 @@ typedef struct rt_output {
     void *addr;             /* where the output's data is after a run */
 } rt_output;
 
+/* Another executor of a session's steps (runtime/vulkan): storage for the
+ * arena that its device can reach, and the run of every step (which may
+ * call rt_exec_step for the steps it leaves to the CPU). */
+typedef struct rt_exec_hooks {
+    void *ctx;
+    void *(*arena_alloc)(void *ctx, uint64_t bytes); /* RT_PLAN_ALIGN-aligned; NULL: out of memory */
+    void (*arena_free)(void *ctx, void *arena);
+    int (*exec)(void *ctx, smelt_session *s, char *err, size_t err_size);
+} rt_exec_hooks;
+
 struct smelt_session {
     smelt_model *m;
     const rt_manifest *man;
@@ -61,6 +71,8 @@ struct smelt_session {
     unsigned char *arena;
     uint64_t arena_cap, arena_bytes;
 
+    rt_exec_hooks hooks;    /* hooks.exec NULL: rt_exec on the thread pool */
+
     rt_tensor *lib_in, *lib_out;
     const rt_step *step;    /* the library step running */
     char lib_err[RT_LIB_ERR];
@@ -70,6 +82,11 @@ struct smelt_session {
 void rt_api_init(smelt_rt_api *api);
 /* Run every step of the manifest (exec.c); shapes are sized. */
 int rt_exec(smelt_session *s, char *err, size_t err_size);
+/* Run step t on the CPU (exec.c). */
+int rt_exec_step(smelt_session *s, uint32_t t, char *err, size_t err_size);
+/* Give the session another executor (session.c): the arena is planned
+ * again, in its storage, at the next run. */
+void rt_session_set_hooks(smelt_session *s, const rt_exec_hooks *h);
 /* The output() of rt_lib_call (session.c): size output o of the running
  * library step for `shape`, binding its data-dependent symbols. */
 rt_tensor *rt_session_lib_output(rt_lib_call *c, uint32_t o, const int64_t *shape);

@@ -35,6 +35,8 @@ static void *alloc64(uint64_t bytes) {
     return aligned_alloc(RT_PLAN_ALIGN, n ? (size_t)n : RT_PLAN_ALIGN);
 }
 
+static void arena_release(smelt_session *s);
+
 static const char *sym_name(const rt_manifest *man, int32_t s) {
     return man->syms[s].name ? man->syms[s].name : man->syms[s].expr;
 }
@@ -180,7 +182,7 @@ void smelt_session_free(smelt_session *s) {
     free(s->out);
     free(s->plan);
     free(s->offsets);
-    free(s->arena);
+    arena_release(s);
     free(s->lib_in);
     free(s->lib_out);
     free(s);
@@ -328,6 +330,19 @@ static int check_user_output(smelt_session *s, uint32_t o, char *err, size_t err
     return 0;
 }
 
+static void arena_release(smelt_session *s) {
+    if (s->hooks.arena_free) s->hooks.arena_free(s->hooks.ctx, s->arena);
+    else free(s->arena);
+    s->arena = NULL;
+    s->arena_cap = 0;
+}
+
+void rt_session_set_hooks(smelt_session *s, const rt_exec_hooks *h) {
+    arena_release(s);
+    s->hooks = *h;
+    s->sized = false;
+}
+
 /* Size every buffer that does not wait on a data-dependent symbol, plan
  * the arena and give those buffers their addresses. */
 static int plan_storage(smelt_session *s, char *err, size_t err_size) {
@@ -351,9 +366,8 @@ static int plan_storage(smelt_session *s, char *err, size_t err_size) {
     if (rt_plan_arena(s->plan, man->n_bufs + man->n_outputs, s->offsets, &total))
         return errf(s, err, err_size, "the arena's size overflows");
     if (total > s->arena_cap || !s->arena) {
-        free(s->arena);
-        s->arena_cap = 0;
-        s->arena = alloc64(total);
+        arena_release(s);
+        s->arena = s->hooks.arena_alloc ? s->hooks.arena_alloc(s->hooks.ctx, total) : alloc64(total);
         if (!s->arena) return errf(s, err, err_size, "out of memory for an arena of %llu bytes", (unsigned long long)total);
         s->arena_cap = total;
     }
@@ -476,7 +490,7 @@ int smelt_run(smelt_session *s, char *err, size_t err_size) {
     if (prepare(s, err, err_size)) return -1;
     for (uint32_t i = 0; i < man->n_inputs; i++) s->addr[man->inputs[i]] = (void *)s->in_data[i];
     s->gen++;
-    if (rt_exec(s, err, err_size)) return -1;
+    if (s->hooks.exec ? s->hooks.exec(s->hooks.ctx, s, err, err_size) : rt_exec(s, err, err_size)) return -1;
     for (uint32_t o = 0; o < man->n_outputs; o++) {
         uint32_t b = man->outputs[o];
         if (!s->bs[b].bound)

@@ -121,27 +121,25 @@ int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repe
                   const char *outdir, diag *d) {
     smelt_session *s = NULL;
     char err[2048];
-    double med, min, first;
-    int rc = -1;
     if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err)) return diag_error(d, "%s", err);
+    int rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
+    smelt_session_free(s);
+    return rc;
+}
+
+int cli_run_session(smelt_session *s, smelt_model *m, const interp_tensor *in, int repeat, double load_start_ms,
+                    const char *outdir, diag *d) {
+    char err[2048];
+    double med, min, first;
     for (int i = 0; i < smelt_num_inputs(m); i++)
-        if (cli_bind_input(s, m, i, &in[i], d)) goto done;
+        if (cli_bind_input(s, m, i, &in[i], d)) return -1;
     /* the first run (the warm-up of --repeat), timed from the load */
-    if (rt_run_timed(s, 1, &first, &min, err, sizeof err)) {
-        diag_error(d, "%s", err);
-        goto done;
-    }
+    if (rt_run_timed(s, 1, &first, &min, err, sizeof err)) return diag_error(d, "%s", err);
     double first_end = rt_now_ms();
-    if (repeat > 0 && rt_run_timed(s, repeat, &med, &min, err, sizeof err)) {
-        diag_error(d, "%s", err);
-        goto done;
-    }
+    if (repeat > 0 && rt_run_timed(s, repeat, &med, &min, err, sizeof err)) return diag_error(d, "%s", err);
     if (repeat > 0) {
         if (load_start_ms >= 0) printf("first run: %.3f ms including the load\n", first_end - load_start_ms);
         printf("latency: median %.3f ms, min %.3f ms over %d runs after one warm-up run\n", med, min, repeat);
     }
-    rc = outdir ? write_outputs(s, m, outdir, d) : 0;
-done:
-    smelt_session_free(s);
-    return rc;
+    return outdir ? write_outputs(s, m, outdir, d) : 0;
 }

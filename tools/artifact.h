@@ -38,5 +38,8 @@ int cli_bind_input(smelt_session *s, const smelt_model *m, int i, const interp_t
 /* load_start_ms: when loading began (rt_now_ms), reported with --repeat; -1 when unknown */
 int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, double load_start_ms,
                   const char *outdir, diag *d);
+/* The same on a session made by the caller (another executor attached). */
+int cli_run_session(smelt_session *s, smelt_model *m, const interp_tensor *in, int repeat, double load_start_ms,
+                    const char *outdir, diag *d);
 
 #endif

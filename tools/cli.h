@@ -18,7 +18,7 @@ typedef struct cli_verb {
 } cli_verb;
 
 extern const cli_verb verb_convert, verb_compile, verb_run, verb_inspect, verb_tokenize,
-    verb_quantize_report;
+    verb_quantize_report, verb_devices;
 
 /* Print "smelt VERB: message" and the usage hint; returns EXIT_USAGE. */
 int cli_usage_error(const cli_verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@
 
 #include "artifact.h"
 #include "cli.h"
+#include "codegen/spirv/spv.h"
 #include "frontend/gguf/gguf_import.h"
 #include "frontend/load.h"
 #include "ir/outfile.h"
@@ -21,7 +22,7 @@ static int run_compile(int argc, char **argv);
 
 const cli_verb verb_compile = {
     "compile", "compile a model into a deployable artifact",
-    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj] [--target TRIPLE]\n"
+    "usage: smelt compile MODEL -o OUT [--emit so|exe|obj|spirv-asm] [--target TRIPLE[,vulkan]]\n"
     "                     [--cpu NAME|native] [--features +F,-F] [--name NAME] [-O0|-O1|-O2|-O3]\n"
     "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n"
     "                     [--quantize f16|bf16|int8] [--quantize-skip GLOB] [--quantize-all]\n"
@@ -33,10 +34,16 @@ const cli_verb verb_compile = {
     "              OUT -i NAME=FILE.npy ... -o OUTDIR [--threads N] [--repeat N];\n"
     "  --emit obj  an object file OUT and a header (OUT without .o, plus .h) that\n"
     "              declares the exported desc and states the fixed sizes, for\n"
-    "              static linking with libsmeltrt.a (smelt_load_desc).\n"
+    "              static linking with libsmeltrt.a (smelt_load_desc);\n"
+    "  --emit spirv-asm  the SPIR-V of every kernel (the Vulkan backend), as\n"
+    "              validated disassembly; kernels that run on the host say why.\n"
     "--target TRIPLE picks the architecture (x86_64-linux-gnu, aarch64-linux-gnu;\n"
-    "default: this machine's), or aarch64-apple-darwin (Apple silicon macOS, with\n"
-    "--emit obj: a Mach-O object and its header, linked on the Mac). --cpu picks the CPU whose features the code may use:\n"
+    "`cpu` or nothing: this machine's), or aarch64-apple-darwin (Apple silicon\n"
+    "macOS, with --emit obj: a Mach-O object and its header, linked on the Mac);\n"
+    "a list with `vulkan` (--target cpu,vulkan) also stores every kernel's SPIR-V\n"
+    "in the artifact, run by `smelt run OUT --target vulkan` on a device that has\n"
+    "what each module needs, the CPU code otherwise. --cpu picks the CPU whose\n"
+    "features the code may use:\n"
     "a name (skylake-avx512, znver3, neoverse-n1), a level (x86-64-v2, x86-64-v3,\n"
     "x86-64-v4) or native (this machine's CPU; the default for the host target,\n"
     "generic otherwise); the runtime refuses an artifact that needs a feature the\n"
@@ -100,10 +107,81 @@ static int write_outputs(const char *out, cli_emit emit, const cg_bytes *main, c
     return 0;
 }
 
+/* --target LIST: one CPU (a triple, or cpu: the host's) and vulkan. */
+static int parse_targets(const char *list, char *buf, size_t size, const char **triple, int *vulkan) {
+    int cpus = 0;
+    *triple = NULL;
+    *vulkan = 0;
+    for (const char *s = list; *s;) {
+        size_t n = strcspn(s, ",");
+        if (n == 6 && !strncmp(s, "vulkan", 6)) *vulkan = 1;
+        else if (n == 0 || n >= size || cpus++) return -1;
+        else if (n == 3 && !strncmp(s, "cpu", 3)) *triple = NULL;
+        else {
+            memcpy(buf, s, n);
+            buf[n] = 0;
+            *triple = buf;
+        }
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
+
+/* The SPIR-V of every kernel that has one, for the artifact (o->extra). */
+static int spirv_extra(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
+    spv_features f;
+    spv_features_all(&f);
+    const char *tile = getenv("SMELT_VK_TILE"); /* contractions tiled unless 0 (for comparisons) */
+    f.tiled = !(tile && *tile == '0');
+    spv_program sp;
+    if (spv_compile(p, &f, &sp, d)) return -1;
+    uint64_t len;
+    int rc = spv_pack(&sp, data, &len, json, d);
+    spv_program_free(&sp);
+    *x = (cg_extra){"vulkan", *json, *data, len};
+    return rc;
+}
+
+/* --emit spirv-asm: every kernel's module, validated and disassembled. */
+static int write_spirv_asm(const kir_program *p, const char *model, const char *out, diag *d) {
+    spv_features f;
+    spv_features_all(&f);
+    spv_program sp;
+    if (spv_compile(p, &f, &sp, d)) return -1;
+    outfile of;
+    int rc = outfile_open(&of, out, d);
+    fprintf(of.f, "; %s: %u kernels, %u as SPIR-V\n", model, sp.n_kernels, sp.n_device);
+    for (uint32_t k = 0; rc == 0 && k < sp.n_kernels; k++) {
+        const char *name = p->kernels[k].name ? p->kernels[k].name : "";
+        if (!sp.k[k].words) {
+            fprintf(of.f, "\n; kernel %u '%s' runs on the host: %s\n", k, name, sp.k[k].why);
+            continue;
+        }
+        char err[1024];
+        if (spv_validate(sp.k[k].words, sp.k[k].n_words, err, sizeof err)) {
+            rc = diag_error(d, "%s: kernel %u '%s': the SPIR-V backend wrote an invalid module: %s", model, k, name, err);
+            break;
+        }
+        char *text = spv_disassemble(sp.k[k].words, sp.k[k].n_words, d);
+        if (!text) {
+            rc = -1;
+            break;
+        }
+        fprintf(of.f, "\n; kernel %u '%s'\n%s", k, name, text);
+        free(text);
+    }
+    if (rc == 0) rc = outfile_commit(&of, d);
+    else outfile_abort(&of);
+    spv_program_free(&sp);
+    return rc;
+}
+
 static int run_compile(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *name = NULL;
     cg_options o = {.opt_level = -1, .pic = 1};
     cli_emit emit = CLI_EMIT_SO;
+    int spirv_asm = 0, vulkan = 0;
+    char triple[128];
     pass_options popts;
     pass_args_init(&popts);
     for (int i = 1; i < argc; i++) {
@@ -121,9 +199,11 @@ static int run_compile(int argc, char **argv) {
             if (!strcmp(e, "so")) emit = CLI_EMIT_SO;
             else if (!strcmp(e, "exe")) emit = CLI_EMIT_EXE;
             else if (!strcmp(e, "obj")) emit = CLI_EMIT_OBJ;
-            else return cli_usage_error(&verb_compile, "unknown --emit '%s' (so, exe or obj)", e);
+            else if (!strcmp(e, "spirv-asm")) spirv_asm = 1;
+            else return cli_usage_error(&verb_compile, "unknown --emit '%s' (so, exe, obj or spirv-asm)", e);
         } else if (!strcmp(a, "--target")) {
-            o.target.triple = argv[++i];
+            if (parse_targets(argv[++i], triple, sizeof triple, &o.target.triple, &vulkan))
+                return cli_usage_error(&verb_compile, "--target '%s': a triple, cpu or vulkan, comma-separated", argv[i]);
         } else if (!strcmp(a, "--cpu")) {
             o.target.cpu = argv[++i];
         } else if (!strcmp(a, "--features")) {
@@ -166,8 +246,17 @@ static int run_compile(int argc, char **argv) {
     int rc = -1;
     /* a GGUF LLM is compiled as its generation step (KV-cache inputs and outputs) */
     ir_graph *g = model_detect_format(model) == MODEL_GGUF ? gguf_import_file_kv(model, &d) : model_load(model, &d);
-    if (g && !cli_lower_graph(g, &popts, 1, &p, &d) && !cli_build_artifact(p, &o, emit, model, &main, &header, &d))
-        rc = write_outputs(out, emit, &main, &header, &d);
+    cg_extra extra;
+    unsigned char *xdata = NULL;
+    char *xjson = NULL;
+    if (g && !cli_lower_graph(g, &popts, 1, &p, &d)) {
+        if (spirv_asm) rc = write_spirv_asm(p, model, out, &d);
+        else if (vulkan && spirv_extra(p, &extra, &xdata, &xjson, &d)) rc = -1;
+        else if ((o.extra = vulkan ? &extra : NULL, !cli_build_artifact(p, &o, emit, model, &main, &header, &d)))
+            rc = write_outputs(out, emit, &main, &header, &d);
+    }
+    free(xdata);
+    free(xjson);
     cg_bytes_free(&main);
     cg_bytes_free(&header);
     kir_free(p);

@@ -2,8 +2,9 @@
  * .npy or .pb inputs and write each output as OUTDIR/NAME.npy. MODEL is an
  * ONNX or IR model, run by the reference interpreter (--target interp, the
  * default for now) or compiled in memory for this CPU and run by the
- * runtime (--target cpu); or a compiled shared object (`smelt compile`),
- * run by the runtime. */
+ * runtime (--target cpu), or also as SPIR-V and run on a Vulkan device
+ * (--target vulkan, run_vulkan.c); or a compiled shared object (`smelt
+ * compile`), run by the runtime. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "frontend/load.h"
 #include "ir/interp.h"
 #include "pass_args.h"
+#include "run_vulkan.h"
 #include "runtime/run_util.h"
 #include "tensor_io.h"
 
@@ -22,9 +24,9 @@ static int run_run(int argc, char **argv);
 
 const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
-    "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu] [--print-kernels]\n"
+    "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu|vulkan] [--print-kernels]\n"
     "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
-    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8 ...]\n"
+    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8 ...] [--device N] [--profile]\n"
     "       smelt run MODEL.gguf|MODEL.so --prompt TEXT [-n N] [--chat] [--temp T] [--top-k K]\n"
     "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
@@ -35,8 +37,14 @@ const cli_verb verb_run = {
     "without NAME= they bind to the graph inputs in order (a .pb file's own\n"
     "tensor name is used when it names an input). --target interp runs the\n"
     "reference interpreter (the default); --target cpu compiles the model for\n"
-    "this machine's CPU in memory and runs it with the runtime. MODEL may also be\n"
-    "a shared object made by `smelt compile`, run by the runtime. With the\n"
+    "this machine's CPU in memory and runs it with the runtime; --target vulkan\n"
+    "also compiles its kernels to SPIR-V and runs them on Vulkan device N\n"
+    "(--device N, see `smelt devices`; default: the first GPU), the kernels the\n"
+    "device cannot run on the CPU between dispatches; --profile prints each\n"
+    "dispatch's device time. MODEL may also be\n"
+    "a shared object made by `smelt compile`, run by the runtime (with --target\n"
+    "vulkan: its SPIR-V, when compiled with --target cpu,vulkan; without a Vulkan\n"
+    "device it runs on the CPU, and says so). With the\n"
     "runtime, --threads N uses N threads (default: every core) and --repeat N\n"
     "runs N times and prints the median latency (-o is then optional).\n\n"
     "The model is compiled for the inputs given: symbolic dimensions take the\n"
@@ -60,6 +68,8 @@ const cli_verb verb_run = {
 /* How the runtime runs a compiled model (--target cpu, artifacts). */
 typedef struct run_opts {
     int threads, repeat;
+    int vulkan;       /* --target vulkan */
+    cli_vk_opts vk;
 } run_opts;
 
 typedef struct input_arg {
@@ -191,7 +201,8 @@ static int run_artifact(const char *path, const input_arg *inputs, int n_inputs,
             names[k] = smelt_input_info(m, (int)k, &t) ? strdup("?") : strdup(t.name);
         }
         if (!read_inputs(names, n, inputs, n_inputs, given, &d))
-            rc = cli_run_model(m, given, ro->threads, ro->repeat, load_start, outdir, &d);
+            rc = ro->vulkan ? cli_run_artifact_vulkan(m, given, &ro->vk, ro->threads, ro->repeat, load_start, outdir, &d)
+                            : cli_run_model(m, given, ro->threads, ro->repeat, load_start, outdir, &d);
     }
     for (uint32_t k = 0; names && given && k < n; k++) {
         free(names[k]);
@@ -218,7 +229,7 @@ static int run_run(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--prompt") || !strcmp(argv[i], "--prompt-ids")) return cli_generate(argc, argv);
     const char *model = NULL, *outdir = NULL, *target = DEFAULT_TARGET;
-    run_opts ro = {0, 0};
+    run_opts ro = {0, 0, 0, {-1, 0, 0}};
     input_arg inputs[MAX_INPUTS];
     int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
     pass_options popts;
@@ -244,6 +255,11 @@ static int run_run(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--target")) {
             if (++i >= argc) return cli_usage_error(&verb_run, "--target needs a name");
             target = argv[i];
+        } else if (!strcmp(argv[i], "--device")) {
+            if (++i >= argc || parse_count(argv[i], 0, &ro.vk.device))
+                return cli_usage_error(&verb_run, "--device needs a device number (see `smelt devices`)");
+        } else if (!strcmp(argv[i], "--profile")) {
+            ro.vk.profile = 1;
         } else if (!strcmp(argv[i], "--print-kernels")) {
             print_kernels = 1;
         } else if (!strcmp(argv[i], "--no-specialize")) {
@@ -263,13 +279,17 @@ static int run_run(int argc, char **argv) {
         }
     }
     if (!model) return cli_usage_error(&verb_run, "no model given");
-    int cpu = !strcmp(target, "cpu"), artifact = cli_is_elf(model);
+    int vulkan = !strcmp(target, "vulkan"), cpu = !strcmp(target, "cpu") || vulkan, artifact = cli_is_elf(model);
     if (!cpu && strcmp(target, "interp"))
-        return cli_usage_error(&verb_run, "unknown target '%s' (available: interp, cpu)", target);
+        return cli_usage_error(&verb_run, "unknown target '%s' (available: interp, cpu, vulkan)", target);
     if (!outdir && !print_kernels && !((cpu || artifact) && ro.repeat))
         return cli_usage_error(&verb_run, "no output folder given (-o OUTDIR)");
-    if (ro.repeat && !cpu && !artifact) return cli_usage_error(&verb_run, "--repeat needs --target cpu");
+    if (ro.repeat && !cpu && !artifact) return cli_usage_error(&verb_run, "--repeat needs --target cpu or vulkan");
+    if ((ro.vk.profile || ro.vk.device >= 0) && !vulkan)
+        return cli_usage_error(&verb_run, "--device and --profile need --target vulkan");
     if (artifact && print_kernels) return cli_usage_error(&verb_run, "--print-kernels needs a model, not an artifact");
+    ro.vulkan = vulkan;
+    ro.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;
     if (artifact) return run_artifact(model, inputs, n_inputs, &ro, outdir);
 
     diag d;
@@ -310,6 +330,11 @@ static int run_run(int argc, char **argv) {
     for (uint32_t i = 0; i < g->n_inputs; i++) /* the graph's remaining inputs, by name */
         for (uint32_t k = 0; k < n_names; k++)
             if (!strcmp(names[k], g->values[g->inputs[i]].name)) in[i] = given[k];
+    if (vulkan) {
+        ro.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;
+        rc = cli_run_vulkan(prog, model, in, &ro.vk, ro.threads, ro.repeat, outdir, &d) ? cli_fail(&d) : EXIT_OK;
+        goto done;
+    }
     if (cpu) {
         rc = run_cpu(prog, model, in, &ro, outdir, &d) ? cli_fail(&d) : EXIT_OK;
         goto done;

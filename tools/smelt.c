@@ -1,5 +1,5 @@
 /* smelt.c — the smelt command: dispatches to one verb (convert, compile,
- * run, inspect, bench) and owns the exit codes: 0 success, 1 a user error
+ * run, inspect, bench, devices) and owns the exit codes: 0 success, 1 a user error
  * (bad model, bad input: one message on stderr), 2 a usage error. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 
 #include "cli.h"
 
-static const cli_verb *const verbs[] = {&verb_convert, &verb_compile,  &verb_run,
-                                          &verb_inspect, &verb_tokenize, &verb_quantize_report};
+static const cli_verb *const verbs[] = {&verb_convert, &verb_compile,  &verb_run,            &verb_inspect,
+                                          &verb_devices, &verb_tokenize, &verb_quantize_report};
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
 static void print_help(FILE *f) {

@@ -22,12 +22,26 @@ typedef struct cg_target {
     const char *features; /* extra LLVM features ("+avx2,-avx512f"), or NULL */
 } cg_target;
 
+/* Data another backend stores in the artifact (codegen/spirv's modules):
+ * `data` after the weights at a 64-byte aligned offset, and the JSON object
+ * `json` in the manifest under `key`, with "base" (that offset) added. */
+typedef struct cg_extra {
+    const char *key;
+    const char *json;
+    const unsigned char *data;
+    uint64_t len;
+} cg_extra;
+
 typedef struct cg_options {
     cg_target target;
     const char *symbol;   /* exported desc name; NULL: SMELT_MODEL_SYMBOL */
     const char *model;    /* the model's file name, for the manifest */
     int opt_level;        /* 0..3; 3 by default when 0 is not asked: use -1 for default */
     int pic;              /* position-independent code (shared objects) */
+    const cg_extra *extra; /* or NULL */
+    int shared_weights;   /* another backend reads the constants from this
+                             artifact's weights (as with extra): each keeps
+                             its own bytes, packed copies only come after */
 } cg_options;
 
 typedef struct cg_object {

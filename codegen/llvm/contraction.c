@@ -27,18 +27,6 @@
 
 #include "codegen/llvm/contraction.h"
 
-/* bit ax set when expression e reads domain index ax (memoized in mask,
- * seen marks the visited expressions) */
-static uint32_t idx_mask(const kir_program *p, uint32_t e, uint32_t *mask, unsigned char *seen) {
-    if (seen[e]) return mask[e];
-    const kir_expr *x = &p->exprs[e];
-    uint32_t m = x->op == KX_IDX ? 1u << x->axis : 0;
-    for (uint32_t i = 0; i < x->n_args; i++) m |= idx_mask(p, x->args[i], mask, seen);
-    seen[e] = 1;
-    mask[e] = m;
-    return m;
-}
-
 /* vector lanes of f32 and vector registers of the target machine */
 static void vector_shape(cg_ctx *c, int *lanes, int *regs) {
     char *triple = LLVMGetTargetMachineTriple(c->tm), *cpu = LLVMGetTargetMachineCPU(c->tm);
@@ -74,30 +62,14 @@ static bool b_is_vector_load(const kir_program *p, uint32_t b, int n_axis, const
 
 int cg_contraction_match(cg_ctx *c, const kir_kernel *k, cg_contraction *ct) {
     const kir_program *p = c->p;
-    if (k->kind != KK_LOOP || k->reduce != KR_SUM || k->acc_dtype != IR_F32 || k->rrank < 1) return 0;
-    const kir_expr *body = &p->exprs[k->body];
-    if (body->op != KX_MUL || body->dtype != IR_F32) return 0;
     const kir_buffer *ob = &p->bufs[k->out];
-    if (ob->rank < 1 || ob->rank > 31 || ir_dtype_get(ob->dtype)->block_elems > 1 || !cg_reg_type(c, ob->dtype))
-        return 0;
+    if (ir_dtype_get(ob->dtype)->block_elems > 1 || !cg_reg_type(c, ob->dtype)) return 0;
     uint32_t *mask = malloc(p->n_exprs * sizeof *mask);
     unsigned char *seen = calloc(p->n_exprs, 1);
-    int ok = 0;
-    if (!mask || !seen) goto done;
-    uint32_t a = body->args[0], b = body->args[1];
-    uint32_t ma = idx_mask(p, a, mask, seen), mb = idx_mask(p, b, mask, seen);
+    int ok = 0, m_axis;
+    uint32_t a, b;
+    if (!mask || !seen || !kir_contraction_operands(p, k, mask, seen, &a, &b, &m_axis)) goto done;
     int n_axis = ob->rank - 1;
-    uint32_t nbit = 1u << n_axis;
-    if ((ma & nbit) && !(mb & nbit)) {
-        uint32_t t = a;
-        a = b, b = t;
-        t = ma;
-        ma = mb, mb = t;
-    }
-    if (!(mb & nbit) || (ma & nbit)) goto done;
-    int m_axis = -1;
-    for (int ax = n_axis - 1; ax >= 0 && m_axis < 0; ax--)
-        if ((ma >> ax & 1) && !(mb >> ax & 1)) m_axis = ax;
     int lanes, regs;
     vector_shape(c, &lanes, &regs);
     ir_dim nd = ob->dims[n_axis];
@@ -279,8 +251,8 @@ int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
     if (!mask || !seen) goto done;
     uint32_t a = body->args[0], b = body->args[1];
     if (p->exprs[a].dtype != IR_F32 || p->exprs[b].dtype != IR_F32) goto done;
-    uint32_t ma = idx_mask(p, a, mask, seen), mb = idx_mask(p, b, mask, seen);
-    if (k->post != KIR_NONE) idx_mask(p, k->post, mask, seen);
+    uint32_t ma = kir_idx_mask(p, a, mask, seen), mb = kir_idx_mask(p, b, mask, seen);
+    if (k->post != KIR_NONE) kir_idx_mask(p, k->post, mask, seen);
     int last = ob->rank - 1;
     if ((ma >> last & 1) && !(mb >> last & 1)) {
         uint32_t t = a;

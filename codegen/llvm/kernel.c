@@ -72,20 +72,10 @@ static LLVMValueRef product(cg_fn *f, const ir_dim *dims, int from, int to) {
 
 /* ---- reductions ---- */
 
-/* Per expression: 1 when it depends on a reduction index, 0 if not, -1 unknown. */
-static int depends(const kir_program *p, signed char *dep, uint32_t e) {
-    if (dep[e] >= 0) return dep[e];
-    const kir_expr *x = &p->exprs[e];
-    int d = x->op == KX_RIDX;
-    for (uint32_t i = 0; i < x->n_args && !d; i++) d = depends(p, dep, x->args[i]);
-    dep[e] = (signed char)d;
-    return d;
-}
-
 /* Emit every sub-expression of e that does not depend on a reduction index. */
 static int hoist(cg_fn *f, signed char *dep, uint32_t e) {
     const kir_program *p = f->c->p;
-    if (!depends(p, dep, e)) return cg_emit_expr(f, e) ? 0 : -1;
+    if (!kir_uses_ridx(p, dep, e)) return cg_emit_expr(f, e) ? 0 : -1;
     const kir_expr *x = &p->exprs[e];
     for (uint32_t i = 0; i < x->n_args; i++)
         if (hoist(f, dep, x->args[i])) return -1;

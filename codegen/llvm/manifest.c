@@ -75,7 +75,7 @@ static cJSON *index_array(const uint32_t *v, uint32_t n) {
 
 char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple, const char *cpu,
                   const char *features, const int64_t *offset, uint64_t checksum, const int32_t *kernel_of,
-                  const unsigned char *packed_only, diag *d) {
+                  const unsigned char *packed_only, uint64_t extra_at, diag *d) {
     const ir_graph *g = p->g;
     cJSON *m = cJSON_CreateObject();
     uint32_t *mark = calloc((size_t)p->n_exprs + p->n_bufs, sizeof *mark);
@@ -154,6 +154,16 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
             cJSON_AddNumberToObject(a, "bytes", (double)plan.arena_bytes);
         }
         kir_memory_free(&plan);
+    }
+    if (o && o->extra) { /* another backend's section (codegen/spirv) */
+        cJSON *x = cJSON_Parse(o->extra->json);
+        if (!x || !cJSON_IsObject(x)) {
+            cJSON_Delete(x);
+            diag_error(d, "the %s section of the manifest is not a JSON object", o->extra->key);
+            goto done;
+        }
+        cJSON_AddNumberToObject(x, "base", (double)extra_at);
+        cJSON_AddItemToObject(m, o->extra->key, x);
     }
     out = cJSON_PrintUnformatted(m);
 done:

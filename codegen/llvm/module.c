@@ -260,12 +260,15 @@ int cg_llvm_compile(kir_program *p, const cg_options *o, cg_object *out, diag *d
     if (errors) goto done;
     uint64_t total, checksum = 0;
     if (cg_weights_layout(&c, offset, &total, d)) goto done;
-    LLVMValueRef weights = cg_emit_weights(&c, offset, total, &checksum);
+    uint64_t extra_at = (total + SMELT_WEIGHTS_ALIGN - 1) / SMELT_WEIGHTS_ALIGN * SMELT_WEIGHTS_ALIGN;
+    if (o->extra) total = extra_at + o->extra->len;
+    LLVMValueRef weights = cg_emit_weights(&c, offset, total, o->extra, extra_at, &checksum);
     if (!weights) {
         diag_error(d, "out of memory");
         goto done;
     }
-    manifest = cg_manifest(p, o, out->triple, out->cpu, out->features, offset, checksum, kernel_of, c.packed_only, d);
+    manifest = cg_manifest(p, o, out->triple, out->cpu, out->features, offset, checksum, kernel_of, c.packed_only,
+                           extra_at, d);
     if (!manifest || emit_desc(&c, fns, n_fns, manifest, weights, total)) goto done;
     char *verr = NULL;
     if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &verr)) {

@@ -12,7 +12,11 @@ agree with onnxruntime; the same input gives the same bytes; a failed
 compile writes nothing; bad targets are usage errors; an artifact built for
 a CPU feature this machine lacks is refused.
 `smelt inspect --memory` reports the arena of a MatMul chain as worked out
-by hand from its shapes.
+by hand from its shapes. Vulkan (on lavapipe; skipped without a device):
+`smelt devices`, `smelt run --target vulkan` (in memory, and an artifact
+compiled with --target cpu,vulkan) agree with onnxruntime, an artifact falls
+back to the CPU without a Vulkan driver, `--emit spirv-asm` writes the
+disassembly, and wrong devices and targets give clear errors.
 Ends with `cli: N passed, N failed, N skipped`.
 """
 import os
@@ -561,6 +565,51 @@ def test_library_attrs(tmp):
               f"compiled Unique without axis (flattened), output {name} matches onnxruntime")
 
 
+def test_vulkan(tmp):
+    """The Vulkan target as a user meets it."""
+    r = smelt("devices")
+    check(r.returncode in (0, 1), f"devices exits 0 or 1: {r.returncode}")
+    asm = os.path.join(tmp, "tiny.spvasm")
+    check(compile_ok("spirv-asm", EXAMPLE, "-o", asm, "--emit", "spirv-asm") and
+          "OpEntryPoint GLCompute" in open(asm).read() and "; kernel 0 'conv1'" in open(asm).read(),
+          "--emit spirv-asm writes the disassembly of every kernel")
+    check(smelt("compile", EXAMPLE, "-o", os.path.join(tmp, "x.so"), "--target", "cpu,vulkan,cpu").returncode == 2,
+          "two CPU targets are a usage error")
+    check(smelt("run", EXAMPLE, "-o", tmp, "--profile").returncode == 2, "--profile needs --target vulkan")
+    if r.returncode != 0 or not re.search(r"^0: ", r.stdout, re.M):
+        skip("no Vulkan device: the vulkan runs")
+        return
+    x = np.random.default_rng(5).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    xf = os.path.join(tmp, "vk_image.npy")
+    np.save(xf, x)
+    want = ort.InferenceSession(EXAMPLE, providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+
+    def agrees(outdir, what):
+        p = os.path.join(outdir, "probs.npy")
+        got = np.load(p) if os.path.exists(p) else None
+        check(got is not None and close(got, want), f"{what}: matches onnxruntime")
+
+    r = smelt("run", EXAMPLE, "--target", "vulkan", "-i", xf, "-o", os.path.join(tmp, "vk_out"), "--profile")
+    check(r.returncode == 0 and "total on the device" in r.stdout, f"run --target vulkan --profile: {r.stderr[:300]}")
+    agrees(os.path.join(tmp, "vk_out"), "run --target vulkan")
+    r = smelt("run", EXAMPLE, "--target", "vulkan", "--device", "99", "-i", xf, "-o", os.path.join(tmp, "vk99"))
+    check(r.returncode == 1 and "no Vulkan device 99" in r.stderr, f"--device 99: {r.stderr[:200]}")
+    so = os.path.join(tmp, "tiny_vk.so")
+    if compile_ok("cpu,vulkan", EXAMPLE, "-o", so, "--target", "cpu,vulkan"):
+        r = smelt("run", so, "--target", "vulkan", "-i", xf, "-o", os.path.join(tmp, "vk_so"))
+        check(r.returncode == 0, f"run the artifact on vulkan: {r.stderr[:300]}")
+        agrees(os.path.join(tmp, "vk_so"), "artifact on vulkan")
+        env = dict(os.environ, VK_ICD_FILENAMES="/nonexistent.json", VK_DRIVER_FILES="/nonexistent.json")
+        r = subprocess.run([SMELT, "run", so, "--target", "vulkan", "-i", xf, "-o", os.path.join(tmp, "vk_cpu")],
+                           capture_output=True, text=True, timeout=300, env=env)
+        check(r.returncode == 0 and "running on the CPU" in r.stderr, f"no driver: the CPU code runs: {r.stderr[:300]}")
+        agrees(os.path.join(tmp, "vk_cpu"), "artifact without a Vulkan driver")
+    cpu_so = os.path.join(tmp, "tiny_cpu.so")
+    if compile_ok("cpu only", EXAMPLE, "-o", cpu_so):
+        r = smelt("run", cpu_so, "--target", "vulkan", "-i", xf, "-o", os.path.join(tmp, "vk_no"))
+        check(r.returncode == 1 and "not compiled for Vulkan" in r.stderr, f"a CPU-only artifact: {r.stderr[:200]}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_usage()
@@ -571,6 +620,7 @@ def main():
         test_compile(tmp)
         test_library_attrs(tmp)
         test_inspect_memory(tmp)
+        test_vulkan(tmp)
     print(f"cli: {passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed else 0)
 

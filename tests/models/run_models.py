@@ -13,6 +13,8 @@ missing or stale) two cases run:
                    any batch and sequence length (its shape computations,
                    Shape -> Gather -> Concat -> Reshape, stay symbolic), then
                    run on the shipped inputs
+    vulkan/NAME    the kernels as SPIR-V on the first Vulkan device
+                   (`--target vulkan`; lavapipe in CI)
 
 tests/models/expected_failures.txt lists the cases known to fail, one per
 line with the reason (the first line of smelt's error). As in the ONNX
@@ -114,10 +116,10 @@ def smelt_cmd(smelt, args, timeout):
     return "fail", short_reason(first_error_line(stderr)), dt, cpu
 
 
-CASE_OF_TARGET = {"interp": "run", "cpu": "cpu", "dyn": "dyn"}
+CASE_OF_TARGET = {"interp": "run", "cpu": "cpu", "dyn": "dyn", "vulkan": "vulkan"}
 # the smelt run options of each target
 RUN_ARGS = {"interp": ["--target", "interp"], "cpu": ["--target", "cpu"],
-            "dyn": ["--target", "cpu", "--no-specialize"]}
+            "dyn": ["--target", "cpu", "--no-specialize"], "vulkan": ["--target", "vulkan"]}
 
 
 def run_model(name, smelt, cache, err, targets):
@@ -187,13 +189,13 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "models", "expected_failures.txt"))
-    ap.add_argument("--targets", default="interp,cpu,dyn", help="comma-separated: interp, cpu, dyn")
+    ap.add_argument("--targets", default="interp,cpu,dyn", help="comma-separated: interp, cpu, dyn, vulkan")
     ap.add_argument("--inspect-only", action="store_true")
     ap.add_argument("--update-expected", action="store_true")
     args = ap.parse_args()
     targets = [] if args.inspect_only else [t for t in args.targets.split(",") if t]
     if any(t not in CASE_OF_TARGET for t in targets):
-        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu, dyn)")
+        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu, dyn, vulkan)")
     if args.update_expected and (args.only or args.inspect_only):
         sys.exit("--update-expected needs the full run (no --only, no --inspect-only)")
 

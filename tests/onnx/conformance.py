@@ -18,9 +18,11 @@ tests/onnx/expected_failures.txt lists the cases that are known to fail, one
 per line with the reason. A listed case that passes is reported as a failure
 too, so that the list only shrinks. The summary line is
 `conformance-TARGET: N passed, N failed, N skipped` (skipped = expected
-failures). TARGET is `cpu` (compiled through LLVM, the default) or `interp`
-(the reference interpreter); both share the expected-failure list, so the
-compiled path must pass every case the interpreter passes.
+failures). TARGET is `cpu` (compiled through LLVM, the default), `interp`
+(the reference interpreter) or `vulkan` (SPIR-V on a Vulkan device, Mesa's
+lavapipe in CI); cpu and interp share the expected-failure list, so the
+compiled path must pass every case the interpreter passes; vulkan adds its
+own list (tests/onnx/expected_failures_vulkan.txt, --expected twice).
 
     .venv/bin/python tests/onnx/conformance.py [--smelt build/smelt] [-j 2]
         [--filter SUBSTR] [--doc docs/conformance.md] [--update-expected]
@@ -363,11 +365,12 @@ def write_doc(path, cases, results, ops, command, elapsed):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smelt", default=os.path.join(ROOT, "build", "smelt"))
-    ap.add_argument("--target", default="cpu", help="cpu (compiled, the default) or interp")
+    ap.add_argument("--target", default="cpu", help="cpu (compiled, the default), interp or vulkan")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--filter", default="")
     ap.add_argument("--exclude", default="", help="skip cases whose id contains this")
-    ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "onnx", "expected_failures.txt"))
+    ap.add_argument("--expected", action="append",
+                    help="expected-failure list (repeatable: the union; default tests/onnx/expected_failures.txt)")
     ap.add_argument("--update-expected", action="store_true")
     ap.add_argument("--doc", default="")
     ap.add_argument("-v", action="store_true", help="print every case")
@@ -385,7 +388,10 @@ def main():
             results[futs[f]["id"]] = f.result()
     elapsed = time.time() - start
 
-    xfail = read_expected(args.expected)
+    lists = args.expected or [os.path.join(ROOT, "tests", "onnx", "expected_failures.txt")]
+    xfail = {}
+    for path in lists:
+        xfail.update(read_expected(path))
     passed = failed = skipped = 0
     for c in cases:
         cid = c["id"]
@@ -408,7 +414,9 @@ def main():
     if args.update_expected:
         if args.filter or args.exclude:
             sys.exit("--update-expected needs the full run (no --filter / --exclude)")
-        write_expected(args.expected, results, xfail)
+        if len(lists) != 1:
+            sys.exit("--update-expected needs one --expected list")
+        write_expected(lists[0], results, xfail)
     if args.doc:
         ops = {c["id"]: main_op(c) for c in cases if c["kind"] == "node"}
         cmd = "make conformance-doc"

@@ -1,0 +1,26 @@
+/* run_vulkan.h — `smelt run --target vulkan` (run_vulkan.c). */
+#ifndef SMELT_TOOLS_RUN_VULKAN_H
+#define SMELT_TOOLS_RUN_VULKAN_H
+
+#include "ir/interp.h"
+#include "ir/kir.h"
+
+typedef struct cli_vk_opts {
+    int device;       /* -1: the first GPU */
+    int profile;      /* print dispatch times */
+    int verbose;      /* say which kernels run on the host */
+} cli_vk_opts;
+
+/* Compile p for the CPU and as SPIR-V, run it on in with the Vulkan
+ * executor, write the outputs to outdir (when not NULL). */
+int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, const cli_vk_opts *vo, int threads,
+                   int repeat, const char *outdir, diag *d);
+
+/* `smelt run ARTIFACT --target vulkan`: attach the artifact's own SPIR-V
+ * (rt_vk_attach_artifact); without a Vulkan device, say so on stderr and
+ * run on the CPU. */
+typedef struct smelt_model smelt_model;
+int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
+                            double load_start_ms, const char *outdir, diag *d);
+
+#endif
