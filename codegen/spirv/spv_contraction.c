@@ -70,6 +70,21 @@ static void load_elem(spv_ctx *c, uint32_t e, int axis, uint32_t at, uint32_t k,
     spv_store(c, spv_op(&c->b, c->cur, SpvOpAccessChain, p_elem, ops, 2), v);
 }
 
+/* Element e of the BK x T block of an operand for the step at k0: its
+ * position along `axis` (from base, below limit) and along the reduction
+ * (below Kn), consecutive e walking the axis (axis_inner) or the reduction;
+ * stored reduction-major in `tile`. */
+static void load_share(spv_ctx *c, uint32_t op, int axis, uint32_t base, uint32_t limit, uint32_t k0, uint32_t Kn,
+                       uint32_t e, bool axis_inner, uint32_t T, uint32_t tile, uint32_t p_elem) {
+    uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, BK = 16;
+    uint32_t pos = axis_inner ? spv_op2(c, SpvOpUMod, U, e, u32c(c, T)) : spv_op2(c, SpvOpUDiv, U, e, u32c(c, BK));
+    uint32_t kk = axis_inner ? spv_op2(c, SpvOpUDiv, U, e, u32c(c, T)) : spv_op2(c, SpvOpUMod, U, e, u32c(c, BK));
+    uint32_t at = spv_op2(c, SpvOpIAdd, I, base, spv_op1(c, SpvOpUConvert, I, pos));
+    uint32_t kx = spv_op2(c, SpvOpIAdd, I, k0, spv_op1(c, SpvOpUConvert, I, kk));
+    uint32_t ok = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, at, limit), spv_op2(c, SpvOpSLessThan, B, kx, Kn));
+    load_elem(c, op, axis, at, kx, ok, tile, p_elem, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), pos));
+}
+
 static void barrier(spv_ctx *c) {
     uint32_t ops[3] = {u32c(c, 2), u32c(c, 2), u32c(c, 0x108)}; /* Workgroup, Workgroup, AcquireRelease|WorkgroupMemory */
     spv_inst(&c->b, c->cur, 224 /* OpControlBarrier */, ops, 3);
@@ -168,23 +183,10 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     spv_loop_begin(c, &kt, tiles_k);
     spv_scope_push(c);
     uint32_t k0 = spv_op2(c, SpvOpIMul, I, kt.iv, i64c(c, BK));
-    for (uint32_t q = 0; q < R; q++) { /* A: T rows x BK, the reduction innermost across invocations */
+    for (uint32_t q = 0; q < R; q++) {
         uint32_t e = spv_op2(c, SpvOpIAdd, U, li, u32c(c, 256 * q));
-        uint32_t mm = spv_op2(c, SpvOpUDiv, U, e, u32c(c, BK)), kk = spv_op2(c, SpvOpUMod, U, e, u32c(c, BK));
-        uint32_t m = spv_op2(c, SpvOpIAdd, I, m0, spv_op1(c, SpvOpUConvert, I, mm));
-        uint32_t kx = spv_op2(c, SpvOpIAdd, I, k0, spv_op1(c, SpvOpUConvert, I, kk));
-        uint32_t ok = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, m, M), spv_op2(c, SpvOpSLessThan, B, kx, Kn));
-        load_elem(c, t->a, t->m_axis, m, kx, ok, as, p_elem,
-                  spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), mm));
-    }
-    for (uint32_t q = 0; q < R; q++) { /* B: BK x T columns, the columns innermost */
-        uint32_t e = spv_op2(c, SpvOpIAdd, U, li, u32c(c, 256 * q));
-        uint32_t nn = spv_op2(c, SpvOpUMod, U, e, u32c(c, T)), kk = spv_op2(c, SpvOpUDiv, U, e, u32c(c, T));
-        uint32_t n = spv_op2(c, SpvOpIAdd, I, n0, spv_op1(c, SpvOpUConvert, I, nn));
-        uint32_t kx = spv_op2(c, SpvOpIAdd, I, k0, spv_op1(c, SpvOpUConvert, I, kk));
-        uint32_t ok = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, n, N), spv_op2(c, SpvOpSLessThan, B, kx, Kn));
-        load_elem(c, t->b, t->n_axis, n, kx, ok, bs, p_elem,
-                  spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), nn));
+        load_share(c, t->a, t->m_axis, m0, M, k0, Kn, e, false, T, as, p_elem); /* A: the reduction innermost */
+        load_share(c, t->b, t->n_axis, n0, N, k0, Kn, e, true, T, bs, p_elem);  /* B: the columns innermost */
     }
     barrier(c);
     uint32_t sum[16];

@@ -294,18 +294,28 @@ def elf_machine(path):
     return head[:4] == b"\x7fELF" and int.from_bytes(head[18:20], "little")
 
 
+def output_matches(outdir, name, want, what):
+    """OUTDIR/NAME.npy exists and agrees with want (onnxruntime's)."""
+    p = os.path.join(outdir, name + ".npy")
+    got = np.load(p) if os.path.exists(p) else None
+    check(got is not None and close(got, want),
+          f"{what}: matches onnxruntime" + ("" if got is None else f" (max diff {np.abs(got - want).max()})"))
+
+
+def example_input(tmp, seed, name):
+    """A random image for the example model, saved as TMP/NAME; onnxruntime's output."""
+    x = np.random.default_rng(seed).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    xf = os.path.join(tmp, name)
+    np.save(xf, x)
+    return xf, ort.InferenceSession(EXAMPLE, providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+
+
 def test_compile(tmp):
     """smelt compile: every artifact form, checked against onnxruntime."""
-    x = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
-    xf = os.path.join(tmp, "image.npy")
-    np.save(xf, x)
-    want = ort.InferenceSession(EXAMPLE, providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    xf, want = example_input(tmp, 3, "image.npy")
 
     def output_of(outdir, what):
-        p = os.path.join(outdir, "probs.npy")
-        got = np.load(p) if os.path.exists(p) else None
-        check(got is not None and close(got, want),
-              f"{what}: matches onnxruntime" + ("" if got is None else f" (max diff {np.abs(got - want).max()})"))
+        output_matches(outdir, "probs", want, what)
 
     # a shared object, run by `smelt run`
     so = os.path.join(tmp, "tiny.so")
@@ -579,15 +589,10 @@ def test_vulkan(tmp):
     if r.returncode != 0 or not re.search(r"^0: ", r.stdout, re.M):
         skip("no Vulkan device: the vulkan runs")
         return
-    x = np.random.default_rng(5).standard_normal((2, 3, 32, 32)).astype(np.float32)
-    xf = os.path.join(tmp, "vk_image.npy")
-    np.save(xf, x)
-    want = ort.InferenceSession(EXAMPLE, providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    xf, want = example_input(tmp, 5, "vk_image.npy")
 
     def agrees(outdir, what):
-        p = os.path.join(outdir, "probs.npy")
-        got = np.load(p) if os.path.exists(p) else None
-        check(got is not None and close(got, want), f"{what}: matches onnxruntime")
+        output_matches(outdir, "probs", want, what)
 
     r = smelt("run", EXAMPLE, "--target", "vulkan", "-i", xf, "-o", os.path.join(tmp, "vk_out"), "--profile")
     check(r.returncode == 0 and "total on the device" in r.stdout, f"run --target vulkan --profile: {r.stderr[:300]}")
