@@ -5,16 +5,12 @@
 
 #include <string.h>
 
-typedef struct wbuf {
-    char *buf;
-    size_t cap, n;
-} wbuf;
+#include "runtime/text_out.h"
 
-static void put_n(wbuf *o, const char *s, size_t n) {
-    if (o->n < o->cap) memcpy(o->buf + o->n, s, n < o->cap - o->n ? n : o->cap - o->n);
-    o->n += n;
-}
-static void put(wbuf *o, const char *s) { put_n(o, s, strlen(s)); }
+typedef rt_text_out wbuf;
+
+static void put_n(wbuf *o, const char *s, size_t n) { rt_text_put(o, s, n); }
+static void put(wbuf *o, const char *s) { rt_text_put(o, s, strlen(s)); }
 
 static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 

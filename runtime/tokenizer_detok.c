@@ -5,18 +5,13 @@
  * GPT-2's byte-level code points turned back into bytes (byte-level BPE). */
 #include <string.h>
 
+#include "runtime/text_out.h"
 #include "runtime/tokenizer_impl.h"
 #include "runtime/unicode.h"
 
-typedef struct sink {
-    char *buf;
-    size_t cap, n;
-} sink;
+typedef rt_text_out sink;
 
-static void put(sink *o, const char *s, size_t n) {
-    if (o->n < o->cap) memcpy(o->buf + o->n, s, n < o->cap - o->n ? n : o->cap - o->n);
-    o->n += n;
-}
+static void put(sink *o, const char *s, size_t n) { rt_text_put(o, s, n); }
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
