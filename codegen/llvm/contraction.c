@@ -27,26 +27,20 @@
 
 #include "codegen/llvm/contraction.h"
 
-/* vector lanes of f32 and vector registers of the target machine */
+/* vector lanes of f32 and vector registers of the target machine, from
+ * its feature string (for a named CPU, target.c spells out the features it
+ * implies: cpu_features.c) */
 static void vector_shape(cg_ctx *c, int *lanes, int *regs) {
-    char *triple = LLVMGetTargetMachineTriple(c->tm), *cpu = LLVMGetTargetMachineCPU(c->tm);
+    char *triple = LLVMGetTargetMachineTriple(c->tm);
     char *feat = LLVMGetTargetMachineFeatureString(c->tm);
-    static const char *avx512_cpus[] = {"x86-64-v4", "skylake-avx512", "cascadelake", "cooperlake", "cannonlake",
-                                        "icelake-client", "icelake-server", "tigerlake", "sapphirerapids",
-                                        "graniterapids", "emeraldrapids", "znver4", "rocketlake"};
-    static const char *avx2_cpus[] = {"x86-64-v3", "haswell", "broadwell", "skylake", "alderlake", "znver1",
-                                      "znver2", "znver3", "raptorlake", "meteorlake"};
     bool x86 = strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0;
-    bool v512 = strstr(feat, "+avx512f") != NULL, v256 = strstr(feat, "+avx2") != NULL;
-    for (size_t i = 0; i < sizeof avx512_cpus / sizeof *avx512_cpus; i++) v512 |= !strcmp(cpu, avx512_cpus[i]);
-    for (size_t i = 0; i < sizeof avx2_cpus / sizeof *avx2_cpus; i++) v256 |= !strcmp(cpu, avx2_cpus[i]);
-    if (strstr(feat, "-avx512f")) v512 = false;
+    bool v512 = strstr(feat, "+avx512f") != NULL && !strstr(feat, "-avx512f");
+    bool v256 = strstr(feat, "+avx2") != NULL && !strstr(feat, "-avx2");
     if (x86 && v512) *lanes = 16, *regs = 32;
     else if (x86 && v256) *lanes = 8, *regs = 16;
     else if (x86) *lanes = 4, *regs = 16;
     else *lanes = 4, *regs = 32; /* AArch64 NEON and others */
     LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(feat);
 }
 
