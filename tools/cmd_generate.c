@@ -145,6 +145,7 @@ static int generate(const gen_opts *go, diag *d) {
         for (int64_t i = 0; i < st.n_gen; i++) printf("%s%d", i ? "," : "", out[i]);
     }
     printf("\n");
+    fflush(stdout); /* the text ends before the speeds on stderr */
     fprintf(stderr, "prompt: %lld tokens in %.1f ms, %.2f tokens/s\n", (long long)st.n_prompt, st.prompt_ms,
             st.prompt_ms > 0 ? 1000.0 * (double)st.n_prompt / st.prompt_ms : 0.0);
     fprintf(stderr, "generation: %lld tokens, %lld decode steps in %.1f ms, %.2f tokens/s\n", (long long)st.n_gen,
