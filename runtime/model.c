@@ -5,12 +5,15 @@
  * Loading checks the desc's format version, parses the manifest
  * (manifest.c), refuses another CPU (target.c), resolves the library
  * routines of library steps and builds the smelt_tensor_info tables once,
- * so that the info functions only hand out pointers.
+ * so that the info functions only hand out pointers. rt_model_section
+ * finds a named section (the tokenizer, ...) in the weights.
  */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "ir/dtype.h"
 #include "runtime/rt_model.h"
@@ -157,4 +160,38 @@ int smelt_output_info(const smelt_model *m, int i, smelt_tensor_info *out) {
     if (i < 0 || (uint32_t)i >= m->man.n_outputs) return -1;
     *out = m->out_info[i];
     return 0;
+}
+
+static int section_num(const cJSON *o, const char *key, double hi, int64_t *v) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0 && x->valuedouble <= hi) ||
+        x->valuedouble != (double)(int64_t)x->valuedouble)
+        return -1;
+    *v = (int64_t)x->valuedouble;
+    return 0;
+}
+
+int rt_model_section(const smelt_model *m, const char *key, int64_t *format, const unsigned char **data,
+                     uint64_t *len, char *err, size_t err_size) {
+    const smelt_model_desc *d = m->desc;
+    cJSON *root = cJSON_ParseWithLength(d->manifest, d->manifest_len);
+    const cJSON *s = root ? cJSON_GetObjectItemCaseSensitive(root, key) : NULL;
+    int64_t base, bytes;
+    int rc = s ? 0 : 1;
+    if (!root) {
+        snprintf(err, err_size, "%s: the manifest is not JSON (or out of memory)", m->name);
+        rc = -1;
+    } else if (s && (!cJSON_IsObject(s) || section_num(s, "format", 1e9, format) ||
+                     section_num(s, "base", (double)d->weights_len, &base) ||
+                     section_num(s, "bytes", (double)d->weights_len, &bytes) ||
+                     (uint64_t)bytes > d->weights_len - (uint64_t)base)) {
+        snprintf(err, err_size, "%s: the manifest's %s section is malformed (format, base and bytes within the %llu "
+                 "bytes of weights)", m->name, key, (unsigned long long)d->weights_len);
+        rc = -1;
+    } else if (s) {
+        *data = d->weights + base;
+        *len = (uint64_t)bytes;
+    }
+    cJSON_Delete(root);
+    return rc;
 }

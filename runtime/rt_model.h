@@ -88,6 +88,13 @@ void rt_manifest_free(rt_manifest *m);
  * host lacks: 0, or -1 with a message naming `what` and the feature. */
 int rt_target_check(const rt_manifest *m, const char *what, char *err, size_t err_size);
 
+/* The manifest's named section `key` (docs/artifact.md: {"format": F,
+ * "base": B, "bytes": N, ...}, N bytes at weights + B): 0 with its format
+ * and bytes, checked to lie in the weights; 1 when the manifest has no such
+ * key; -1 with a message naming the artifact when it is malformed. */
+int rt_model_section(const smelt_model *m, const char *key, int64_t *format, const unsigned char **data,
+                     uint64_t *len, char *err, size_t err_size);
+
 /* Use fn for every library step of m named `lib` (tests, and embedders with
  * routines of their own). Returns the number of steps bound. */
 int rt_model_set_lib(smelt_model *m, const char *lib, rt_lib_fn fn);

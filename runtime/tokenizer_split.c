@@ -136,7 +136,7 @@ long rt_tokenize(const rt_tokenizer *t, const char *text, size_t len, bool add_s
     }
     if (add_special && t->add_eos && t->eos >= 0) tok_ids_push(&ids, t->eos);
     long n = a.oom || ids.oom ? -1 : (long)ids.n;
-    if (n > 0) memcpy(out, ids.v, ((size_t)n < cap ? (size_t)n : cap) * sizeof *out);
+    if (n > 0 && cap) memcpy(out, ids.v, ((size_t)n < cap ? (size_t)n : cap) * sizeof *out);
     free(a.v);
     free(b.v);
     free(ids.v);

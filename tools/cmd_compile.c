@@ -15,6 +15,7 @@
 #include "codegen/spirv/spv.h"
 #include "frontend/gguf/gguf_import.h"
 #include "frontend/load.h"
+#include "gen_model.h"
 #include "ir/outfile.h"
 #include "pass_args.h"
 
@@ -27,7 +28,9 @@ const cli_verb verb_compile = {
     "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n"
     "                     [--quantize f16|bf16|int8] [--quantize-skip GLOB] [--quantize-all]\n"
     "                     [--quantize-min N]\n\n"
-    "Compiles MODEL (.onnx or .ir) to native code and writes OUT:\n"
+    "Compiles MODEL (.onnx, .ir, or a .gguf LLM: its generation step, carrying its\n"
+    "tokenizer and chat template for `smelt run OUT --prompt`) to native code and\n"
+    "writes OUT:\n"
     "  --emit so   a shared object (the default), loaded by the runtime (smelt_load)\n"
     "              or by `smelt run OUT`;\n"
     "  --emit exe  a standalone executable with the runtime linked in:\n"
@@ -127,7 +130,7 @@ static int parse_targets(const char *list, char *buf, size_t size, const char **
     return 0;
 }
 
-/* The SPIR-V of every kernel that has one, for the artifact (o->extra). */
+/* The SPIR-V of every kernel that has one, for the artifact (a section). */
 static int spirv_extra(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
     spv_features f;
     spv_features_all(&f);
@@ -245,17 +248,22 @@ static int run_compile(int argc, char **argv) {
     cg_bytes main = {0}, header = {0};
     int rc = -1;
     /* a GGUF LLM is compiled as its generation step (KV-cache inputs and outputs) */
-    ir_graph *g = model_detect_format(model) == MODEL_GGUF ? gguf_import_file_kv(model, &d) : model_load(model, &d);
-    cg_extra extra;
-    unsigned char *xdata = NULL;
+    bool gguf = model_detect_format(model) == MODEL_GGUF;
+    ir_graph *g = gguf ? gguf_import_file_kv(model, &d) : model_load(model, &d);
+    cg_extra extras[2]; /* the SPIR-V, then the tokenizer (docs/artifact.md) */
+    unsigned char *xdata = NULL, *tdata = NULL;
     char *xjson = NULL;
+    o.extras = extras;
     if (g && !cli_lower_graph(g, &popts, 1, &p, &d)) {
+        o.shared_weights = vulkan; /* the SPIR-V kernels read the constants */
         if (spirv_asm) rc = write_spirv_asm(p, model, out, &d);
-        else if (vulkan && spirv_extra(p, &extra, &xdata, &xjson, &d)) rc = -1;
-        else if ((o.extra = vulkan ? &extra : NULL, !cli_build_artifact(p, &o, emit, model, &main, &header, &d)))
+        else if (vulkan && spirv_extra(p, &extras[o.n_extras++], &xdata, &xjson, &d)) rc = -1;
+        else if ((o.n_extras += gguf && gen_tokenizer_section(model, &extras[o.n_extras], &tdata),
+                  !cli_build_artifact(p, &o, emit, model, &main, &header, &d)))
             rc = write_outputs(out, emit, &main, &header, &d);
     }
     free(xdata);
+    free(tdata);
     free(xjson);
     cg_bytes_free(&main);
     cg_bytes_free(&header);

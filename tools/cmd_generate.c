@@ -62,7 +62,9 @@ static int prompt_tokens(const gen_opts *go, const gen_model *gm, int32_t **ids,
         if (parse_ids(go->prompt_ids, ids, n)) return diag_error(d, "--prompt-ids: expected ids like 1,2,3");
         return 0;
     }
-    if (!gm->tok) return diag_error(d, "%s: no tokenizer", go->model);
+    if (!gm->tok)
+        return diag_error(d, "%s: the model carries no tokenizer (compile it from a GGUF file with one, or use "
+                          "--prompt-ids)", go->model);
     char *text = NULL;
     const char *src = go->prompt;
     if (go->chat) {

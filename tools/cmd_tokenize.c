@@ -1,5 +1,7 @@
-/* cmd_tokenize.c — `smelt tokenize MODEL.gguf`: runs the runtime's tokenizer
- * (runtime/tokenizer.h) on text, built from the GGUF file's tokenizer keys.
+/* cmd_tokenize.c — `smelt tokenize MODEL`: runs the runtime's tokenizer
+ * (runtime/tokenizer.h) on text, built from the GGUF file's tokenizer keys
+ * through the record a compiled artifact carries (runtime/tokenizer_blob.h),
+ * or from an artifact's own record.
  * It prints one line of token ids per input; the test suite compares them
  * with llama.cpp's test vectors (tests/tokenizer). --sep splits the text
  * into several inputs the way llama.cpp's test-tokenizer-0 splits its .inp
@@ -17,15 +19,16 @@
 
 #include "cli.h"
 #include "runtime/chat_template.h"
-#include "frontend/gguf/gguf_vocab.h"
+#include "gen_model.h"
 
 static int run_tokenize(int argc, char **argv);
 
 const cli_verb verb_tokenize = {
     "tokenize", "turn text into the token ids of a GGUF model's tokenizer",
-    "usage: smelt tokenize MODEL.gguf (--text TEXT | --text-file FILE) [--sep MARK]\n"
+    "usage: smelt tokenize MODEL (--text TEXT | --text-file FILE) [--sep MARK]\n"
     "                      [--add-special] [--parse-special] [--decode] [--pieces] [--time]\n\n"
     "Prints the token ids of the text, separated by spaces, one line per input.\n"
+    "MODEL is a GGUF file or an artifact compiled from one (which carries it).\n"
     "--sep MARK        the text holds several inputs separated by MARK (llama.cpp's\n"
     "                  .inp files use \"\\n__ggml_vocab_test__\\n\")\n"
     "--add-special     add BOS/EOS where the vocabulary asks for them\n"
@@ -149,27 +152,19 @@ static rt_chat_msg *read_messages(const char *path, cJSON **root, size_t *n) {
 static int run_chat(const char *model, const char *chat, const char *template_file, bool gen, bool print_prompt) {
     diag d;
     diag_init(&d);
-    gguf_file *f = gguf_open(model, &d);
-    if (!f) return cli_fail(&d);
-    gguf_vocab v;
-    if (gguf_vocab_read(f, &v, &d)) {
-        gguf_close(f);
-        return cli_fail(&d);
-    }
-    char err[256];
-    rt_tokenizer *t = rt_tok_new(&v.cfg, err, sizeof err);
+    rt_tokenizer *t;
+    char *own_tmpl;
+    if (gen_tokenizer_open(model, &t, &own_tmpl, &d)) return cli_fail(&d);
     char *tmpl_owned = NULL;
-    size_t tlen = v.chat_template.len;
-    const char *tmpl = v.chat_template.ptr;
+    size_t tlen = own_tmpl ? strlen(own_tmpl) : 0;
+    const char *tmpl = own_tmpl;
     if (template_file) tmpl = tmpl_owned = read_all(template_file, &tlen);
     int rc = EXIT_USER;
     rt_chat_template ct;
     cJSON *root = NULL;
     rt_chat_msg *msgs = NULL;
     size_t n = 0;
-    if (!t) {
-        fprintf(stderr, "%s: %s\n", model, err);
-    } else if (!tmpl || !tlen) {
+    if (!tmpl || !tlen) {
         fprintf(stderr, "%s: no chat template (tokenizer.chat_template or --template-file)\n",
                 template_file ? template_file : model);
     } else if (rt_chat_detect(tmpl, tlen, &ct)) {
@@ -194,9 +189,8 @@ static int run_chat(const char *model, const char *chat, const char *template_fi
     free(msgs);
     cJSON_Delete(root);
     free(tmpl_owned);
+    free(own_tmpl);
     rt_tok_free(t);
-    gguf_vocab_free(&v);
-    gguf_close(f);
     return rc;
 }
 
@@ -229,11 +223,10 @@ static int run_tokenize(int argc, char **argv) {
 
     diag d;
     diag_init(&d);
-    gguf_file *f = gguf_open(model, &d);
-    if (!f) return cli_fail(&d);
-    rt_tokenizer *t = gguf_vocab_tokenizer(f, &d);
-    gguf_close(f);
-    if (!t) return cli_fail(&d);
+    rt_tokenizer *t;
+    char *tmpl;
+    if (gen_tokenizer_open(model, &t, &tmpl, &d)) return cli_fail(&d);
+    free(tmpl);
 
     size_t len = 0;
     char *owned = NULL;

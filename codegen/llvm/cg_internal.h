@@ -156,19 +156,19 @@ int cg_weights_layout(const cg_ctx *c, int64_t *offset, uint64_t *total, diag *d
  * owns it from now, even on failure); returns its offset in bytes from the
  * buffer's own start in the blob, or -1 (out of memory). `exclusive`: the
  * registering kernel reads b only through this copy; when no other kernel
- * reads b, it is no output and no other backend's code (o->extra) reads the
+ * reads b, it is no output and no other backend's code (o->shared_weights) reads the
  * weights, the copy replaces b's bytes (offset 0, b marked packed_only: the
  * manifest says "packed"). */
 int64_t cg_weights_add_packed(cg_ctx *c, uint32_t b, void *data, uint64_t bytes, bool exclusive);
 void cg_weights_free_packed(cg_ctx *c);
-/* extra (o->extra's bytes, or NULL) goes at extra_at */
-LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, const cg_extra *extra,
-                             uint64_t extra_at, uint64_t *checksum);
+/* o->extras[i]'s bytes go at extra_at[i] */
+LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, const uint64_t *extra_at,
+                             uint64_t *checksum);
 uint64_t cg_fnv1a64(const unsigned char *data, uint64_t n);
-/* The manifest JSON (manifest.c); malloc'd, NULL after an error. o->extra's
- * object goes under its key with "base": extra_at. */
+/* The manifest JSON (manifest.c); malloc'd, NULL after an error. Each of
+ * o->extras goes under its key with "base": extra_at[i] and "bytes". */
 char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple, const char *cpu,
                   const char *features, const int64_t *offset, uint64_t checksum, const int32_t *kernel_of,
-                  const unsigned char *packed_only, uint64_t extra_at, diag *d);
+                  const unsigned char *packed_only, const uint64_t *extra_at, diag *d);
 
 #endif

@@ -22,9 +22,11 @@ typedef struct cg_target {
     const char *features; /* extra LLVM features ("+avx2,-avx512f"), or NULL */
 } cg_target;
 
-/* Data another backend stores in the artifact (codegen/spirv's modules):
- * `data` after the weights at a 64-byte aligned offset, and the JSON object
- * `json` in the manifest under `key`, with "base" (that offset) added. */
+/* A named section stored in the artifact (codegen/spirv's modules, the
+ * tokenizer of an LLM): `data` after the weights (and the sections before
+ * it) at a 64-byte aligned offset, and the JSON object `json` in the
+ * manifest under `key`, with "base" (that offset) and "bytes" (len) added. */
+#define CG_MAX_EXTRAS 4
 typedef struct cg_extra {
     const char *key;
     const char *json;
@@ -38,9 +40,10 @@ typedef struct cg_options {
     const char *model;    /* the model's file name, for the manifest */
     int opt_level;        /* 0..3; 3 by default when 0 is not asked: use -1 for default */
     int pic;              /* position-independent code (shared objects) */
-    const cg_extra *extra; /* or NULL */
+    const cg_extra *extras; /* n_extras (at most CG_MAX_EXTRAS) sections, in order */
+    int n_extras;
     int shared_weights;   /* another backend reads the constants from this
-                             artifact's weights (as with extra): each keeps
+                             artifact's weights (SPIR-V kernels): each keeps
                              its own bytes, packed copies only come after */
 } cg_options;
 

@@ -75,7 +75,7 @@ static cJSON *index_array(const uint32_t *v, uint32_t n) {
 
 char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple, const char *cpu,
                   const char *features, const int64_t *offset, uint64_t checksum, const int32_t *kernel_of,
-                  const unsigned char *packed_only, uint64_t extra_at, diag *d) {
+                  const unsigned char *packed_only, const uint64_t *extra_at, diag *d) {
     const ir_graph *g = p->g;
     cJSON *m = cJSON_CreateObject();
     uint32_t *mark = calloc((size_t)p->n_exprs + p->n_bufs, sizeof *mark);
@@ -155,15 +155,17 @@ char *cg_manifest(const kir_program *p, const cg_options *o, const char *triple,
         }
         kir_memory_free(&plan);
     }
-    if (o && o->extra) { /* another backend's section (codegen/spirv) */
-        cJSON *x = cJSON_Parse(o->extra->json);
-        if (!x || !cJSON_IsObject(x)) {
+    for (int i = 0; o && i < o->n_extras; i++) { /* named sections (SPIR-V, tokenizer) */
+        const cg_extra *e = &o->extras[i];
+        cJSON *x = cJSON_Parse(e->json);
+        if (!x || !cJSON_IsObject(x) || cJSON_GetObjectItemCaseSensitive(m, e->key)) {
             cJSON_Delete(x);
-            diag_error(d, "the %s section of the manifest is not a JSON object", o->extra->key);
+            diag_error(d, "the %s section of the manifest is not a JSON object, or a second one", e->key);
             goto done;
         }
-        cJSON_AddNumberToObject(x, "base", (double)extra_at);
-        cJSON_AddItemToObject(m, o->extra->key, x);
+        cJSON_AddNumberToObject(x, "base", (double)extra_at[i]);
+        cJSON_AddNumberToObject(x, "bytes", (double)e->len);
+        cJSON_AddItemToObject(m, e->key, x);
     }
     out = cJSON_PrintUnformatted(m);
 done:

@@ -260,9 +260,16 @@ int cg_llvm_compile(kir_program *p, const cg_options *o, cg_object *out, diag *d
     if (errors) goto done;
     uint64_t total, checksum = 0;
     if (cg_weights_layout(&c, offset, &total, d)) goto done;
-    uint64_t extra_at = (total + SMELT_WEIGHTS_ALIGN - 1) / SMELT_WEIGHTS_ALIGN * SMELT_WEIGHTS_ALIGN;
-    if (o->extra) total = extra_at + o->extra->len;
-    LLVMValueRef weights = cg_emit_weights(&c, offset, total, o->extra, extra_at, &checksum);
+    uint64_t extra_at[CG_MAX_EXTRAS] = {0};
+    if (o->n_extras < 0 || o->n_extras > CG_MAX_EXTRAS) {
+        diag_error(d, "%d artifact sections: at most %d", o->n_extras, CG_MAX_EXTRAS);
+        goto done;
+    }
+    for (int i = 0; i < o->n_extras; i++) { /* named sections follow the weights, each 64-byte aligned */
+        extra_at[i] = (total + SMELT_WEIGHTS_ALIGN - 1) / SMELT_WEIGHTS_ALIGN * SMELT_WEIGHTS_ALIGN;
+        total = extra_at[i] + o->extras[i].len;
+    }
+    LLVMValueRef weights = cg_emit_weights(&c, offset, total, extra_at, &checksum);
     if (!weights) {
         diag_error(d, "out of memory");
         goto done;

@@ -1,7 +1,7 @@
 /* weights.c — the weights blob: every KB_CONST buffer's bytes, each at a
  * 64-byte aligned offset, in one 64-byte aligned constant global (read-only
  * data, mapped with the file), and its FNV-1a 64 checksum for the manifest;
- * another backend's data (cg_extra: SPIR-V modules) after them.
+ * the artifact's named sections (cg_extra: SPIR-V modules, tokenizer) after them.
  * A buffer's bytes may be followed by packed copies that the GEMM engine
  * made at compile time (gemm_kernel.c, layout in gemm.h); kernels reach
  * them at a fixed distance from the buffer's address, so the manifest's
@@ -85,7 +85,7 @@ int64_t cg_weights_add_packed(cg_ctx *c, uint32_t b, void *data, uint64_t bytes,
             rel = align_up(c->packs[i].rel + c->packs[i].bytes);
             first = false;
         }
-    bool other_backend = c->o && (c->o->extra || c->o->shared_weights); /* SPIR-V kernels read b itself */
+    bool other_backend = c->o && c->o->shared_weights; /* SPIR-V kernels read b itself */
     if (first && exclusive && !other_backend && c->readers[b] == 1 && (uint64_t)(own > 0 ? own : 0) <= bytes) {
         rel = 0; /* the only use of b: its packed copy takes its place */
         c->packed_only[b] = 1;
@@ -125,8 +125,8 @@ int cg_weights_layout(const cg_ctx *c, int64_t *offset, uint64_t *total, diag *d
     return 0;
 }
 
-LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, const cg_extra *extra,
-                             uint64_t extra_at, uint64_t *checksum) {
+LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, const uint64_t *extra_at,
+                             uint64_t *checksum) {
     const kir_program *p = c->p;
     unsigned char *blob = calloc(1, total ? total : 1);
     if (!blob) return NULL;
@@ -137,7 +137,8 @@ LLVMValueRef cg_emit_weights(cg_ctx *c, const int64_t *offset, uint64_t total, c
         }
     for (uint32_t i = 0; i < c->n_packs; i++)
         memcpy(blob + offset[c->packs[i].buf] + c->packs[i].rel, c->packs[i].data, (size_t)c->packs[i].bytes);
-    if (extra && extra->len) memcpy(blob + extra_at, extra->data, extra->len);
+    for (int i = 0; c->o && i < c->o->n_extras; i++)
+        if (c->o->extras[i].len) memcpy(blob + extra_at[i], c->o->extras[i].data, c->o->extras[i].len);
     *checksum = cg_fnv1a64(blob, total);
     LLVMValueRef init = LLVMConstStringInContext(c->ctx, (const char *)blob, (unsigned)(total ? total : 1), 1);
     free(blob);

@@ -165,13 +165,3 @@ void gguf_vocab_free(gguf_vocab *v) {
     free(v->attrs);
     memset(v, 0, sizeof *v);
 }
-
-rt_tokenizer *gguf_vocab_tokenizer(const gguf_file *f, diag *d) {
-    gguf_vocab v;
-    if (gguf_vocab_read(f, &v, d)) return NULL;
-    char err[256];
-    rt_tokenizer *t = rt_tok_new(&v.cfg, err, sizeof err);
-    if (!t) diag_error(d, "%s: %s", f->path, err);
-    gguf_vocab_free(&v);
-    return t;
-}

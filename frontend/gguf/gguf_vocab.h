@@ -27,8 +27,4 @@ typedef struct gguf_vocab {
 int gguf_vocab_read(const gguf_file *f, gguf_vocab *v, diag *d);
 void gguf_vocab_free(gguf_vocab *v);
 
-/* gguf_vocab_read + rt_tok_new: the tokenizer of the file, or NULL with the
- * reason in d. */
-rt_tokenizer *gguf_vocab_tokenizer(const gguf_file *f, diag *d);
-
 #endif

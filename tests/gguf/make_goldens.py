@@ -14,7 +14,15 @@ with smelt fed the same tokens (teacher forcing).
 
 With SMOLLM.gguf (SmolLM2-135M-Instruct.Q4_1.gguf, from tools/deps.sh) it
 also writes smollm2.json: the chat prompt's token ids and llama.cpp's greedy
-continuation of 32 tokens, with its text.
+continuation of 32 tokens, with its text; and the token ids of a few plain
+texts (BOS as the vocabulary asks, special tokens parsed).
+
+`make_goldens.py --text MODELDIR` writes only text_ARCH_TYPE.json (the text
+prompt path of `smelt run MODEL --prompt TEXT`, for compiled artifacts that
+carry their tokenizer): a text prompt, llama.cpp's tokenization of it (BOS
+as the vocabulary asks, special tokens parsed) and its greedy continuation
+of 32 tokens, with the text of those tokens as llama.cpp detokenizes them
+(as hex bytes: a random model's text need not be UTF-8).
 
 The oracle's environment (not needed by the tests):
     python3 -m venv /work/llama-venv
@@ -87,6 +95,31 @@ def tiny(moddir):
             write(f"{arch}_{t}.json", doc)
 
 
+TEXT_PROMPTS = {"llama": "the word of the hot sun is in a cat, and he was out",
+                "qwen2": "hi to us, it is ok so we go: 42 <|im_start|>ma"}
+# f32 only: over 100 positions a quantized model meets near-ties (llama q8_0:
+# logits 9e-3 apart at step 21) that the greedy check could not hold
+TEXT_TYPES = ["f32"]
+
+
+def text(moddir):
+    for arch, prompt_text in TEXT_PROMPTS.items():
+        for t in TEXT_TYPES:
+            path = os.path.join(moddir, f"{arch}_{t}.gguf")
+            llm = load(path, 128)
+            prompt = llm.tokenize(prompt_text.encode(), add_bos=True, special=True)
+            gen, _ = greedy(llm, prompt, N_GEN)
+            out = llm.detokenize(gen)
+            del llm
+            write(f"text_{arch}_{t}.json", {"model": os.path.basename(path), "sha256": sha256(path),
+                                            "prompt_text": prompt_text, "prompt": prompt, "generated": gen,
+                                            "text_hex": out.hex()})
+
+
+SMOLLM_TEXTS = ["The capital of France is", "def fibonacci(n):\n    return n if n < 2 else 0",
+                "Water boils at 100 °C; ice melts at 0 °C. Ça va? 🦙<|im_end|>\n\n  x"]
+
+
 def smollm(path):
     llm = load(path, 512)
     msgs = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" \
@@ -94,8 +127,9 @@ def smollm(path):
     prompt = llm.tokenize(msgs.encode(), add_bos=False, special=True)
     gen, _ = greedy(llm, prompt, N_GEN)
     text = llm.detokenize(gen).decode("utf-8", errors="replace")
+    texts = [{"text": t, "ids": llm.tokenize(t.encode(), add_bos=True, special=True)} for t in SMOLLM_TEXTS]
     write("smollm2.json", {"model": os.path.basename(path), "sha256": sha256(path), "prompt_text": msgs,
-                           "prompt": prompt, "generated": gen, "text": text})
+                           "prompt": prompt, "generated": gen, "text": text, "texts": texts})
 
 
 def write(name, doc):
@@ -107,6 +141,9 @@ def write(name, doc):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--text":
+        text(sys.argv[2])
+        sys.exit(0)
     tiny(sys.argv[1])
     if len(sys.argv) > 2:
         smollm(sys.argv[2])
