@@ -7,6 +7,7 @@
  * recurrence of LinearAttention, and the errors of bad attributes and
  * shapes. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,30 +18,37 @@
 
 #define D run_text_diag
 
-/* A zero query weighs every allowed key alike: the causal row i averages
- * V[0..i]. The sequence length is a symbol bound by the inputs. */
-static void test_attention_causal_symbolic(void) {
-    const char *text = "graph \"t\" source \"t.ir\" {\n  sym s\n"
-                       "  input %q: f32[1,1,s,1]\n  input %k: f32[1,1,s,1]\n  input %v: f32[1,1,s,1]\n"
-                       "  %y: f32[1,1,s,1] = Attention(%q, %k, %v) {is_causal=1}\n  output %y\n}\n";
-    float q[3] = {0, 0, 0}, k[3] = {1, 2, 3}, v[3] = {2, 4, 6};
+/* Attention over a zero query, keys 1 2 3 and values v (sequence length a
+ * symbol bound by the inputs) with the attributes attrs: each row averages
+ * the values its mask allows; true when Y is want. */
+static bool zero_query_rows(const char *attrs, const float *v, const float *want) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "graph \"t\" source \"t.ir\" {\n  sym s\n"
+             "  input %%q: f32[1,1,s,1]\n  input %%k: f32[1,1,s,1]\n  input %%v: f32[1,1,s,1]\n"
+             "  %%y: f32[1,1,s,1] = Attention(%%q, %%k, %%v) {%s}\n  output %%y\n}\n",
+             attrs);
+    float q[3] = {0, 0, 0}, k[3] = {1, 2, 3};
     int64_t shape[4] = {1, 1, 3, 1};
-    interp_tensor in[3] = {test_tensor(IR_F32, 4, shape, q), test_tensor(IR_F32, 4, shape, k), test_tensor(IR_F32, 4, shape, v)}, out[1];
-    CHECK(run_text(text, in, out) == 0 && near_f32(&out[0], (float[]){2, 3, 4}, 3));
+    interp_tensor in[3] = {test_tensor(IR_F32, 4, shape, q), test_tensor(IR_F32, 4, shape, k),
+                           test_tensor(IR_F32, 4, shape, (float *)v)},
+                  out[1];
+    if (run_text(text, in, out)) return false;
+    bool ok = near_f32(&out[0], want, 3);
     free_outputs(out, 1);
+    return ok;
+}
+
+/* Causal: row i averages V[0..i]. */
+static void test_attention_causal_symbolic(void) {
+    CHECK(zero_query_rows("is_causal=1", (float[]){2, 4, 6}, (float[]){2, 3, 4}));
 }
 
 /* sliding_window 2: row i averages V[i-1..i] only; with a past cache of
  * 2 (query at position 2) the window keeps past key 1 and the new key. */
 static void test_attention_sliding_window(void) {
-    const char *text = "graph \"t\" source \"t.ir\" {\n  sym s\n"
-                       "  input %q: f32[1,1,s,1]\n  input %k: f32[1,1,s,1]\n  input %v: f32[1,1,s,1]\n"
-                       "  %y: f32[1,1,s,1] = Attention(%q, %k, %v) {is_causal=1, sliding_window=2}\n  output %y\n}\n";
-    float q[3] = {0, 0, 0}, k[3] = {1, 2, 3}, v[3] = {2, 4, 8};
-    int64_t shape[4] = {1, 1, 3, 1};
-    interp_tensor in[3] = {test_tensor(IR_F32, 4, shape, q), test_tensor(IR_F32, 4, shape, k), test_tensor(IR_F32, 4, shape, v)}, out[3];
-    CHECK(run_text(text, in, out) == 0 && near_f32(&out[0], (float[]){2, 3, 6}, 3));
-    free_outputs(out, 1);
+    CHECK(zero_query_rows("is_causal=1, sliding_window=2", (float[]){2, 4, 8}, (float[]){2, 3, 6}));
+    interp_tensor out[3];
     const char *past = "graph \"t\" source \"t.ir\" {\n"
                        "  input %q: f32[1,1,1,1]\n  input %k: f32[1,1,1,1]\n  input %v: f32[1,1,1,1]\n"
                        "  input %pk: f32[1,1,2,1]\n  input %pv: f32[1,1,2,1]\n"
