@@ -6,8 +6,9 @@ pairs) for llama and NeoX (halves) for the others, causal grouped-query
 attention, SwiGLU, tied embeddings when output.weight is absent; qwen3 and
 gemma3 RMSNorm each head of Q and K; gemma3 scales the embedding by
 sqrt(E), norms the attention and FFN outputs, uses GELU (tanh), a sliding
-window with RoPE base rope.freq_base_swa (10000) on all layers but every
-6th, and softcaps the logits if the file says so), in float64, with the
+window with RoPE base rope.freq_base_swa (10000) and no scaling on all
+layers but every 6th, and softcaps the logits if the file says so; linear
+RoPE scaling multiplies the positions by 1 / rope.scaling.factor), in float64, with the
 weights the gguf package reads and dequantizes. gelu_f16=True rounds
 GELU's input and output to f16 as ggml's CPU GELU table does.
 
@@ -48,7 +49,8 @@ def load(path):
               eps=kv("attention.layer_norm_rms_epsilon"), base=kv("rope.freq_base", 10000.0),
               n_embd=kv("embedding_length"), n_swa=kv("attention.sliding_window", 0),
               swa_pattern=kv("attention.sliding_window_pattern", 6), base_swa=kv("rope.freq_base_swa", 10000.0),
-              softcap=kv("final_logit_softcapping", 0.0))
+              softcap=kv("final_logit_softcapping", 0.0),
+              scale=1.0 / (kv("rope.scaling.factor", 0.0) or 1.0))
     hp["head"] = kv("attention.key_length", hp["n_embd"] // hp["n_head"])
     hp["n_rot"] = kv("rope.dimension_count", hp["head"])
     return hp, w
@@ -58,12 +60,12 @@ def rms_norm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def rope(x, n_heads, hp, base):
-    """x [seq, n_heads * head] rotated at positions 0..seq-1."""
+def rope(x, n_heads, hp, base, scale):
+    """x [seq, n_heads * head] rotated at positions 0..seq-1 (times scale)."""
     seq, head, rot = x.shape[0], hp["head"], hp["n_rot"]
     x = x.reshape(seq, n_heads, head).copy()
     i = np.arange(rot // 2)
-    theta = np.arange(seq)[:, None] * base ** (-2.0 * i / rot)  # [seq, rot/2]
+    theta = np.arange(seq)[:, None] * scale * base ** (-2.0 * i / rot)  # [seq, rot/2]
     c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
     if hp["arch"] != "llama":  # NeoX: (i, i + rot/2)
         a, b = x[..., :rot // 2].copy(), x[..., rot // 2:rot].copy()
@@ -140,8 +142,8 @@ def forward(path, tokens, gelu_f16=False):
         if p + "attn_q_norm.weight" in w:
             q = rms_norm(q.reshape(seq, H, D), w[p + "attn_q_norm.weight"], hp["eps"]).reshape(seq, -1)
             k = rms_norm(k.reshape(seq, KVH, D), w[p + "attn_k_norm.weight"], hp["eps"]).reshape(seq, -1)
-        base = hp["base_swa"] if swa else hp["base"]
-        q, k = rope(q, H, hp, base), rope(k, KVH, hp, base)
+        base, scale = (hp["base_swa"], 1.0) if swa else (hp["base"], hp["scale"])
+        q, k = rope(q, H, hp, base, scale), rope(k, KVH, hp, base, scale)
         q, k, v = q.reshape(seq, H, D), k.reshape(seq, KVH, D), v.reshape(seq, KVH, D)
         mask = local if swa else causal
         out = np.empty((seq, H, D))

@@ -13,8 +13,8 @@ Writes into OUTDIR:
       q8_0 q4_0 q4_k) is qwen2 without biases, with per-head Q/K norms,
       heads of 128 and its own output.weight; gemma3 (the same types) has
       the SentencePiece vocab, 6 layers of heads of 128, Q/K norms, post-
-      attention and post-FFN norms, a sliding window of 8 and tied
-      embeddings. Hidden 256 because the K-quant super-blocks hold 256
+      attention and post-FFN norms, a sliding window of 8, linear RoPE
+      scaling by 8 and tied embeddings. Hidden 256 because the K-quant super-blocks hold 256
       elements of a row.
       Weights of the types gguf.quants can quantize (q4_0 .. q8_0, bf16) go
       through gguf.quants.quantize; for the K-quants the package has only
@@ -137,8 +137,9 @@ def bpe_vocab(n):
     return toks + specials, types, merges
 
 
-def write_model(path, arch, tname, seed, drop=()):
-    """drop: tensor names and keys left out (for the error tests)."""
+def write_model(path, arch, tname, seed, drop=(), extra=()):
+    """drop: tensor names and keys left out, extra: (key, value, GGUFValueType)
+    added instead (for the error tests)."""
     qtype = TYPES[tname]
     rng = np.random.default_rng(seed)
     hp = dict(HP, **ARCH_HP.get(arch, {}))
@@ -159,8 +160,10 @@ def write_model(path, arch, tname, seed, drop=()):
     if "head" in hp:
         w.add_key_length(head)
         w.add_value_length(head)
-    if "n_swa" in hp:
+    if "n_swa" in hp:  # and linear RoPE scaling as Gemma 3 4B..27B have (llama.cpp: global layers only)
         w.add_sliding_window(hp["n_swa"])
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(8.0)
     w.add_vocab_size(hp["n_vocab"])
     if arch in ("llama", "gemma3"):
         toks, scores, types = spm_vocab(hp["n_vocab"])
@@ -199,6 +202,8 @@ def write_model(path, arch, tname, seed, drop=()):
     for key in drop:
         for kvs in w.kv_data:
             kvs.pop(key, None)
+    for key, val, vtype in extra:
+        w.add_key_value(key, val, vtype)
 
     E, F, V = hp["n_embd"], hp["n_ff"], hp["n_vocab"]
     qd, kv = head * hp["n_head"], head * hp["n_head_kv"]
@@ -382,10 +387,17 @@ def main():
     write_model(os.path.join(bg, "no_heads.gguf"), "qwen2", "f16", 2, drop=("qwen2.attention.head_count",))
     write_model(os.path.join(bg, "no_k_norm.gguf"), "qwen3", "f16", 3, drop=("blk.1.attn_k_norm.weight",))
     write_model(os.path.join(bg, "no_post_ffw_norm.gguf"), "gemma3", "f32", 4, drop=("blk.5.post_ffw_norm.weight",))
+    V = gguf.GGUFValueType
+    write_model(os.path.join(bg, "value_length.gguf"), "qwen3", "f32", 5, drop=("qwen3.attention.value_length",),
+                extra=[("qwen3.attention.value_length", 64, V.UINT32)])
+    write_model(os.path.join(bg, "rope_yarn.gguf"), "gemma3", "f32", 6, drop=("gemma3.rope.scaling.type",),
+                extra=[("gemma3.rope.scaling.type", "yarn", V.STRING)])
     with open(os.path.join(bg, "expected.tsv"), "w") as f:
         f.write("no_ffn_up.gguf\ttensor 'blk.1.ffn_up.weight' is missing\n")
         f.write("no_k_norm.gguf\ttensor 'blk.1.attn_k_norm.weight' is missing\n")
         f.write("no_post_ffw_norm.gguf\ttensor 'blk.5.post_ffw_norm.weight' is missing\n")
+        f.write("value_length.gguf\tqwen3.attention.key_length 128 / value_length 64: not supported\n")
+        f.write("rope_yarn.gguf\tkey 'gemma3.rope.scaling.type': RoPE scaling 'yarn' is not supported\n")
         f.write("no_heads.gguf\tkey 'qwen2.attention.head_count' is missing\n")
         f.write("../types.gguf\tarchitecture 'smelt-test' is not supported (supported: llama, qwen2, qwen3, gemma3)\n")
 
