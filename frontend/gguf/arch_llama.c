@@ -19,11 +19,11 @@
  * transB=1): GGUF stores a weight as [out, in]. RoPE rotates adjacent pairs
  * for llama (llama.cpp's "normal" mode, RotaryEmbedding interleaved=1) and
  * the two halves of each head for the others (NeoX mode, interleaved=0),
- * with cos/sin tables over context_length positions computed here in double.
+ * by cos/sin of angles the graph computes from the positions.
  * Without output.weight the embedding is tied. Weights stay in their file
  * types (gb_weight); block-type weights feed MatMulGGML / GatherGGML, which
  * read them in place (runtime/qmatmul.h), instead of a dequantized copy. The
- * graph is the prefill of positions 0 .. seq-1, for seq <= context_length.
+ * graph is the prefill of positions 0 .. seq-1.
  *
  * With b->kv_cache the graph is one step of generation instead, the same
  * for prefill (seq tokens) and decode (one): per block inputs cache_k.L and
@@ -43,33 +43,29 @@
 
 #include "arch_hparams.h"
 
-/* The RoPE inputs of a layer: cos and sin [n_ctx, rot/2] of
- * p * scale * base^(-2i/rot) for p < n_ctx, i < rot/2 (computed in double),
- * and position_ids [1, seq]. */
+/* The RoPE inputs of a layer: cos and sin [1, seq, rot/2] of the angles
+ * pos * scale * base^(-2i/rot), i < rot/2, computed in the graph in f32
+ * from position_ids pos [1, seq] (as ggml does; no table over the
+ * context). */
 typedef struct rope_in {
-    ir_id cos, sin, pos;
+    ir_id cos, sin;
 } rope_in;
 
-static int rope_tables(gguf_builder *b, const decoder_hp *hp, double base, double scale, ir_id pos, rope_in *r) {
-    int64_t half = hp->n_rot / 2, n = hp->n_ctx * half;
-    float *c = malloc((size_t)n * sizeof *c), *s = malloc((size_t)n * sizeof *s);
-    if (!c || !s) {
-        free(c);
-        free(s);
-        return diag_error(b->d, "%s: out of memory", b->f->path);
-    }
-    for (int64_t p = 0; p < hp->n_ctx; p++)
-        for (int64_t i = 0; i < half; i++) {
-            double theta = (double)p * scale * pow(base, -2.0 * (double)i / (double)hp->n_rot);
-            c[p * half + i] = (float)cos(theta);
-            s[p * half + i] = (float)sin(theta);
-        }
-    int64_t dims[2] = {hp->n_ctx, half};
-    r->cos = gb_const_f32(b, c, 2, dims);
-    r->sin = gb_const_f32(b, s, 2, dims);
-    r->pos = pos;
-    free(c);
-    free(s);
+static int rope_angles(gguf_builder *b, const decoder_hp *hp, double base, double scale, ir_id pos, rope_in *r) {
+    int64_t half = hp->n_rot / 2, two = 2;
+    float *f = malloc((size_t)half * sizeof *f);
+    if (!f) return diag_error(b->d, "%s: out of memory", b->f->path);
+    for (int64_t i = 0; i < half; i++) f[i] = (float)(scale * pow(base, -2.0 * (double)i / (double)hp->n_rot));
+    ir_id inv = gb_const_f32(b, f, 1, &half);
+    free(f);
+    ir_id p = gb_node(b, IR_OP_Cast, &pos, 1, NULL);
+    if (inv == IR_NONE || p == IR_NONE || ir_set_attr_int(b->g, b->g->values[p].producer, "to", IR_F32, b->d))
+        return -1;
+    ir_id un[2] = {p, gb_const_i64(b, &two, 1, false)};
+    ir_id th[2] = {un[1] == IR_NONE ? IR_NONE : gb_node(b, IR_OP_Unsqueeze, un, 2, NULL), inv};
+    ir_id theta = th[0] == IR_NONE ? IR_NONE : gb_node(b, IR_OP_Mul, th, 2, NULL); /* [1, seq, half] */
+    r->cos = theta == IR_NONE ? IR_NONE : gb_node(b, IR_OP_Cos, &theta, 1, NULL);
+    r->sin = theta == IR_NONE ? IR_NONE : gb_node(b, IR_OP_Sin, &theta, 1, NULL);
     return r->cos == IR_NONE || r->sin == IR_NONE ? -1 : 0;
 }
 
@@ -145,9 +141,9 @@ static ir_id add(gguf_builder *b, ir_id x, ir_id y) {
 
 /* x [seq, heads * head] rotated, as packed 3-D heads [1, seq, heads * head]. */
 static ir_id rope(gguf_builder *b, const decoder_hp *hp, ir_id x, const rope_in *r, int64_t heads, const char *origin) {
-    ir_id ins[4] = {axis0(b, IR_OP_Unsqueeze, x), r->cos, r->sin, r->pos};
+    ir_id ins[3] = {axis0(b, IR_OP_Unsqueeze, x), r->cos, r->sin};
     if (ins[0] == IR_NONE) return IR_NONE;
-    ir_id y = set_int(b, gb_node(b, IR_OP_RotaryEmbedding, ins, 4, origin), "interleaved", hp->t->neox ? 0 : 1);
+    ir_id y = set_int(b, gb_node(b, IR_OP_RotaryEmbedding, ins, 3, origin), "interleaved", hp->t->neox ? 0 : 1);
     y = set_int(b, y, "num_heads", heads);
     if (hp->n_rot != hp->head) y = set_int(b, y, "rotary_embedding_dim", hp->n_rot);
     return y;
@@ -299,8 +295,8 @@ int gguf_build_llama(gguf_builder *b) {
     ir_id tokens = ir_add_input(g, "tokens", IR_I64, 1, &seq, b->d);
     ir_id pos = tokens == IR_NONE ? IR_NONE : positions(b, &hp, tokens, past);
     rope_in global, local;
-    if (pos == IR_NONE || rope_tables(b, &hp, hp.rope_base, hp.rope_scale, pos, &global) ||
-        (hp.n_swa > 0 && rope_tables(b, &hp, hp.rope_base_swa, hp.rope_scale_swa, pos, &local)))
+    if (pos == IR_NONE || rope_angles(b, &hp, hp.rope_base, hp.rope_scale, pos, &global) ||
+        (hp.n_swa > 0 && rope_angles(b, &hp, hp.rope_base_swa, hp.rope_scale_swa, pos, &local)))
         return -1;
     int64_t ed[2] = {hp.n_vocab, hp.n_embd};
     bool emb_q;
