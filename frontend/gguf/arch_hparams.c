@@ -62,7 +62,8 @@ static int read_rope_scaling(gguf_builder *b, decoder_hp *hp) {
     const char *key = gguf_find(b->f, k) ? "rope.scaling.factor" : "rope.scale_linear";
     if (gb_arch_f64(b, key, false, 0.0, &factor)) return -1;
     if (!(factor == 0 || (factor >= 1e-3 && factor <= 1e6)))
-        return diag_error(b->d, "%s: key '%s.%s': implausible RoPE scaling factor %g", b->f->path, b->arch, key, factor);
+        return diag_error(b->d, "%s: key '%s.%s': implausible RoPE scaling factor %g", b->f->path, b->arch, key,
+                          factor);
     hp->rope_scale = factor == 0 ? 1.0 : 1.0 / factor;
     return 0;
 }
@@ -101,14 +102,17 @@ int decoder_read_hparams(gguf_builder *b, decoder_hp *hp) {
     const char *path = b->f->path;
     if (!e || !h || !kv || h % kv || !l || !ff || !ctx || e > (1u << 20) || h > 4096 || l > 4096 ||
         ff > (1u << 24) || ctx > (1u << 24) || !(hp->rope_base > 1) || !(hp->eps >= 0))
-        return diag_error(b->d, "%s: %s: implausible sizes: embedding %llu, heads %llu / %llu kv, blocks %llu, ffn %llu, "
-                          "context %llu", path, b->arch, (unsigned long long)e, (unsigned long long)h,
-                          (unsigned long long)kv, (unsigned long long)l, (unsigned long long)ff, (unsigned long long)ctx);
+        return diag_error(b->d,
+                          "%s: %s: implausible sizes: embedding %llu, heads %llu / %llu kv, blocks %llu, ffn %llu, "
+                          "context %llu",
+                          path, b->arch, (unsigned long long)e, (unsigned long long)h, (unsigned long long)kv,
+                          (unsigned long long)l, (unsigned long long)ff, (unsigned long long)ctx);
     if (gb_arch_u64(b, "attention.key_length", false, e / h, &kl) ||
         gb_arch_u64(b, "attention.value_length", false, kl, &vl))
         return -1;
     if (!kl || kl > 4096 || vl != kl)
-        return diag_error(b->d, "%s: %s.attention.key_length %llu / value_length %llu: not supported (equal, 1 .. 4096)",
+        return diag_error(b->d,
+                          "%s: %s.attention.key_length %llu / value_length %llu: not supported (equal, 1 .. 4096)",
                           path, b->arch, (unsigned long long)kl, (unsigned long long)vl);
     if (gb_arch_u64(b, "rope.dimension_count", false, kl, &rot)) return -1;
     if (!rot || rot % 2 || rot > kl)

@@ -181,8 +181,10 @@ static ir_id attention(gguf_builder *b, const decoder_hp *hp, int64_t i, ir_id h
     int64_t E = hp->n_embd, QD = hp->head * hp->n_head, KV = hp->head * hp->n_head_kv;
     bool bias = hp->t->qkv_bias;
     ir_id q = linear(b, h, tn(wq, i, "attn_q.weight"), bias ? tn(bq, i, "attn_q.bias") : NULL, QD, E);
-    ir_id k = q == IR_NONE ? IR_NONE : linear(b, h, tn(wk, i, "attn_k.weight"), bias ? tn(bk, i, "attn_k.bias") : NULL, KV, E);
-    ir_id v = k == IR_NONE ? IR_NONE : linear(b, h, tn(wv, i, "attn_v.weight"), bias ? tn(bv, i, "attn_v.bias") : NULL, KV, E);
+    ir_id k = q == IR_NONE ? IR_NONE
+                           : linear(b, h, tn(wk, i, "attn_k.weight"), bias ? tn(bk, i, "attn_k.bias") : NULL, KV, E);
+    ir_id v = k == IR_NONE ? IR_NONE
+                           : linear(b, h, tn(wv, i, "attn_v.weight"), bias ? tn(bv, i, "attn_v.bias") : NULL, KV, E);
     if (v != IR_NONE && hp->t->qk_norm) {
         q = head_norm(b, hp, q, hp->n_head, tn(nq, i, "attn_q_norm.weight"));
         k = q == IR_NONE ? IR_NONE : head_norm(b, hp, k, hp->n_head_kv, tn(nk, i, "attn_k_norm.weight"));
