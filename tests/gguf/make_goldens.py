@@ -86,15 +86,24 @@ def top(rows):
     return res
 
 
+def eog_ids(llm):
+    """The vocabulary's end-of-generation ids (llama_vocab_is_eog), where a
+    generation stops: `generated` runs on through them, a caller that stops
+    there generates its prefix."""
+    v = llama_cpp.llama_model_get_vocab(llm._model.model)
+    return [i for i in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(v, i)]
+
+
 def tiny(moddir):
     for arch, types in ARCHS.items():
         for t in types:
             path = os.path.join(moddir, f"{arch}_{t}.gguf")
             llm = load(path, 128)
             gen, rows = greedy(llm, PROMPT, N_GEN)
+            eog = eog_ids(llm)
             del llm
             doc = {"model": os.path.basename(path), "sha256": sha256(path), "prompt": PROMPT, "generated": gen,
-                   "topk": top(rows)}
+                   "eog": eog, "topk": top(rows)}
             write(f"{arch}_{t}.json", doc)
 
 
