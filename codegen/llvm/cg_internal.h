@@ -48,8 +48,9 @@ typedef struct cg_ctx {
     uint32_t n_packs, cap_packs;
     uint32_t *readers;             /* per buffer: kernels that read it (made on first use) */
     unsigned char *packed_only;    /* per buffer: its bytes in the blob are its packed copy */
-    LLVMValueRef gemm_micro[4];    /* the engine's microkernels (gemm_kernel.c), one per tile */
-    int gemm_tile[4][2];           /* their MR, NR */
+#define CG_GEMM_MICROS 8
+    LLVMValueRef gemm_micro[CG_GEMM_MICROS]; /* the engine's microkernels (gemm_kernel.c), one per tile */
+    int gemm_tile[CG_GEMM_MICROS][3];        /* their MR, NR, dot instruction */
 } cg_ctx;
 
 /* A packed copy of constant buffer `buf` (malloc'd data, owned by the

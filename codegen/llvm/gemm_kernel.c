@@ -50,6 +50,8 @@ typedef struct gk {
     const kir_buffer *ob;
     const cg_gemm_config *cfg;
     LLVMValueRef M, N, K, nbat, MI, NI, nbm, nbn, items;
+    LLVMValueRef Kp;         /* K in packed elements: K, or its pairs (integer engine) */
+    bool integer;            /* the integer engine (cfg->dot): i16 operands, i32 C */
     LLVMValueRef apk, bpk;   /* packed constants, or NULL (packed at run time) */
     LLVMValueRef abuf, bbuf; /* stack panels of the run-time packed operands */
     LLVMValueRef row;        /* one row of b's item columns (pack_b) */
@@ -107,6 +109,7 @@ static void grid(gk *g) {
     g->nbat = dims_of(g, pl->batch);
     g->K = i64c(f, 1);
     for (int r = 0; r < g->k->rrank; r++) g->K = LLVMBuildMul(B, g->K, cg_emit_dim(f, g->k->red[r]), "");
+    g->Kp = g->integer ? cdiv(B, f, g->K, i64c(f, 2)) : g->K;
     LLVMValueRef one = i64c(f, 1);
     LLVMValueRef nimax = i64c(f, (long long)NR * (g->bpk ? GK_NI_CONST : GK_NI_RT));
     LLVMValueRef nbn = imax(B, cdiv(B, f, g->N, nimax), one);
@@ -250,6 +253,7 @@ static LLVMValueRef emit_operand(cg_fn *f, const opnd *o) {
     const kir_program *p = c->p;
     if (o->load == KIR_NONE) {
         LLVMValueRef v = cg_emit_expr(f, o->e);
+        if (v && c->p->exprs[o->e].dtype == IR_I32) return LLVMBuildTrunc(f->b, v, c->t_i16, ""); /* fits: cg_int_operand_i16 */
         return v ? as_f32(f, v) : NULL;
     }
     LLVMBasicBlockRef yes = NULL, join = NULL, from = NULL;
@@ -284,26 +288,17 @@ static LLVMValueRef emit_operand(cg_fn *f, const opnd *o) {
     return phi;
 }
 
-/* b's rows k0..k0+kc of the NR-column panels of columns [n0, n1) into
- * bbuf ([panel][k][NR]). Per k, the row is first made in `row` by loops
- * over the N axes (the innermost one inner, so that its loads are
- * contiguous: im2col), then copied panel by panel; columns past n1 are
- * the zeros `row` holds there. */
-static int pack_b(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef n0, LLVMValueRef n1) {
+/* One row of b (the current k) over columns [n0, n1) into row[0 ..
+ * n1 - n0): loops over the N axes, the innermost one inner, so that its
+ * loads are contiguous (im2col). Elements are f32, or i16 (integer). */
+static int b_row(gk *g, const opnd *o, LLVMValueRef n0, LLVMValueRef n1, LLVMValueRef row) {
     cg_fn *f = g->f;
-    cg_ctx *c = f->c;
-    int NR = g->cfg->nr, last = g->ob->rank - 1;
+    int last = g->ob->rank - 1;
+    LLVMTypeRef et = g->integer ? f->c->t_i16 : f->c->t_f32;
     uint32_t outer = range_mask(g->pl->n_lo, last);
     LLVMValueRef W = cg_emit_dim(f, g->ob->dims[last]);
-    LLVMValueRef cols = LLVMBuildSub(f->b, n1, n0, ""), npan = cdiv(f->b, f, cols, i64c(f, NR));
-    cg_loop lz, lk, lq, lw, lp;
-    cg_loop_begin(f, &lz, cols, LLVMBuildMul(f->b, npan, i64c(f, NR), ""), "bz");
-    LLVMBuildStore(f->b, LLVMConstNull(c->t_f32), fptr(f, g->row, lz.iv));
-    cg_loop_end(f, &lz);
     LLVMValueRef q0 = LLVMBuildUDiv(f->b, n0, W, ""), q1 = LLVMBuildAdd(f->b, LLVMBuildUDiv(f->b, LLVMBuildSub(f->b, n1, i64c(f, 1), ""), W, ""), i64c(f, 1), "");
-    cg_loop_begin(f, &lk, i64c(f, 0), kc, "bk");
-    set_k(g, LLVMBuildAdd(f->b, k0, lk.iv, ""));
-    cg_scope_push(f);
+    cg_loop lq, lw;
     cg_loop_begin(f, &lq, q0, q1, "bq");
     unravel(g, outer, lq.iv, false);
     cg_scope_push(f);
@@ -316,11 +311,32 @@ static int pack_b(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMVa
     cg_scope_push(f);
     LLVMValueRef v = emit_operand(f, o);
     if (!v) return -1;
-    LLVMBuildStore(f->b, v, fptr(f, g->row, LLVMBuildAdd(f->b, rbase, lw.iv, "")));
+    LLVMValueRef at = LLVMBuildAdd(f->b, rbase, lw.iv, "");
+    LLVMBuildStore(f->b, v, LLVMBuildGEP2(f->b, et, row, &at, 1, ""));
     cg_scope_pop(f);
     cg_loop_end(f, &lw);
     cg_scope_pop(f);
     cg_loop_end(f, &lq);
+    return 0;
+}
+
+/* b's rows k0..k0+kc of the NR-column panels of columns [n0, n1) into
+ * bbuf ([panel][k][NR]). Per k, the row is first made in `row` (b_row),
+ * then copied panel by panel; columns past n1 are the zeros `row` holds
+ * there. */
+static int pack_b(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef n0, LLVMValueRef n1) {
+    cg_fn *f = g->f;
+    cg_ctx *c = f->c;
+    int NR = g->cfg->nr;
+    LLVMValueRef cols = LLVMBuildSub(f->b, n1, n0, ""), npan = cdiv(f->b, f, cols, i64c(f, NR));
+    cg_loop lz, lk, lp;
+    cg_loop_begin(f, &lz, cols, LLVMBuildMul(f->b, npan, i64c(f, NR), ""), "bz");
+    LLVMBuildStore(f->b, LLVMConstNull(c->t_f32), fptr(f, g->row, lz.iv));
+    cg_loop_end(f, &lz);
+    cg_loop_begin(f, &lk, i64c(f, 0), kc, "bk");
+    set_k(g, LLVMBuildAdd(f->b, k0, lk.iv, ""));
+    cg_scope_push(f);
+    if (b_row(g, o, n0, n1, g->row)) return -1;
     /* the row into the panels */
     LLVMValueRef dk = fptr(f, g->bbuf, LLVMBuildMul(f->b, lk.iv, i64c(f, NR), ""));
     LLVMValueRef pstride = LLVMBuildMul(f->b, kc, i64c(f, NR), "");
@@ -339,17 +355,105 @@ static int pack_b(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMVa
     return 0;
 }
 
+static LLVMValueRef hptr(cg_fn *f, LLVMValueRef base, LLVMValueRef at) {
+    return LLVMBuildGEP2(f->b, f->c->t_i16, base, &at, 1, "");
+}
+
+/* The integer engine's pack_b: pairs k0..k0+kc (elements 2k0 .. 2k0+2kc,
+ * those from K on 0) of columns [n0, n1). Per pair, rows k and k+1 are
+ * made side by side in `row` (i16, NR * GK_NI_RT apart) and interleaved
+ * into the panels ([panel][pair][NR][2]). */
+static int pack_b_i16(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef n0, LLVMValueRef n1) {
+    cg_fn *f = g->f;
+    cg_ctx *c = f->c;
+    int NR = g->cfg->nr, W2 = NR * GK_NI_RT;
+    LLVMValueRef cols = LLVMBuildSub(f->b, n1, n0, ""), npan = cdiv(f->b, f, cols, i64c(f, NR));
+    LLVMValueRef row1 = hptr(f, g->row, i64c(f, W2));
+    cg_loop lz, lk, lp;
+    cg_loop_begin(f, &lz, cols, LLVMBuildMul(f->b, npan, i64c(f, NR), ""), "bz");
+    LLVMBuildStore(f->b, LLVMConstNull(c->t_i16), hptr(f, g->row, lz.iv));
+    LLVMBuildStore(f->b, LLVMConstNull(c->t_i16), hptr(f, row1, lz.iv));
+    cg_loop_end(f, &lz);
+    cg_loop_begin(f, &lk, i64c(f, 0), kc, "bk");
+    LLVMValueRef ke = LLVMBuildMul(f->b, LLVMBuildAdd(f->b, k0, lk.iv, ""), i64c(f, 2), "");
+    set_k(g, ke);
+    cg_scope_push(f);
+    if (b_row(g, o, n0, n1, g->row)) return -1;
+    cg_scope_pop(f);
+    LLVMValueRef ko = LLVMBuildAdd(f->b, ke, i64c(f, 1), "");
+    LLVMBasicBlockRef in = LLVMAppendBasicBlockInContext(c->ctx, f->fn, "bodd"),
+                      out = LLVMAppendBasicBlockInContext(c->ctx, f->fn, "bpad"),
+                      join = LLVMAppendBasicBlockInContext(c->ctx, f->fn, "bjoin");
+    LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, ko, g->K, ""), in, out);
+    LLVMPositionBuilderAtEnd(f->b, in);
+    set_k(g, ko);
+    cg_scope_push(f);
+    if (b_row(g, o, n0, n1, row1)) return -1;
+    cg_scope_pop(f);
+    LLVMBuildBr(f->b, join);
+    LLVMPositionBuilderAtEnd(f->b, out); /* K odd: the last pair's second row is 0 */
+    cg_loop_begin(f, &lz, i64c(f, 0), cols, "bz1");
+    LLVMBuildStore(f->b, LLVMConstNull(c->t_i16), hptr(f, row1, lz.iv));
+    cg_loop_end(f, &lz);
+    LLVMBuildBr(f->b, join);
+    LLVMPositionBuilderAtEnd(f->b, join);
+    /* the two rows, interleaved, into the panels */
+    LLVMValueRef dk = fptr(f, g->bbuf, LLVMBuildMul(f->b, lk.iv, i64c(f, NR), ""));
+    LLVMValueRef pstride = LLVMBuildMul(f->b, kc, i64c(f, NR), "");
+    int V = g->cfg->vec;
+    LLVMTypeRef ht = LLVMVectorType(c->t_i16, (unsigned)V);
+    LLVMValueRef il[128];
+    for (int i = 0; i < V; i++) {
+        il[2 * i] = LLVMConstInt(c->t_i32, (unsigned)i, 0);
+        il[2 * i + 1] = LLVMConstInt(c->t_i32, (unsigned)(V + i), 0);
+    }
+    LLVMValueRef mask = LLVMConstVector(il, (unsigned)(2 * V));
+    cg_loop_begin(f, &lp, i64c(f, 0), npan, "bp");
+    LLVMValueRef col = LLVMBuildMul(f->b, lp.iv, i64c(f, NR), "");
+    LLVMValueRef dst = fptr(f, dk, LLVMBuildMul(f->b, lp.iv, pstride, ""));
+    for (int j = 0; j < NR; j += V) {
+        LLVMValueRef at = LLVMBuildAdd(f->b, col, i64c(f, j), "");
+        LLVMValueRef x0 = LLVMBuildLoad2(f->b, ht, hptr(f, g->row, at), ""), x1 = LLVMBuildLoad2(f->b, ht, hptr(f, row1, at), "");
+        LLVMSetAlignment(x0, 2);
+        LLVMSetAlignment(x1, 2);
+        LLVMValueRef x = LLVMBuildShuffleVector(f->b, x0, x1, mask, "");
+        LLVMSetAlignment(LLVMBuildStore(f->b, x, fptr(f, dst, i64c(f, j))), 4);
+    }
+    cg_loop_end(f, &lp);
+    cg_loop_end(f, &lk);
+    return 0;
+}
+
+/* position of element k of a row in an i16 panel ([pair][R][2]) */
+static LLVMValueRef pair_at(cg_fn *f, LLVMValueRef k, int R) {
+    LLVMValueRef hi = LLVMBuildMul(f->b, LLVMBuildLShr(f->b, k, i64c(f, 1), ""), i64c(f, 2 * R), "");
+    return LLVMBuildAdd(f->b, hi, LLVMBuildAnd(f->b, k, i64c(f, 1), ""), "");
+}
+
+/* element k of an A panel row that starts at dst */
+static LLVMValueRef a_at(gk *g, LLVMValueRef dst, LLVMValueRef k) {
+    cg_fn *f = g->f;
+    int MR = g->cfg->mr;
+    LLVMValueRef at = g->integer ? pair_at(f, k, MR) : LLVMBuildMul(f->b, k, i64c(f, MR), "");
+    return LLVMBuildGEP2(f->b, g->integer ? f->c->t_i16 : f->c->t_f32, dst, &at, 1, "");
+}
+
 /* a's columns k0..k0+kc of rows [m0, m1) into abuf ([panel][k][MR]); rows
- * past m1 (to the panel's end) are 0 */
+ * past m1 (to the panel's end) are 0. The integer engine: k0, kc count
+ * pairs, the panel is [panel][pair][MR][2] i16, elements from K on 0. */
 static int pack_a(gk *g, LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef m0, LLVMValueRef m1) {
     cg_fn *f = g->f;
     cg_ctx *c = f->c;
-    int MR = g->cfg->mr;
+    int MR = g->cfg->mr, w = g->integer ? 2 : 1;
+    LLVMTypeRef et = g->integer ? c->t_i16 : c->t_f32;
+    LLVMValueRef kb = LLVMBuildMul(f->b, k0, i64c(f, w), ""), k2 = LLVMBuildMul(f->b, kc, i64c(f, w), "");
+    LLVMValueRef kn = g->integer ? imin(f->b, k2, LLVMBuildSub(f->b, g->K, kb, "")) : kc;
     cg_loop li, lk;
     cg_loop_begin(f, &li, i64c(f, 0), round_up(f->b, f, LLVMBuildSub(f->b, m1, m0, ""), MR), "ai");
     LLVMValueRef m = LLVMBuildAdd(f->b, m0, li.iv, "");
     LLVMValueRef ip = LLVMBuildUDiv(f->b, li.iv, i64c(f, MR), ""), ii = LLVMBuildURem(f->b, li.iv, i64c(f, MR), "");
-    LLVMValueRef dst = fptr(f, g->abuf, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, LLVMBuildMul(f->b, ip, kc, ""), i64c(f, MR), ""), ii, ""));
+    LLVMValueRef at = LLVMBuildMul(f->b, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, LLVMBuildMul(f->b, ip, kc, ""), i64c(f, MR), ""), ii, ""), i64c(f, w), "");
+    LLVMValueRef dst = LLVMBuildGEP2(f->b, et, g->abuf, &at, 1, "");
     LLVMBasicBlockRef bin = LLVMAppendBasicBlockInContext(c->ctx, f->fn, "arow"),
                       bout = LLVMAppendBasicBlockInContext(c->ctx, f->fn, "azero"),
                       join = LLVMAppendBasicBlockInContext(c->ctx, f->fn, "ajoin");
@@ -357,19 +461,22 @@ static int pack_a(gk *g, LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef m0, LLVM
     LLVMPositionBuilderAtEnd(f->b, bin);
     unravel(g, range_mask(g->pl->m_lo, g->pl->n_lo), m, false);
     cg_scope_push(f);
-    cg_loop_begin(f, &lk, i64c(f, 0), kc, "ak");
-    set_k(g, LLVMBuildAdd(f->b, k0, lk.iv, ""));
+    cg_loop_begin(f, &lk, i64c(f, 0), kn, "ak");
+    set_k(g, LLVMBuildAdd(f->b, kb, lk.iv, ""));
     cg_scope_push(f);
     LLVMValueRef v = emit_operand(f, &g->opa);
     if (!v) return -1;
-    LLVMBuildStore(f->b, v, fptr(f, dst, LLVMBuildMul(f->b, lk.iv, i64c(f, MR), "")));
+    LLVMBuildStore(f->b, v, a_at(g, dst, lk.iv));
     cg_scope_pop(f);
     cg_loop_end(f, &lk);
     cg_scope_pop(f);
+    cg_loop_begin(f, &lk, kn, k2, "ap"); /* an odd K's last pair (integer) */
+    LLVMBuildStore(f->b, LLVMConstNull(et), a_at(g, dst, lk.iv));
+    cg_loop_end(f, &lk);
     LLVMBuildBr(f->b, join);
     LLVMPositionBuilderAtEnd(f->b, bout);
-    cg_loop_begin(f, &lk, i64c(f, 0), kc, "az");
-    LLVMBuildStore(f->b, LLVMConstNull(c->t_f32), fptr(f, dst, LLVMBuildMul(f->b, lk.iv, i64c(f, MR), "")));
+    cg_loop_begin(f, &lk, i64c(f, 0), k2, "az");
+    LLVMBuildStore(f->b, LLVMConstNull(et), a_at(g, dst, lk.iv));
     cg_loop_end(f, &lk);
     LLVMBuildBr(f->b, join);
     LLVMPositionBuilderAtEnd(f->b, join);
@@ -391,13 +498,16 @@ static int epilogue(gk *g, LLVMValueRef m0, LLVMValueRef m1, LLVMValueRef n0, LL
     unravel(g, range_mask(g->pl->n_lo, g->ob->rank), ln.iv, g->pl->post_flat);
     cg_scope_push(f);
     LLVMValueRef lin = LLVMBuildAdd(f->b, row, ln.iv, "");
-    cg_set_acc(f, cg_load_elem(f, k->out, lin));
+    if (g->integer) /* the i32 sum, in the output's 4 bytes */
+        cg_set_acc(f, LLVMBuildLoad2(f->b, c->t_i32, LLVMBuildGEP2(f->b, c->t_i32, cg_buffer_ptr(f, k->out), &lin, 1, ""), ""));
+    else
+        cg_set_acc(f, cg_load_elem(f, k->out, lin));
     LLVMValueRef v = cg_emit_expr(f, k->post);
     cg_set_acc(f, NULL);
     if (!v) return -1;
-    ir_dtype vt = c->p->exprs[k->post].dtype;
-    if (vt != IR_F32) v = cg_convert(f, v, vt, IR_F32, 0);
-    cg_store_elem(f, k->out, lin, as_f32(f, v));
+    ir_dtype vt = c->p->exprs[k->post].dtype, ot = g->ob->dtype;
+    if (vt != ot) v = cg_convert(f, v, vt, ot, 0);
+    cg_store_elem(f, k->out, lin, ot == IR_F32 ? as_f32(f, v) : v);
     cg_scope_pop(f);
     cg_loop_end(f, &ln);
     cg_scope_pop(f);
@@ -408,11 +518,12 @@ static int epilogue(gk *g, LLVMValueRef m0, LLVMValueRef m1, LLVMValueRef n0, LL
 /* the module's microkernel for cfg's tile, made on first use */
 static LLVMValueRef micro_for(cg_ctx *c, const cg_gemm_config *cfg) {
     int i = 0;
-    for (; i < 4 && c->gemm_micro[i]; i++)
-        if (c->gemm_tile[i][0] == cfg->mr && c->gemm_tile[i][1] == cfg->nr) return c->gemm_micro[i];
-    if (i == 4) return NULL;
+    for (; i < CG_GEMM_MICROS && c->gemm_micro[i]; i++)
+        if (c->gemm_tile[i][0] == cfg->mr && c->gemm_tile[i][1] == cfg->nr && c->gemm_tile[i][2] == cfg->dot)
+            return c->gemm_micro[i];
+    if (i == CG_GEMM_MICROS) return NULL;
     char name[64];
-    snprintf(name, sizeof name, "smelt.gemm.micro%dx%d", cfg->mr, cfg->nr);
+    snprintf(name, sizeof name, "smelt.gemm.micro%dx%d%s", cfg->mr, cfg->nr, cfg->dot ? ".i16" : "");
     LLVMValueRef fn = cg_gemm_emit_micro(c->mod, cfg, NULL, name);
     if (!fn) return NULL;
     LLVMSetLinkage(fn, LLVMInternalLinkage);
@@ -421,6 +532,7 @@ static LLVMValueRef micro_for(cg_ctx *c, const cg_gemm_config *cfg) {
     c->gemm_micro[i] = fn;
     c->gemm_tile[i][0] = cfg->mr;
     c->gemm_tile[i][1] = cfg->nr;
+    c->gemm_tile[i][2] = cfg->dot;
     return fn;
 }
 
@@ -457,18 +569,18 @@ static int emit_run(gk *g) {
     cg_scope_push(f);
     LLVMValueRef m0 = LLVMBuildMul(B, mb, g->MI, ""), n0 = LLVMBuildMul(B, nb, g->NI, "");
     LLVMValueRef m1 = imin(B, g->M, LLVMBuildAdd(B, m0, g->MI, "")), n1 = imin(B, g->N, LLVMBuildAdd(B, n0, g->NI, ""));
-    LLVMValueRef kpos = LLVMBuildICmp(B, LLVMIntSGT, g->K, i64c(f, 0), "");
-    LLVMValueRef nkb = cdiv(B, f, imax(B, g->K, i64c(f, 1)), i64c(f, KC));
+    LLVMValueRef kpos = LLVMBuildICmp(B, LLVMIntSGT, g->Kp, i64c(f, 0), "");
+    LLVMValueRef nkb = cdiv(B, f, imax(B, g->Kp, i64c(f, 1)), i64c(f, KC));
     cg_loop_begin(f, &lkb, i64c(f, 0), nkb, "kb");
     LLVMValueRef k0 = LLVMBuildMul(f->b, lkb.iv, i64c(f, KC), "");
-    LLVMValueRef kc = LLVMBuildSelect(f->b, kpos, imin(f->b, i64c(f, KC), LLVMBuildSub(f->b, g->K, k0, "")), i64c(f, 0), "kc");
+    LLVMValueRef kc = LLVMBuildSelect(f->b, kpos, imin(f->b, i64c(f, KC), LLVMBuildSub(f->b, g->Kp, k0, "")), i64c(f, 0), "kc");
     LLVMValueRef lastk = LLVMBuildICmp(f->b, LLVMIntEQ, lkb.iv, LLVMBuildSub(f->b, nkb, i64c(f, 1), ""), "");
     LLVMValueRef flags = LLVMBuildZExt(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, k0, i64c(f, 0), ""), c->t_i32, "");
     LLVMValueRef bp;
     if (g->bpk) {
         bp = fptr(f, g->bpk, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, k0, g->Np, ""), LLVMBuildMul(f->b, n0, kc, ""), ""));
     } else {
-        if (pack_b(g, &g->opb, k0, kc, n0, n1)) return -1;
+        if ((g->integer ? pack_b_i16 : pack_b)(g, &g->opb, k0, kc, n0, n1)) return -1;
         bp = g->bbuf;
     }
     cg_loop_begin(f, &lmc, i64c(f, 0), cdiv(f->b, f, LLVMBuildSub(f->b, m1, m0, ""), i64c(f, MC)), "mc");
@@ -521,6 +633,41 @@ static bool reads_buffer(const kir_program *p, uint32_t e, uint32_t b) {
     return false;
 }
 
+/* The integer engine's constant operand e over P side points (axes [lo,
+ * hi)) x K, evaluated (cg_int_operand_eval) and packed as i16 pairs;
+ * NULL when an element cannot be evaluated or does not fit. */
+static int16_t *pack_const_i16(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl, cg_gemm_operand op,
+                               uint32_t e, int lo, int hi, int64_t P, int64_t K, int64_t *bytes) {
+    const kir_buffer *ob = &c->p->bufs[k->out];
+    int64_t n = 2 * cg_gemm_packed_floats(&pl->cfg, op, P, (K + 1) / 2);
+    int16_t *dense = malloc((size_t)(P * K) * sizeof *dense), *packed = malloc((size_t)n * sizeof *packed);
+    int64_t idx[IR_MAX_RANK] = {0}, ridx[IR_MAX_RANK] = {0}, v;
+    bool ok = dense && packed;
+    for (int64_t p = 0; ok && p < P; p++) {
+        for (int64_t ax = hi - 1, q = p; ax >= lo; ax--) {
+            idx[ax] = q % ob->dims[ax].c;
+            q /= ob->dims[ax].c;
+        }
+        for (int64_t kk = 0; ok && kk < K; kk++) {
+            for (int64_t r = k->rrank - 1, q = kk; r >= 0; r--) {
+                ridx[r] = q % k->red[r].c;
+                q /= k->red[r].c;
+            }
+            ok = cg_int_operand_eval(c->p, e, idx, ridx, &v) && v >= -32767 && v <= 32767;
+            if (ok) dense[p * K + kk] = (int16_t)v;
+        }
+    }
+    if (ok && op == CG_GEMM_A) cg_gemm_pack_const_i16(&pl->cfg, op, dense, K, 1, P, K, packed);
+    if (ok && op == CG_GEMM_B) cg_gemm_pack_const_i16(&pl->cfg, op, dense, 1, K, P, K, packed);
+    free(dense);
+    if (!ok) {
+        free(packed);
+        return NULL;
+    }
+    *bytes = n * (int64_t)sizeof *packed;
+    return packed;
+}
+
 /* Pack the constant operand (A: a over M x K, B: b over K x N) at compile
  * time into the weights blob; returns its offset from the buffer's start,
  * or -1 when it stays packed at run time (sizes not constant or too big). */
@@ -537,6 +684,13 @@ static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl
     }
     for (int r = 0; r < k->rrank; r++) K *= k->red[r].c;
     if (P < 1 || K < 1 || P > (1 << 24) || K > (1 << 24) || P * K > ((int64_t)1 << 30)) return -1;
+    bool others = !reads_buffer(c->p, op == CG_GEMM_A ? pl->b : pl->a, (uint32_t)buf) &&
+                  (k->post == KIR_NONE || !reads_buffer(c->p, k->post, (uint32_t)buf));
+    if (pl->cfg.dot) {
+        int64_t bytes;
+        int16_t *pk = pack_const_i16(c, k, pl, op, op == CG_GEMM_A ? pl->a : pl->b, lo, hi, P, K, &bytes);
+        return pk ? cg_weights_add_packed(c, (uint32_t)buf, pk, (uint64_t)bytes, others) : -1;
+    }
     int64_t *op_ = malloc((size_t)P * sizeof *op_), *ok_ = malloc((size_t)K * sizeof *ok_);
     float *dense = malloc((size_t)(P * K) * sizeof *dense);
     int64_t nf = cg_gemm_packed_floats(&pl->cfg, op, P, K);
@@ -564,9 +718,7 @@ static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl
         for (int64_t kk = 0; kk < K; kk++) memcpy(&dense[p * K + kk], src + 4 * (op_[p] + ok_[kk]), 4);
     if (op == CG_GEMM_A) cg_gemm_pack_const(&pl->cfg, op, dense, K, 1, P, K, packed);
     else cg_gemm_pack_const(&pl->cfg, op, dense, 1, K, P, K, packed);
-    rel = cg_weights_add_packed(c, (uint32_t)buf, packed, (uint64_t)nf * sizeof *packed,
-                                !reads_buffer(c->p, op == CG_GEMM_A ? pl->b : pl->a, (uint32_t)buf) &&
-                                    (k->post == KIR_NONE || !reads_buffer(c->p, k->post, (uint32_t)buf)));
+    rel = cg_weights_add_packed(c, (uint32_t)buf, packed, (uint64_t)nf * sizeof *packed, others);
     packed = NULL;
 done:
     free(op_);
@@ -583,8 +735,10 @@ static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t
     g->k = f->k;
     g->ob = &f->c->p->bufs[f->k->out];
     g->cfg = &pl->cfg;
+    g->integer = pl->cfg.dot != CG_DOT_F32;
     g->opa = analyse_operand(f->c->p, g->k, pl->a);
     g->opb = analyse_operand(f->c->p, g->k, pl->b);
+    if (g->integer) g->opa = (opnd){pl->a, KIR_NONE, KIR_NONE}, g->opb = (opnd){pl->b, KIR_NONE, KIR_NONE};
     for (int s = 0; s < 2; s++) {
         int64_t rel = s ? brel : arel;
         if (rel < 0) continue;
