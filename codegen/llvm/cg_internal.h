@@ -100,6 +100,9 @@ void cg_set_ridx(cg_fn *f, int axis, LLVMValueRef i64v);
 void cg_set_acc(cg_fn *f, LLVMValueRef v);   /* register type of the kernel's acc_dtype */
 void cg_scope_push(cg_fn *f);
 void cg_scope_pop(cg_fn *f);
+/* Take v as expression e's value in the current scope (an operand loaded
+ * without clamping, under the guard that makes it in range). */
+void cg_memo_set(cg_fn *f, uint32_t e, LLVMValueRef v);
 
 /* ---- values (expr.c) ---- */
 LLVMTypeRef cg_reg_type(cg_ctx *c, ir_dtype t);

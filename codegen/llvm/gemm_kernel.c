@@ -41,6 +41,8 @@
  * vectorizes it with (masked) contiguous loads. */
 typedef struct opnd {
     uint32_t e, load, cond; /* load, cond: KIR_NONE when not used */
+    uint32_t value;         /* the guarded value: load itself, or an integer
+                               expression of it (CAST(load) - zero point) */
 } opnd;
 
 typedef struct gk {
@@ -218,21 +220,46 @@ static bool guarded(const kir_program *p, const uint32_t *leaf, int n, uint32_t 
     return lo && hi;
 }
 
-static opnd analyse_operand(const kir_program *p, const kir_kernel *k, uint32_t e) {
-    opnd o = {e, KIR_NONE, KIR_NONE};
+/* the load under an integer operand's value that reads the domain or
+ * reduction indices (the activation, not its zero point), or KIR_NONE */
+static uint32_t int_load(const kir_program *p, uint32_t e) {
     const kir_expr *x = &p->exprs[e];
-    uint32_t load = e, leaf[32];
+    if (x->op == KX_LOAD) {
+        for (uint32_t i = 0; i < x->n_args; i++) {
+            const kir_expr *a = &p->exprs[x->args[i]];
+            if (a->op != KX_CONST) return e;
+        }
+        return KIR_NONE;
+    }
+    if (x->op != KX_CAST && x->op != KX_SUB && x->op != KX_ADD) return KIR_NONE;
+    uint32_t found = KIR_NONE;
+    for (uint32_t i = 0; i < x->n_args; i++) {
+        uint32_t l = int_load(p, x->args[i]);
+        if (l != KIR_NONE && found != KIR_NONE) return KIR_NONE; /* two: not an operand of this form */
+        if (l != KIR_NONE) found = l;
+    }
+    return found;
+}
+
+static opnd analyse_operand(const kir_program *p, const kir_kernel *k, uint32_t e) {
+    opnd o = {e, KIR_NONE, KIR_NONE, e};
+    const kir_expr *x = &p->exprs[e];
+    uint32_t value = e, leaf[32];
     int nl = 0;
-    if (x->op == KX_SELECT && p->exprs[x->args[2]].op == KX_CONST && p->exprs[x->args[2]].fval == 0 &&
+    const kir_expr *z = x->op == KX_SELECT ? &p->exprs[x->args[2]] : NULL;
+    if (z && z->op == KX_CONST && (ir_dtype_is_float(z->dtype) ? z->fval == 0 : z->ival == 0) &&
         p->exprs[x->args[0]].dtype == IR_BOOL) {
-        load = x->args[1];
+        value = x->args[1];
         nl = and_leaves(p, x->args[0], leaf, 0, 32);
         if (nl < 0) return o;
     }
+    bool integer = p->exprs[e].dtype == IR_I32;
+    uint32_t load = integer ? int_load(p, value) : value;
+    if (load == KIR_NONE) return o;
     const kir_expr *l = &p->exprs[load];
-    if (l->op != KX_LOAD || l->dtype != p->exprs[e].dtype) return o;
+    if (l->op != KX_LOAD || (!integer && l->dtype != p->exprs[e].dtype)) return o;
     const kir_buffer *kb = &p->bufs[l->buffer];
-    if (kb->dtype != IR_F32 || (int)l->n_args != kb->rank) return o;
+    if ((integer ? ir_dtype_get(kb->dtype)->block_elems != 1 : kb->dtype != IR_F32) || (int)l->n_args != kb->rank) return o;
     for (int j = 0; j < kb->rank; j++) {
         const kir_expr *a = &p->exprs[l->args[j]];
         if (!ir_dim_is_const(kb->dims[j])) { /* a domain index over the same size: never empty when it runs */
@@ -246,7 +273,8 @@ static opnd analyse_operand(const kir_program *p, const kir_kernel *k, uint32_t 
             return o;
     }
     o.load = load;
-    o.cond = load == e ? KIR_NONE : x->args[0];
+    o.value = value;
+    o.cond = value == e ? KIR_NONE : x->args[0];
     return o;
 }
 
@@ -279,16 +307,44 @@ static LLVMValueRef emit_operand(cg_fn *f, const opnd *o) {
         off = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, off, cg_emit_dim(f, kb->dims[j]), ""), ix, "");
     }
     LLVMValueRef v = cg_load_elem(f, l->buffer, off);
+    if (o->value != o->load) { /* the integer value of the load: CAST(load) - zero point, as i16 */
+        cg_memo_set(f, o->load, v);
+        v = cg_emit_expr(f, o->value);
+        if (!v) return NULL;
+        v = LLVMBuildTrunc(f->b, v, c->t_i16, "");
+    }
     if (!yes) return v;
     cg_scope_pop(f);
     LLVMBasicBlockRef at = LLVMGetInsertBlock(f->b);
     LLVMBuildBr(f->b, join);
     LLVMPositionBuilderAtEnd(f->b, join);
-    LLVMValueRef phi = LLVMBuildPhi(f->b, c->t_f32, "");
-    LLVMValueRef vals[2] = {v, LLVMConstNull(c->t_f32)};
+    LLVMValueRef phi = LLVMBuildPhi(f->b, LLVMTypeOf(v), "");
+    LLVMValueRef vals[2] = {v, LLVMConstNull(LLVMTypeOf(v))};
     LLVMBasicBlockRef from2[2] = {at, from};
     LLVMAddIncoming(phi, vals, from2, 2);
     return phi;
+}
+
+/* does e read no loop index (a zero point, a constant)? */
+static bool invariant(const kir_program *p, uint32_t e) {
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_IDX || x->op == KX_RIDX || x->op == KX_ACC) return false;
+    for (uint32_t i = 0; i < x->n_args; i++)
+        if (!invariant(p, x->args[i])) return false;
+    return true;
+}
+
+/* Emit the parts of an integer operand's value that read no loop index
+ * (its zero point) here, before the pack loops, which then reuse them
+ * (memoized in this scope) instead of loading them per element. */
+static int hoist_invariants(cg_fn *f, uint32_t e) {
+    const kir_program *p = f->c->p;
+    const kir_expr *x = &p->exprs[e];
+    if (x->op == KX_CONST) return 0;
+    if (invariant(p, e)) return cg_emit_expr(f, e) ? 0 : -1;
+    for (uint32_t i = 0; i < x->n_args; i++)
+        if (hoist_invariants(f, x->args[i])) return -1;
+    return 0;
 }
 
 /* One row of b (the current k) over columns [n0, n1) into row[0 ..
@@ -373,6 +429,7 @@ static int pack_b_i16(gk *g, const opnd *o, LLVMValueRef k0, LLVMValueRef kc, LL
     LLVMValueRef cols = LLVMBuildSub(f->b, n1, n0, ""), npan = cdiv(f->b, f, cols, i64c(f, NR));
     LLVMValueRef row1 = hptr(f, g->row, i64c(f, W2));
     cg_loop lz, lk, lp;
+    if (hoist_invariants(f, o->e)) return -1;
     cg_loop_begin(f, &lz, cols, LLVMBuildMul(f->b, npan, i64c(f, NR), ""), "bz");
     LLVMBuildStore(f->b, LLVMConstNull(c->t_i16), hptr(f, g->row, lz.iv));
     LLVMBuildStore(f->b, LLVMConstNull(c->t_i16), hptr(f, row1, lz.iv));
@@ -452,6 +509,7 @@ static int pack_a(gk *g, LLVMValueRef k0, LLVMValueRef kc, LLVMValueRef m0, LLVM
     LLVMValueRef kb = LLVMBuildMul(f->b, k0, i64c(f, w), ""), k2 = LLVMBuildMul(f->b, kc, i64c(f, w), "");
     LLVMValueRef kn = g->integer ? imin(f->b, k2, LLVMBuildSub(f->b, g->K, kb, "")) : kc;
     cg_loop li, lk;
+    if (g->integer && hoist_invariants(f, g->opa.e)) return -1;
     cg_loop_begin(f, &li, i64c(f, 0), round_up(f->b, f, LLVMBuildSub(f->b, m1, m0, ""), MR), "ai");
     LLVMValueRef m = LLVMBuildAdd(f->b, m0, li.iv, "");
     LLVMValueRef ip = LLVMBuildUDiv(f->b, li.iv, i64c(f, MR), ""), ii = LLVMBuildURem(f->b, li.iv, i64c(f, MR), "");
@@ -779,7 +837,6 @@ static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t
     g->b_i8 = brel >= 0 && i8[1];
     g->opa = analyse_operand(f->c->p, g->k, pl->a);
     g->opb = analyse_operand(f->c->p, g->k, pl->b);
-    if (g->integer) g->opa = (opnd){pl->a, KIR_NONE, KIR_NONE}, g->opb = (opnd){pl->b, KIR_NONE, KIR_NONE};
     for (int s = 0; s < 2; s++) {
         int64_t rel = s ? brel : arel;
         if (rel < 0) continue;
