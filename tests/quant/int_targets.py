@@ -10,7 +10,11 @@ pmaddwd), x86-64-v4 (AVX-512BW pmaddwd), sapphirerapids (AVX-512 VNNI
 vpdpwssd), alderlake (AVX-VNNI vpdpwssd at 8 lanes), and aarch64 (the plain-IR
 form, as an executable under qemu-aarch64-static when it is installed).
 Those this CPU cannot run are compiled only. Every output must equal
-onnxruntime's bit for bit.
+onnxruntime's bit for bit. The same model has the float reductions that
+DynamicQuantizeLinear's scale comes from (ReduceMax / ReduceMin over every
+axis, kernels with several accumulators along the innermost axis and a
+remainder: 3 x 37 elements), on finite inputs and on inputs with a NaN
+(the result is NaN), checked against numpy.
 
     .venv/bin/python tests/quant/int_targets.py --smelt build/smelt
 """
@@ -36,22 +40,37 @@ def make_model(d):
     w = rng.integers(-128, 128, (37, 29)).astype(np.int8)
     cw = rng.integers(0, 256, (19, 7, 3, 3)).astype(np.uint8)
     nodes = [helper.make_node("MatMulInteger", ["A", "W", "azp", "wzp"], ["Y"]),
-             helper.make_node("ConvInteger", ["X", "CW", "xzp", "cwzp"], ["Z"], pads=[1, 1, 1, 1])]
+             helper.make_node("ConvInteger", ["X", "CW", "xzp", "cwzp"], ["Z"], pads=[1, 1, 1, 1]),
+             helper.make_node("ReduceMax", ["F"], ["FMAX"], keepdims=0),
+             helper.make_node("ReduceMin", ["F"], ["FMIN"], keepdims=0),
+             helper.make_node("ReduceMax", ["G"], ["GMAX"], keepdims=0),
+             helper.make_node("ReduceMin", ["G"], ["GMIN"], keepdims=0)]
     inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.array(5, np.int8), "wzp"),
              numpy_helper.from_array(np.array(131, np.uint8), "azp"), numpy_helper.from_array(cw, "CW"),
              numpy_helper.from_array(np.array(77, np.uint8), "xzp"), numpy_helper.from_array(np.array(3, np.uint8), "cwzp")]
     g = helper.make_graph(nodes, "int_targets",
                           [helper.make_tensor_value_info("A", TensorProto.UINT8, [23, 37]),
-                           helper.make_tensor_value_info("X", TensorProto.UINT8, [1, 7, 11, 13])],
+                           helper.make_tensor_value_info("X", TensorProto.UINT8, [1, 7, 11, 13]),
+                           helper.make_tensor_value_info("F", TensorProto.FLOAT, [3, 37]),
+                           helper.make_tensor_value_info("G", TensorProto.FLOAT, [3, 37])],
                           [helper.make_tensor_value_info("Y", TensorProto.INT32, [23, 29]),
-                           helper.make_tensor_value_info("Z", TensorProto.INT32, [1, 19, 11, 13])], inits)
+                           helper.make_tensor_value_info("Z", TensorProto.INT32, [1, 19, 11, 13])] +
+                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, []) for n in ("FMAX", "FMIN", "GMAX", "GMIN")],
+                          inits)
     model = os.path.join(d, "model.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), model)
-    feeds = {"A": rng.integers(0, 256, (23, 37)).astype(np.uint8), "X": rng.integers(0, 256, (1, 7, 11, 13)).astype(np.uint8)}
+    f = rng.standard_normal((3, 37)).astype(np.float32)
+    f[2, 36] = 9.5  # the extremes in the remainder of the last row
+    f[2, 35] = -9.5
+    g = f.copy()
+    g[1, 3] = np.nan
+    feeds = {"A": rng.integers(0, 256, (23, 37)).astype(np.uint8), "X": rng.integers(0, 256, (1, 7, 11, 13)).astype(np.uint8),
+             "F": f, "G": g}
     for k, v in feeds.items():
         np.save(os.path.join(d, k + ".npy"), v)
-    ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)
-    return model, dict(zip("YZ", ref))
+    y, z = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[:2]
+    # numpy for the reductions: NaN propagates
+    return model, {"Y": y, "Z": z, "FMAX": np.max(f), "FMIN": np.min(f), "GMAX": np.float32(np.nan), "GMIN": np.float32(np.nan)}
 
 
 def main():
@@ -61,18 +80,18 @@ def main():
     flags = open("/proc/cpuinfo").read().split("flags", 1)[1].split("\n", 1)[0].split()
     d = tempfile.mkdtemp(prefix="smelt-int-targets-")
     model, ref = make_model(d)
-    ins = ["-i", "A=" + os.path.join(d, "A.npy"), "-i", "X=" + os.path.join(d, "X.npy")]
+    ins = [a for n in "AXFG" for a in ("-i", f"{n}=" + os.path.join(d, n + ".npy"))]
     passed = failed = skipped = 0
 
     def compare(label, out):
         nonlocal passed, failed
         for n, want in ref.items():
             got = np.load(os.path.join(out, n + ".npy"))
-            if got.dtype == want.dtype and np.array_equal(got, want):
+            if got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True):
                 passed += 1
             else:
                 failed += 1
-                print(f"FAIL {label}: {n} differs from onnxruntime ({int(np.sum(got != want))} elements)")
+                print(f"FAIL {label}: {n} differs from the reference ({int(np.sum(got != want))} elements)")
 
     runs = [(cpu, ["--cpu", cpu], all(f in flags for f in need)) for cpu, need in CPUS.items()]
     for cpu, cflags, can_run in runs:
