@@ -45,6 +45,13 @@ typedef struct opnd {
                                expression of it (CAST(load) - zero point) */
 } opnd;
 
+/* A packed integer constant held one byte an element: element = byte +
+ * base (every value, and the 0 of the padding, within base .. base + 255). */
+typedef struct bytes8 {
+    bool on;
+    int base;
+} bytes8;
+
 typedef struct gk {
     cg_fn *f;
     const cg_gemm_plan *pl;
@@ -55,9 +62,9 @@ typedef struct gk {
     LLVMValueRef Kp;         /* K in packed elements: K, or its pairs (integer engine) */
     bool integer;            /* the integer engine (cfg->dot): i16 operands, i32 C */
     LLVMValueRef apk, bpk;   /* packed constants, or NULL (packed at run time) */
-    bool a_i8, b_i8;         /* integer engine: apk / bpk hold the i16 layout's
-                                elements as i8 (they all fit), widened per
-                                block into abuf / bbuf at run time */
+    bytes8 an, bn;           /* integer engine: apk / bpk hold the i16 layout's
+                                elements as bytes, widened per block into
+                                abuf / bbuf at run time */
     LLVMValueRef abuf, bbuf; /* stack panels of the run-time packed operands */
     LLVMValueRef row;        /* one row of b's item columns (pack_b) */
     opnd opa, opb;           /* how the operands are emitted */
@@ -116,7 +123,7 @@ static void grid(gk *g) {
     for (int r = 0; r < g->k->rrank; r++) g->K = LLVMBuildMul(B, g->K, cg_emit_dim(f, g->k->red[r]), "");
     g->Kp = g->integer ? cdiv(B, f, g->K, i64c(f, 2)) : g->K;
     LLVMValueRef one = i64c(f, 1);
-    LLVMValueRef nimax = i64c(f, (long long)NR * (g->bpk && !g->b_i8 ? GK_NI_CONST : GK_NI_RT));
+    LLVMValueRef nimax = i64c(f, (long long)NR * (g->bpk && !g->bn.on ? GK_NI_CONST : GK_NI_RT));
     LLVMValueRef nbn = imax(B, cdiv(B, f, g->N, nimax), one);
     g->NI = imax(B, round_up(B, f, cdiv(B, f, g->N, nbn), NR), i64c(f, NR));
     g->nbn = cdiv(B, f, g->N, g->NI);
@@ -598,13 +605,13 @@ static LLVMValueRef micro_for(cg_ctx *c, const cg_gemm_config *cfg) {
 }
 
 /* The packed constant's block of K block k0 (kc long), panels of [p0, p1)
- * (Pp: the side rounded up to R): its address, or, held as i8, widened
+ * (Pp: the side rounded up to R): its address, or, held as bytes, widened
  * into buf (a flat copy: the layouts match element for element). */
-static LLVMValueRef packed_block(gk *g, LLVMValueRef pk, bool i8, LLVMValueRef buf, LLVMValueRef k0, LLVMValueRef kc,
+static LLVMValueRef packed_block(gk *g, LLVMValueRef pk, const bytes8 *nb, LLVMValueRef buf, LLVMValueRef k0, LLVMValueRef kc,
                                  LLVMValueRef Pp, LLVMValueRef p0, LLVMValueRef p1, int R) {
     cg_fn *f = g->f;
     LLVMValueRef at = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, k0, Pp, ""), LLVMBuildMul(f->b, p0, kc, ""), "");
-    if (!i8) return fptr(f, pk, at);
+    if (!nb->on) return fptr(f, pk, at);
     LLVMValueRef n = LLVMBuildMul(f->b, LLVMBuildMul(f->b, round_up(f->b, f, LLVMBuildSub(f->b, p1, p0, ""), R), kc, ""), i64c(f, 2), "");
     LLVMValueRef src = LLVMBuildGEP2(f->b, f->c->t_i8, pk, (LLVMValueRef[]){LLVMBuildMul(f->b, at, i64c(f, 2), "")}, 1, "");
     LLVMValueRef nv = LLVMBuildAnd(f->b, n, i64c(f, -32), "");
@@ -616,7 +623,11 @@ static LLVMValueRef packed_block(gk *g, LLVMValueRef pk, bool i8, LLVMValueRef b
         LLVMValueRef i = w > 1 ? LLVMBuildMul(f->b, l.iv, i64c(f, 32), "") : l.iv;
         LLVMValueRef x = LLVMBuildLoad2(f->b, t8, LLVMBuildGEP2(f->b, f->c->t_i8, src, &i, 1, ""), "");
         LLVMSetAlignment(x, 1);
-        LLVMSetAlignment(LLVMBuildStore(f->b, LLVMBuildSExt(f->b, x, t16, ""), hptr(f, buf, i)), 2);
+        LLVMValueRef bv[32];
+        for (int j = 0; j < 32; j++) bv[j] = LLVMConstInt(f->c->t_i16, (unsigned long long)nb->base, 1);
+        LLVMValueRef base = w > 1 ? LLVMConstVector(bv, 32) : bv[0];
+        x = LLVMBuildAdd(f->b, LLVMBuildZExt(f->b, x, t16, ""), base, "");
+        LLVMSetAlignment(LLVMBuildStore(f->b, x, hptr(f, buf, i)), 2);
         cg_loop_end(f, &l);
     }
     return buf;
@@ -627,11 +638,11 @@ static int emit_run(gk *g) {
     cg_ctx *c = f->c;
     const cg_gemm_config *cfg = g->cfg;
     int MR = cfg->mr, NR = cfg->nr, KC = cfg->kc, MC = cfg->mc;
-    if (!g->apk || g->a_i8) {
+    if (!g->apk || g->an.on) {
         g->abuf = LLVMBuildAlloca(f->eb, LLVMArrayType(c->t_f32, (unsigned)(MC * KC)), "apanel");
         LLVMSetAlignment(g->abuf, 64);
     }
-    if (g->b_i8) {
+    if (g->bn.on) {
         g->bbuf = LLVMBuildAlloca(f->eb, LLVMArrayType(c->t_f32, (unsigned)(KC * NR * GK_NI_RT)), "bpanel");
         LLVMSetAlignment(g->bbuf, 64);
     }
@@ -668,7 +679,7 @@ static int emit_run(gk *g) {
     LLVMValueRef flags = LLVMBuildZExt(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, k0, i64c(f, 0), ""), c->t_i32, "");
     LLVMValueRef bp;
     if (g->bpk) {
-        bp = packed_block(g, g->bpk, g->b_i8, g->bbuf, k0, kc, g->Np, n0, n1, NR);
+        bp = packed_block(g, g->bpk, &g->bn, g->bbuf, k0, kc, g->Np, n0, n1, NR);
     } else {
         if ((g->integer ? pack_b_i16 : pack_b)(g, &g->opb, k0, kc, n0, n1)) return -1;
         bp = g->bbuf;
@@ -678,7 +689,7 @@ static int emit_run(gk *g) {
     LLVMValueRef mc1 = imin(f->b, m1, LLVMBuildAdd(f->b, mc0, i64c(f, MC), ""));
     LLVMValueRef ap;
     if (g->apk) {
-        ap = packed_block(g, g->apk, g->a_i8, g->abuf, k0, kc, g->Mp, mc0, mc1, MR);
+        ap = packed_block(g, g->apk, &g->an, g->abuf, k0, kc, g->Mp, mc0, mc1, MR);
     } else {
         if (pack_a(g, k0, kc, mc0, mc1)) return -1;
         ap = g->abuf;
@@ -727,13 +738,13 @@ static bool reads_buffer(const kir_program *p, uint32_t e, uint32_t b) {
  * hi)) x K, evaluated (cg_int_operand_eval) and packed as i16 pairs;
  * NULL when an element cannot be evaluated or does not fit. */
 static void *pack_const_i16(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl, cg_gemm_operand op,
-                            uint32_t e, int lo, int hi, int64_t P, int64_t K, int64_t *bytes, bool *i8) {
+                            uint32_t e, int lo, int hi, int64_t P, int64_t K, int64_t *bytes, bytes8 *nb) {
     const kir_buffer *ob = &c->p->bufs[k->out];
     int64_t n = 2 * cg_gemm_packed_floats(&pl->cfg, op, P, (K + 1) / 2);
     int16_t *dense = malloc((size_t)(P * K) * sizeof *dense), *packed = malloc((size_t)n * sizeof *packed);
     int64_t idx[IR_MAX_RANK] = {0}, ridx[IR_MAX_RANK] = {0}, v;
     bool ok = dense && packed;
-    *i8 = true;
+    int64_t vlo = 0, vhi = 0; /* the padding's 0 included */
     for (int64_t p = 0; ok && p < P; p++) {
         for (int64_t ax = hi - 1, q = p; ax >= lo; ax--) {
             idx[ax] = q % ob->dims[ax].c;
@@ -746,7 +757,8 @@ static void *pack_const_i16(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *
             }
             ok = cg_int_operand_eval(c->p, e, idx, ridx, &v) && v >= -32767 && v <= 32767;
             if (ok) dense[p * K + kk] = (int16_t)v;
-            *i8 = *i8 && v >= INT8_MIN && v <= INT8_MAX;
+            vlo = v < vlo ? v : vlo;
+            vhi = v > vhi ? v : vhi;
         }
     }
     if (ok && op == CG_GEMM_A) cg_gemm_pack_const_i16(&pl->cfg, op, dense, K, 1, P, K, packed);
@@ -757,9 +769,10 @@ static void *pack_const_i16(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *
         return NULL;
     }
     *bytes = n * (int64_t)sizeof *packed;
-    if (*i8) { /* the same layout, one byte an element */
-        int8_t *narrow = (int8_t *)packed;
-        for (int64_t i = 0; i < n; i++) narrow[i] = (int8_t)packed[i];
+    *nb = (bytes8){vhi - vlo <= 255, (int)vlo};
+    if (nb->on) { /* the same layout, one byte an element */
+        uint8_t *narrow = (uint8_t *)packed;
+        for (int64_t i = 0; i < n; i++) narrow[i] = (uint8_t)(packed[i] - vlo);
         *bytes = n;
     }
     return packed;
@@ -768,7 +781,7 @@ static void *pack_const_i16(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *
 /* Pack the constant operand (A: a over M x K, B: b over K x N) at compile
  * time into the weights blob; returns its offset from the buffer's start,
  * or -1 when it stays packed at run time (sizes not constant or too big). */
-static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl, cg_gemm_operand op, bool *i8) {
+static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl, cg_gemm_operand op, bytes8 *nb) {
     const kir_buffer *ob = &c->p->bufs[k->out];
     int buf = op == CG_GEMM_A ? pl->a_const : pl->b_const;
     const cg_affine *off = op == CG_GEMM_A ? &pl->a_off : &pl->b_off;
@@ -785,7 +798,7 @@ static int64_t pack_const(cg_ctx *c, const kir_kernel *k, const cg_gemm_plan *pl
                   (k->post == KIR_NONE || !reads_buffer(c->p, k->post, (uint32_t)buf));
     if (pl->cfg.dot) {
         int64_t bytes;
-        void *pk = pack_const_i16(c, k, pl, op, op == CG_GEMM_A ? pl->a : pl->b, lo, hi, P, K, &bytes, i8);
+        void *pk = pack_const_i16(c, k, pl, op, op == CG_GEMM_A ? pl->a : pl->b, lo, hi, P, K, &bytes, nb);
         return pk ? cg_weights_add_packed(c, (uint32_t)buf, pk, (uint64_t)bytes, others) : -1;
     }
     int64_t *op_ = malloc((size_t)P * sizeof *op_), *ok_ = malloc((size_t)K * sizeof *ok_);
@@ -825,7 +838,7 @@ done:
     return rel;
 }
 
-static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t brel, const bool *i8) {
+static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t brel, const bytes8 *nb) {
     memset(g, 0, sizeof *g);
     g->f = f;
     g->pl = pl;
@@ -833,8 +846,8 @@ static void setup(gk *g, cg_fn *f, const cg_gemm_plan *pl, int64_t arel, int64_t
     g->ob = &f->c->p->bufs[f->k->out];
     g->cfg = &pl->cfg;
     g->integer = pl->cfg.dot != CG_DOT_F32;
-    g->a_i8 = arel >= 0 && i8[0];
-    g->b_i8 = brel >= 0 && i8[1];
+    if (arel >= 0) g->an = nb[0];
+    if (brel >= 0) g->bn = nb[1];
     g->opa = analyse_operand(f->c->p, g->k, pl->a);
     g->opb = analyse_operand(f->c->p, g->k, pl->b);
     for (int s = 0; s < 2; s++) {
@@ -954,22 +967,22 @@ int cg_emit_gemm_engine(cg_ctx *c, uint32_t ki, const cg_gemm_plan *pl, LLVMValu
     const kir_kernel *k = &c->p->kernels[ki];
     if (pl->rows) return emit_rows(c, ki, pl, extent_fn, run_fn);
     if (!micro_for(c, &pl->cfg)) return diag_error(c->d, "kernel '%s': bad GEMM configuration", k->name);
-    bool i8[2] = {false, false};
-    int64_t arel = pack_const(c, k, pl, CG_GEMM_A, &i8[0]);
-    int64_t brel = arel >= 0 ? -1 : pack_const(c, k, pl, CG_GEMM_B, &i8[1]); /* both constant: pack one */
+    bytes8 nb[2] = {{false, 0}, {false, 0}};
+    int64_t arel = pack_const(c, k, pl, CG_GEMM_A, &nb[0]);
+    int64_t brel = arel >= 0 ? -1 : pack_const(c, k, pl, CG_GEMM_B, &nb[1]); /* both constant: pack one */
     char name[64];
     cg_fn f;
     gk g;
     snprintf(name, sizeof name, "smelt.k%u.extent", ki);
     if (cg_fn_begin(&f, c, k, name, c->t_extent, 0, 1)) return -1;
-    setup(&g, &f, pl, arel, brel, i8);
+    setup(&g, &f, pl, arel, brel, nb);
     LLVMBuildRet(f.b, g.items);
     *extent_fn = f.fn;
     cg_fn_end(&f);
 
     snprintf(name, sizeof name, "smelt.k%u.run", ki);
     if (cg_fn_begin(&f, c, k, name, c->t_run, 0, 1)) return -1;
-    setup(&g, &f, pl, arel, brel, i8);
+    setup(&g, &f, pl, arel, brel, nb);
     int rc = emit_run(&g);
     if (!rc) LLVMBuildRetVoid(f.b);
     *run_fn = f.fn;

@@ -2,8 +2,9 @@
 variant of the integer GEMM engine, end to end, against onnxruntime.
 
 A model with a MatMulInteger (u8 activations with a zero point, constant s8
-weights with a zero point: packed at compile time as i8) and a padded
-ConvInteger (u8 x u8 weights with zero points: packed as i16), odd sizes,
+weights with per-column zero points from -100 to 100: their differences
+span more than a byte, packed at compile time as i16) and a padded
+ConvInteger (u8 x u8 weights with a zero point: packed as bytes), odd sizes,
 is compiled for CPUs whose features select each dot instruction of
 codegen/llvm/gemm.h: x86-64-v2 (SSE2 pmaddwd, 4 lanes), x86-64-v3 (AVX2
 pmaddwd), x86-64-v4 (AVX-512BW pmaddwd), sapphirerapids (AVX-512 VNNI
@@ -45,7 +46,7 @@ def make_model(d):
              helper.make_node("ReduceMin", ["F"], ["FMIN"], keepdims=0),
              helper.make_node("ReduceMax", ["G"], ["GMAX"], keepdims=0),
              helper.make_node("ReduceMin", ["G"], ["GMIN"], keepdims=0)]
-    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.array(5, np.int8), "wzp"),
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.linspace(-100, 100, 29).astype(np.int8), "wzp"),
              numpy_helper.from_array(np.array(131, np.uint8), "azp"), numpy_helper.from_array(cw, "CW"),
              numpy_helper.from_array(np.array(77, np.uint8), "xzp"), numpy_helper.from_array(np.array(3, np.uint8), "cwzp")]
     g = helper.make_graph(nodes, "int_targets",
