@@ -50,7 +50,7 @@ def compile_artifact(smelt, model, artifact, flags):
     t = time.perf_counter()
     r = subprocess.run([smelt, "compile", model, "-o", artifact] + flags, capture_output=True, text=True)
     if r.returncode:
-        return None, (r.stderr.strip().splitlines() or ["no message"])[-1]
+        return None, (r.stderr.strip().splitlines() or ["no message"])[0]
     return time.perf_counter() - t, os.path.getsize(artifact)
 
 
