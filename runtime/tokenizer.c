@@ -177,6 +177,22 @@ static void find_eot(rt_tokenizer *t) {
         t->eot = tok_lookup(t, names[i], strlen(names[i]));
 }
 
+/* The end-of-generation set, as llama.cpp builds it (llama-vocab.cpp,
+ * special_eog_ids): EOS, EOT and every token spelled as one of these, so
+ * that e.g. Qwen's <|endoftext|> ends a turn as well as <|im_end|>. */
+static void find_eog(rt_tokenizer *t) {
+    static const char *const names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                        "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
+                                        "<end_of_utterance>", "<eos>", "<turn|>"};
+    const int32_t known[2] = {t->eos, t->eot};
+    for (int i = 0; i < 2; i++)
+        if (known[i] >= 0) t->eog[t->n_eog++] = known[i];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int32_t id = tok_lookup(t, names[i], strlen(names[i]));
+        if (id >= 0 && !rt_tok_is_eog(t, id)) t->eog[t->n_eog++] = id;
+    }
+}
+
 rt_tokenizer *rt_tok_new(const rt_tok_config *c, char *err, size_t errlen) {
     if (!c->n_tokens || !c->tokens) return fail(NULL, err, errlen, "tokenizer: empty vocabulary");
     if (c->model != RT_TOK_SPM && (!c->n_merges || !c->merges))
@@ -230,6 +246,7 @@ rt_tokenizer *rt_tok_new(const rt_tok_config *c, char *err, size_t errlen) {
     t->ignore_merges = t->pre == RT_PRE_LLAMA3;
     find_bytes(t);
     if (t->eot < 0) find_eot(t);
+    find_eog(t);
     return t;
 }
 
@@ -250,7 +267,11 @@ void rt_tok_free(rt_tokenizer *t) {
 uint32_t rt_tok_n_vocab(const rt_tokenizer *t) { return t->n; }
 int32_t rt_tok_bos(const rt_tokenizer *t) { return t->bos; }
 int32_t rt_tok_eos(const rt_tokenizer *t) { return t->eos; }
-bool rt_tok_is_eog(const rt_tokenizer *t, int32_t id) { return id >= 0 && (id == t->eos || id == t->eot); }
+bool rt_tok_is_eog(const rt_tokenizer *t, int32_t id) {
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) return true;
+    return false;
+}
 
 const char *rt_tok_text(const rt_tokenizer *t, int32_t id, size_t *len) {
     if (id < 0 || (uint32_t)id >= t->n) return NULL;

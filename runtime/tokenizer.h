@@ -109,7 +109,8 @@ size_t rt_detokenize(const rt_tokenizer *t, const int32_t *ids, size_t n, bool r
 uint32_t rt_tok_n_vocab(const rt_tokenizer *t);
 int32_t rt_tok_bos(const rt_tokenizer *t);
 int32_t rt_tok_eos(const rt_tokenizer *t);
-/* End of generation: EOS, EOT (<|eot_id|>, <|im_end|>, <end_of_turn>, ...). */
+/* End of generation: EOS, EOT and the tokens llama.cpp also ends on by their
+ * text (<|endoftext|>, <|eom_id|>, </s>, ...; tokenizer.c find_eog). */
 bool rt_tok_is_eog(const rt_tokenizer *t, int32_t id);
 /* The stored text of a token (NULL for an id out of range). */
 const char *rt_tok_text(const rt_tokenizer *t, int32_t id, size_t *len);

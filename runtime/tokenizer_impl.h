@@ -27,6 +27,8 @@ struct rt_tokenizer {
     char byte_enc[256][3];   /* GPT-2 byte-level code point of each byte, UTF-8 */
     uint8_t byte_enc_len[256];
     int32_t bos, eos, unk, pad, eot;
+    int32_t eog[16]; /* end-of-generation ids (find_eog: EOS, EOT and 13 names) */
+    int n_eog;
     bool add_bos, add_eos, add_space_prefix;
     bool escape_spaces;      /* SPM and Gemma 4: ' ' is U+2581 in the vocabulary */
     bool ignore_merges;      /* Llama 3: a word that is a token is not merged */

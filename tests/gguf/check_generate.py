@@ -7,10 +7,10 @@ BUILD/gguf when missing; its sha256 must be the golden's), compiled by
 `smelt compile` into its generation step:
   greedy   every type (qwen2 Q4_0: an expected failure, see XFAIL_GREEDY):
            `smelt run --prompt-ids P -n 32 --temp 0` gives exactly
-           llama.cpp's 32 greedy tokens, or where smelt stops at an
-           end-of-generation token, the tokens before it, which must be one
-           llama.cpp counts as such too (the golden's "eog",
-           llama_vocab_is_eog): qwen3 Q8_0 stops at <|im_end|>.
+           llama.cpp's 32 greedy tokens up to the first one llama.cpp
+           counts as end-of-generation (the golden's "eog",
+           llama_vocab_is_eog), where smelt must stop: qwen3 Q8_0 stops at
+           <|im_end|>, qwen3 Q4_0 at <|endoftext|>.
   logits   every type: the prompt, then llama.cpp's generated tokens one per
            decode step (teacher forcing); at each of the 40 positions the
            logits of llama.cpp's 10 best tokens agree within TOL[type] (absolute,
@@ -228,12 +228,13 @@ def one(arch, t, tmp):
         out = run(["run", so, "--prompt-ids", ids(g["prompt"]), "-n", "32", "--temp", "0", "--print-ids", "--ctx", "64",
                    "--threads", "1"]).strip()
         got = [int(x) for x in out.split(",")] if out else []
-        # smelt stops at an end-of-generation token: before one that llama.cpp
-        # also counts as such (the golden's "eog"), its tokens must be all of
-        # llama.cpp's; otherwise all 32
+        # smelt stops at the first token of llama.cpp's greedy continuation
+        # that llama.cpp counts as end-of-generation (the golden's "eog",
+        # llama_vocab_is_eog): the same tokens up to there, and no further
         want = g["generated"]
-        stopped = len(got) < len(want) and want[len(got)] in g.get("eog", ())
-        check(got == (want[:len(got)] if stopped else want), f"{name} greedy: {got} != llama.cpp {want}")
+        eog = set(g.get("eog", ()))
+        stop = next((i for i, tk in enumerate(want) if tk in eog), len(want))
+        check(got == want[:stop], f"{name} greedy: {got} != llama.cpp {want[:stop]} (end of generation at {stop})")
     text_prompt(name, so)
     seq = g["prompt"] + g["generated"][:-1]
     L = logits(so, g["prompt"], g["generated"][:-1], tmp)
