@@ -1,6 +1,7 @@
 /* artifact.c — building, loading and running compiled models for the
  * compile and run verbs (see artifact.h). */
 #include "artifact.h"
+#include "step_profile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,12 +118,16 @@ static int write_outputs(smelt_session *s, const smelt_model *m, const char *out
     return 0;
 }
 
-int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, double load_start_ms,
-                  const char *outdir, diag *d) {
+int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, int profile,
+                  double load_start_ms, const char *outdir, diag *d) {
     smelt_session *s = NULL;
     char err[2048];
     if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err)) return diag_error(d, "%s", err);
-    int rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
+    cli_step_profile prof = {0};
+    int rc = profile && cli_step_profile_attach(&prof, s) ? diag_error(d, "out of memory") : 0;
+    if (rc == 0) rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
+    if (rc == 0 && profile) cli_step_profile_print(&prof, 25, stdout);
+    cli_step_profile_free(&prof);
     smelt_session_free(s);
     return rc;
 }

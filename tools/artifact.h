@@ -33,11 +33,12 @@ int cli_is_elf(const char *path);
 int cli_bind_input(smelt_session *s, const smelt_model *m, int i, const interp_tensor *t, diag *d);
 
 /* Run m on in[k] (one per model input, in order) with `threads` threads,
- * `repeat` times (printing the median latency when repeat > 0), and write
- * each output as OUTDIR/NAME.npy. */
+ * `repeat` times (printing the median latency when repeat > 0, and with
+ * profile each step's mean time, tools/step_profile.h), and write each
+ * output as OUTDIR/NAME.npy. */
 /* load_start_ms: when loading began (rt_now_ms), reported with --repeat; -1 when unknown */
-int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, double load_start_ms,
-                  const char *outdir, diag *d);
+int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repeat, int profile,
+                  double load_start_ms, const char *outdir, diag *d);
 /* The same on a session made by the caller (another executor attached). */
 int cli_run_session(smelt_session *s, smelt_model *m, const interp_tensor *in, int repeat, double load_start_ms,
                     const char *outdir, diag *d);

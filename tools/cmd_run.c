@@ -40,8 +40,9 @@ const cli_verb verb_run = {
     "this machine's CPU in memory and runs it with the runtime; --target vulkan\n"
     "also compiles its kernels to SPIR-V and runs them on Vulkan device N\n"
     "(--device N, see `smelt devices`; default: the first GPU), the kernels the\n"
-    "device cannot run on the CPU between dispatches; --profile prints each\n"
-    "dispatch's device time. MODEL may also be\n"
+    "device cannot run on the CPU between dispatches. --profile prints each\n"
+    "step's mean wall time on the CPU (the steps taking most first), or each\n"
+    "dispatch's device time on Vulkan. MODEL may also be\n"
     "a shared object made by `smelt compile`, run by the runtime (with --target\n"
     "vulkan: its SPIR-V, when compiled with --target cpu,vulkan; without a Vulkan\n"
     "device it runs on the CPU, and says so). With the\n"
@@ -171,7 +172,7 @@ static int run_cpu(kir_program *p, const char *model, const interp_tensor *in, c
     smelt_model *m = NULL;
     int rc = cli_build_artifact(p, &o, CLI_EMIT_SO, model, &so, NULL, d);
     if (rc == 0) rc = cli_load_shared(&so, model, &m, d);
-    if (rc == 0) rc = cli_run_model(m, in, ro->threads, ro->repeat, -1, outdir, d);
+    if (rc == 0) rc = cli_run_model(m, in, ro->threads, ro->repeat, ro->vk.profile, -1, outdir, d);
     smelt_model_free(m);
     cg_bytes_free(&so);
     return rc;
@@ -202,7 +203,7 @@ static int run_artifact(const char *path, const input_arg *inputs, int n_inputs,
         }
         if (!read_inputs(names, n, inputs, n_inputs, given, &d))
             rc = ro->vulkan ? cli_run_artifact_vulkan(m, given, &ro->vk, ro->threads, ro->repeat, load_start, outdir, &d)
-                            : cli_run_model(m, given, ro->threads, ro->repeat, load_start, outdir, &d);
+                            : cli_run_model(m, given, ro->threads, ro->repeat, ro->vk.profile, load_start, outdir, &d);
     }
     for (uint32_t k = 0; names && given && k < n; k++) {
         free(names[k]);
@@ -285,8 +286,9 @@ static int run_run(int argc, char **argv) {
     if (!outdir && !print_kernels && !((cpu || artifact) && ro.repeat))
         return cli_usage_error(&verb_run, "no output folder given (-o OUTDIR)");
     if (ro.repeat && !cpu && !artifact) return cli_usage_error(&verb_run, "--repeat needs --target cpu or vulkan");
-    if ((ro.vk.profile || ro.vk.device >= 0) && !vulkan)
-        return cli_usage_error(&verb_run, "--device and --profile need --target vulkan");
+    if (ro.vk.device >= 0 && !vulkan) return cli_usage_error(&verb_run, "--device needs --target vulkan");
+    if (ro.vk.profile && !cpu && !artifact)
+        return cli_usage_error(&verb_run, "--profile needs --target cpu or vulkan, or an artifact");
     if (artifact && print_kernels) return cli_usage_error(&verb_run, "--print-kernels needs a model, not an artifact");
     ro.vulkan = vulkan;
     ro.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;

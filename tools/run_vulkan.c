@@ -94,7 +94,7 @@ int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_v
     if (rt_vk_open(vo->device, &vk, err, sizeof err)) {
         if (vo->device >= 0) return diag_error(d, "%s", err); /* a device that was asked for by number */
         fprintf(stderr, "smelt run: %s: running on the CPU\n", err);
-        return cli_run_model(m, in, threads, repeat, load_start_ms, outdir, d);
+        return cli_run_model(m, in, threads, repeat, vo->profile, load_start_ms, outdir, d);
     }
     smelt_session *s = NULL;
     rt_vk_exec *x = NULL;

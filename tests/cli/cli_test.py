@@ -336,6 +336,17 @@ def test_compile(tmp):
     r = smelt("run", EXAMPLE, "--target", "cpu", "-i", xf, "--repeat", "3")
     check(r.returncode == 0 and "latency: median" in r.stdout, f"run --repeat prints the median: {r.stdout[:200]} {r.stderr[:200]}")
     check(smelt("run", EXAMPLE, "-i", xf, "--repeat", "0", "--target", "cpu").returncode == 2, "--repeat 0 is a usage error")
+    # --profile: every step once, by time, the shares summing to the total
+    r = smelt("run", EXAMPLE, "--target", "cpu", "-i", xf, "--repeat", "3", "--threads", "1", "--profile")
+    rows = re.findall(r"^ +([0-9.]+) ms +([0-9.]+)% +step ([0-9]+) ", r.stdout, re.M)
+    total = re.search(r"^ +([0-9.]+) ms +total, ([0-9]+) steps", r.stdout, re.M)
+    steps = sorted(int(x[2]) for x in rows)
+    check(r.returncode == 0 and total and steps == list(range(int(total.group(2)))) and
+          abs(sum(float(x[1]) for x in rows) - 100) < 1 and
+          [float(x[0]) for x in rows] == sorted((float(x[0]) for x in rows), reverse=True),
+          f"run --profile lists each step once by time: {r.stdout[:600]} {r.stderr[:200]}")
+    check(smelt("run", EXAMPLE, "-i", xf, "-o", os.path.join(tmp, "p"), "--profile").returncode == 2,
+          "--profile on the interpreter is a usage error")
 
     # a standalone executable
     exe = os.path.join(tmp, "tiny_exe")
