@@ -126,7 +126,7 @@ int cli_run_model(smelt_model *m, const interp_tensor *in, int threads, int repe
     cli_step_profile prof = {0};
     int rc = profile && cli_step_profile_attach(&prof, s) ? diag_error(d, "out of memory") : 0;
     if (rc == 0) rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
-    if (rc == 0 && profile) cli_step_profile_print(&prof, 25, stdout);
+    if (rc == 0 && profile) cli_step_profile_print(&prof, getenv("SMELT_PROFILE_ALL") ? 1 << 30 : 25, stdout);
     cli_step_profile_free(&prof);
     smelt_session_free(s);
     return rc;

@@ -2,7 +2,8 @@
  * each step of a compiled model on the CPU, measured by running the steps
  * one by one through the session's executor hook (rt_exec_hooks) and
  * summed over every run but the first (the warm-up), then printed as the
- * steps that take most of the time. */
+ * steps that take most of the time (`smelt run` prints 25, or every step
+ * when SMELT_PROFILE_ALL is set). */
 #ifndef SMELT_TOOLS_STEP_PROFILE_H
 #define SMELT_TOOLS_STEP_PROFILE_H
 
