@@ -171,8 +171,7 @@ static float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t nb, bool five
             }
             isum += sc * s;
         }
-        float dy = rt_qm_f32(x);
-        sum += rt_qm_f16(w) * dy * (float)isum - rt_qm_f16(w + 2) * dy * (float)msum;
+        sum += rt_qm_k4(isum, msum, w, x);
     }
     return sum;
 }

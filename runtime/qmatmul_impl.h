@@ -24,7 +24,8 @@ static inline float rt_qm_f32(const uint8_t *p) {
 
 /* One block's share of a 32-element format's dot product, from its integer
  * sum s, as ggml's generic code adds it: x0 (q4_0, q5_0, q8_0) and x1
- * (q4_1, q5_1, with the min times the activation block's sum). The kernels
+ * (q4_1, q5_1, with the min times the activation block's sum); rt_qm_k4
+ * below does the same for q4_K / q5_K. The kernels
  * that reduce each block to its integer sum use these, so that they round
  * exactly as the portable ones. */
 static inline float rt_qm_x0(int s, const uint8_t *w, const uint8_t *x) {
@@ -32,6 +33,13 @@ static inline float rt_qm_x0(int s, const uint8_t *w, const uint8_t *x) {
 }
 static inline float rt_qm_x1(int s, const uint8_t *w, const uint8_t *x) {
     return (float)s * (rt_qm_f16(w) * rt_qm_f16(x)) + rt_qm_f16(w + 2) * rt_qm_f16(x + 2);
+}
+
+/* q4_K / q5_K's share of one block of 256 from its integer sums: isum of
+ * the scaled sub-block products, msum of the mins times the activation sums */
+static inline float rt_qm_k4(int isum, int msum, const uint8_t *w, const uint8_t *x) {
+    float dy = rt_qm_f32(x);
+    return rt_qm_f16(w) * dy * (float)isum - rt_qm_f16(w + 2) * dy * (float)msum;
 }
 
 /* The fastest vector kernels for t that the CPU has, their set's name in
