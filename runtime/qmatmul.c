@@ -4,8 +4,11 @@
  * dot product of each weight format with its activation format (ggml's
  * vec_dot_*_generic: integer sums per block, then the block scales), and
  * the driver that quantizes the activations once and splits the weight
- * rows over the thread pool. Where the CPU has AVX2 and FMA the dot
- * products of qmatmul_x86.c replace the portable ones.
+ * rows over the thread pool. Where the CPU has them the vector dot
+ * products of qmatmul_x86.c (AVX2, AVX-VNNI) or qmatmul_arm.c (NEON, the
+ * dot product instructions) replace the portable ones; the environment
+ * variable SMELT_QMATMUL_KERNELS=portable|avx2|avxvnni|neon|dotprod forces
+ * one set (tests, benchmarks).
  *
  * Block layouts (ggml-common.h), bytes: q4_0 {f16 d; 16 nibbles}, q4_1 {d,
  * m; 16}, q5_0 {d; u32 qh; 16}, q5_1 {d, m; qh; 16}, q8_0 {d; 32 int8},
@@ -92,7 +95,7 @@ static float dot_q4_0(const uint8_t *w, const uint8_t *x, int64_t nb) {
         const int8_t *y = Q8(x, 2);
         int s = 0;
         for (int j = 0; j < 16; j++) s += ((w[2 + j] & 0xF) - 8) * y[j] + ((w[2 + j] >> 4) - 8) * y[j + 16];
-        sum += (float)s * (rt_qm_f16(w) * rt_qm_f16(x));
+        sum += rt_qm_x0(s, w, x);
     }
     return sum;
 }
@@ -103,7 +106,7 @@ static float dot_q4_1(const uint8_t *w, const uint8_t *x, int64_t nb) {
         const int8_t *y = Q8(x, 4);
         int s = 0;
         for (int j = 0; j < 16; j++) s += (w[4 + j] & 0xF) * y[j] + (w[4 + j] >> 4) * y[j + 16];
-        sum += (float)s * (rt_qm_f16(w) * rt_qm_f16(x)) + rt_qm_f16(w + 2) * rt_qm_f16(x + 2);
+        sum += rt_qm_x1(s, w, x);
     }
     return sum;
 }
@@ -123,15 +126,14 @@ static int q5_sum(const uint8_t *qh4, const uint8_t *qs, const int8_t *y, int of
 static float dot_q5_0(const uint8_t *w, const uint8_t *x, int64_t nb) {
     float sum = 0;
     for (int64_t i = 0; i < nb; i++, w += 22, x += RT_Q8_0_BYTES)
-        sum += (float)q5_sum(w + 2, w + 6, Q8(x, 2), 16) * (rt_qm_f16(w) * rt_qm_f16(x));
+        sum += rt_qm_x0(q5_sum(w + 2, w + 6, Q8(x, 2), 16), w, x);
     return sum;
 }
 
 static float dot_q5_1(const uint8_t *w, const uint8_t *x, int64_t nb) {
     float sum = 0;
     for (int64_t i = 0; i < nb; i++, w += 24, x += RT_Q8_1_BYTES)
-        sum += (float)q5_sum(w + 4, w + 8, Q8(x, 4), 0) * (rt_qm_f16(w) * rt_qm_f16(x)) +
-               rt_qm_f16(w + 2) * rt_qm_f16(x + 2);
+        sum += rt_qm_x1(q5_sum(w + 4, w + 8, Q8(x, 4), 0), w, x);
     return sum;
 }
 
@@ -141,7 +143,7 @@ static float dot_q8_0(const uint8_t *w, const uint8_t *x, int64_t nb) {
         const int8_t *a = Q8(w, 2), *y = Q8(x, 2);
         int s = 0;
         for (int j = 0; j < 32; j++) s += a[j] * y[j];
-        sum += (float)s * (rt_qm_f16(w) * rt_qm_f16(x));
+        sum += rt_qm_x0(s, w, x);
     }
     return sum;
 }
@@ -169,8 +171,7 @@ static float dot_q45_k(const uint8_t *w, const uint8_t *x, int64_t nb, bool five
             }
             isum += sc * s;
         }
-        float dy = rt_qm_f32(x);
-        sum += rt_qm_f16(w) * dy * (float)isum - rt_qm_f16(w + 2) * dy * (float)msum;
+        sum += rt_qm_k4(isum, msum, w, x);
     }
     return sum;
 }
@@ -207,22 +208,26 @@ typedef struct qtype {
     rt_q8_type vt;
     int block; /* elements per block */
     rt_qdot_fn dot;
+    const char *kernels; /* the set dot belongs to */
 } qtype;
 
 static bool qtype_of(ir_dtype t, qtype *q) {
     switch (t) {
-    case IR_Q4_0: *q = (qtype){RT_Q8_0, 32, dot_q4_0}; break;
-    case IR_Q4_1: *q = (qtype){RT_Q8_1, 32, dot_q4_1}; break;
-    case IR_Q5_0: *q = (qtype){RT_Q8_0, 32, dot_q5_0}; break;
-    case IR_Q5_1: *q = (qtype){RT_Q8_1, 32, dot_q5_1}; break;
-    case IR_Q8_0: *q = (qtype){RT_Q8_0, 32, dot_q8_0}; break;
-    case IR_Q4_K: *q = (qtype){RT_Q8_K, 256, dot_q4_k}; break;
-    case IR_Q5_K: *q = (qtype){RT_Q8_K, 256, dot_q5_k}; break;
-    case IR_Q6_K: *q = (qtype){RT_Q8_K, 256, dot_q6_k}; break;
+    case IR_Q4_0: *q = (qtype){RT_Q8_0, 32, dot_q4_0, "portable"}; break;
+    case IR_Q4_1: *q = (qtype){RT_Q8_1, 32, dot_q4_1, "portable"}; break;
+    case IR_Q5_0: *q = (qtype){RT_Q8_0, 32, dot_q5_0, "portable"}; break;
+    case IR_Q5_1: *q = (qtype){RT_Q8_1, 32, dot_q5_1, "portable"}; break;
+    case IR_Q8_0: *q = (qtype){RT_Q8_0, 32, dot_q8_0, "portable"}; break;
+    case IR_Q4_K: *q = (qtype){RT_Q8_K, 256, dot_q4_k, "portable"}; break;
+    case IR_Q5_K: *q = (qtype){RT_Q8_K, 256, dot_q5_k, "portable"}; break;
+    case IR_Q6_K: *q = (qtype){RT_Q8_K, 256, dot_q6_k, "portable"}; break;
     default: return false;
     }
     pthread_once(&init_once, init_table);
-    rt_qdot_fn fast = getenv("SMELT_QMATMUL_PORTABLE") ? NULL : rt_qdot_x86(t);
+    const char *want = getenv("SMELT_QMATMUL_KERNELS");
+    if (want && !strcmp(want, "portable")) return true;
+    rt_qdot_fn fast = rt_qdot_x86(t, want, &q->kernels);
+    if (!fast) fast = rt_qdot_arm(t, want, &q->kernels);
     if (fast) q->dot = fast;
     return true;
 }
@@ -235,6 +240,11 @@ bool rt_qmatmul_supported(ir_dtype t) {
 rt_q8_type rt_qmatmul_vec_type(ir_dtype t) {
     qtype q;
     return qtype_of(t, &q) ? q.vt : RT_Q8_0;
+}
+
+const char *rt_qmatmul_kernels(ir_dtype t) {
+    qtype q;
+    return qtype_of(t, &q) ? q.kernels : "portable";
 }
 
 static size_t q8_bytes(rt_q8_type vt) {

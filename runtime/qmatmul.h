@@ -39,5 +39,9 @@ rt_q8_type rt_qmatmul_vec_type(ir_dtype t);
 void rt_q8_quantize_row(rt_q8_type vt, const float *x, int64_t k, void *dst);
 /* The dot product of one weight row with one quantized activation row. */
 float rt_qdot_row(ir_dtype t, const void *wrow, const void *xq, int64_t k);
+/* The kernel set that t's products use now: "portable", "avx2", "avxvnni"
+ * (x86), "neon", "dotprod" (aarch64); the fastest the CPU has, or the one
+ * that SMELT_QMATMUL_KERNELS names ("portable" where the CPU lacks it). */
+const char *rt_qmatmul_kernels(ir_dtype t);
 
 #endif

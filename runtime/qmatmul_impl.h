@@ -1,7 +1,8 @@
 /* qmatmul_impl.h — what the quantized matmul files share: the per-type
  * kernel table (activation format, block sizes, the row dot product) and
  * the f16 conversion table. qmatmul.c holds the portable kernels and the
- * driver, qmatmul_x86.c the AVX2 / AVX-VNNI ones, chosen at run time.
+ * driver, qmatmul_x86.c the AVX2 / AVX-VNNI ones and qmatmul_arm.c the NEON
+ * / dot-product ones, chosen at run time.
  */
 #ifndef SMELT_QMATMUL_IMPL_H
 #define SMELT_QMATMUL_IMPL_H
@@ -21,7 +22,31 @@ static inline float rt_qm_f32(const uint8_t *p) {
     return f;
 }
 
-/* The x86 kernels for t, or NULL where the CPU lacks AVX2 and FMA or t has none. */
-rt_qdot_fn rt_qdot_x86(ir_dtype t);
+/* One block's share of a 32-element format's dot product, from its integer
+ * sum s, as ggml's generic code adds it: x0 (q4_0, q5_0, q8_0) and x1
+ * (q4_1, q5_1, with the min times the activation block's sum); rt_qm_k4
+ * below does the same for q4_K / q5_K. The kernels
+ * that reduce each block to its integer sum use these, so that they round
+ * exactly as the portable ones. */
+static inline float rt_qm_x0(int s, const uint8_t *w, const uint8_t *x) {
+    return (float)s * (rt_qm_f16(w) * rt_qm_f16(x));
+}
+static inline float rt_qm_x1(int s, const uint8_t *w, const uint8_t *x) {
+    return (float)s * (rt_qm_f16(w) * rt_qm_f16(x)) + rt_qm_f16(w + 2) * rt_qm_f16(x + 2);
+}
+
+/* q4_K / q5_K's share of one block of 256 from its integer sums: isum of
+ * the scaled sub-block products, msum of the mins times the activation sums */
+static inline float rt_qm_k4(int isum, int msum, const uint8_t *w, const uint8_t *x) {
+    float dy = rt_qm_f32(x);
+    return rt_qm_f16(w) * dy * (float)isum - rt_qm_f16(w + 2) * dy * (float)msum;
+}
+
+/* The fastest vector kernels for t that the CPU has, their set's name in
+ * *name ("avx2", "avxvnni"; "neon", "dotprod"); with want non-NULL only
+ * the set so named. NULL where there is none (another architecture, a CPU
+ * without the instructions, a type without kernels in the set). */
+rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name);
+rt_qdot_fn rt_qdot_arm(ir_dtype t, const char *want, const char **name);
 
 #endif

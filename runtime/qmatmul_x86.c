@@ -7,10 +7,15 @@
  * operand), pairs to int32 through _mm256_madd_epi16, then one FMA of the
  * block's scale per block (per 256 for the K formats, whose sub-block
  * scales are applied in integers). Sums differ from the portable kernels
- * only by float rounding order.
+ * only by float rounding order. The 32-element formats' kernels live in
+ * qmatmul_x86_blocks.h, compiled twice: with maddubs + madd (AVX2) and with
+ * AVX-VNNI's vpdpbusd (one instruction for the pair, the same integers);
+ * the VNNI set is chosen where the CPU has AVX-VNNI.
  */
 #include "runtime/ggml_quant.h"
 #include "runtime/qmatmul_impl.h"
+
+#include <stdbool.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -43,68 +48,21 @@ TGT static inline __m256i bits32(const uint8_t *p) {
 
 TGT static inline __m256i load(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/* unsigned u x signed s, 32 bytes -> 8 int32 sums of 4 */
-TGT static inline __m256i dot_us(__m256i u, __m256i s) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-}
-TGT static inline __m256i dot_ss(__m256i a, __m256i b) {
-    return dot_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-}
-
-TGT static float dot_q4_0(const uint8_t *w, const uint8_t *x, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++, w += 18, x += RT_Q8_0_BYTES) {
-        __m256i q = _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8));
-        __m256 p = _mm256_cvtepi32_ps(dot_ss(q, load(x + 2)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(rt_qm_f16(w) * rt_qm_f16(x)), p, acc);
-    }
-    return hsum(acc);
-}
-
-TGT static float dot_q4_1(const uint8_t *w, const uint8_t *x, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    float ms = 0;
-    for (int64_t i = 0; i < nb; i++, w += 20, x += RT_Q8_1_BYTES) {
-        __m256 p = _mm256_cvtepi32_ps(dot_us(nibbles32(w + 4), load(x + 4)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(rt_qm_f16(w) * rt_qm_f16(x)), p, acc);
-        ms += rt_qm_f16(w + 2) * rt_qm_f16(x + 2);
-    }
-    return hsum(acc) + ms;
-}
-
-TGT static float dot_q5_0(const uint8_t *w, const uint8_t *x, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++, w += 22, x += RT_Q8_0_BYTES) {
-        /* q - 16: the nibble with 0xF0 above it where the fifth bit is clear */
-        __m256i hi = _mm256_andnot_si256(bits32(w + 2), _mm256_set1_epi8((char)0xF0));
-        __m256i q = _mm256_or_si256(nibbles32(w + 6), hi);
-        __m256 p = _mm256_cvtepi32_ps(dot_ss(q, load(x + 2)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(rt_qm_f16(w) * rt_qm_f16(x)), p, acc);
-    }
-    return hsum(acc);
-}
-
-TGT static float dot_q5_1(const uint8_t *w, const uint8_t *x, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    float ms = 0;
-    for (int64_t i = 0; i < nb; i++, w += 24, x += RT_Q8_1_BYTES) {
-        __m256i hi = _mm256_and_si256(bits32(w + 4), _mm256_set1_epi8(0x10));
-        __m256i q = _mm256_or_si256(nibbles32(w + 8), hi);
-        __m256 p = _mm256_cvtepi32_ps(dot_us(q, load(x + 4)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(rt_qm_f16(w) * rt_qm_f16(x)), p, acc);
-        ms += rt_qm_f16(w + 2) * rt_qm_f16(x + 2);
-    }
-    return hsum(acc) + ms;
-}
-
-TGT static float dot_q8_0(const uint8_t *w, const uint8_t *x, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++, w += 34, x += RT_Q8_0_BYTES) {
-        __m256 p = _mm256_cvtepi32_ps(dot_ss(load(w + 2), load(x + 2)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(rt_qm_f16(w) * rt_qm_f16(x)), p, acc);
-    }
-    return hsum(acc);
-}
+/* The 32-element formats, twice: AVX2's pair-multiply, then AVX-VNNI's. */
+#define QK_TGT TGT
+#define QK(name) name##_avx2
+#define QK_DOT_US(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#include "runtime/qmatmul_x86_blocks.h"
+#undef QK_TGT
+#undef QK
+#undef QK_DOT_US
+#define QK_TGT __attribute__((target("avx2,fma,avxvnni")))
+#define QK(name) name##_vnni
+#define QK_DOT_US(u, s) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (u), (s))
+#include "runtime/qmatmul_x86_blocks.h"
+#undef QK_TGT
+#undef QK
+#undef QK_DOT_US
 
 /* q4_K / q5_K: the sub-block scales multiply the int32 sums; the mins go
  * through the activation block's sums of 16 */
@@ -170,25 +128,29 @@ TGT static float dot_q6_k(const uint8_t *w, const uint8_t *x, int64_t nb) {
     return hsum(acc);
 }
 
-rt_qdot_fn rt_qdot_x86(ir_dtype t) {
+rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return NULL;
-    switch (t) {
-    case IR_Q4_0: return dot_q4_0;
-    case IR_Q4_1: return dot_q4_1;
-    case IR_Q5_0: return dot_q5_0;
-    case IR_Q5_1: return dot_q5_1;
-    case IR_Q8_0: return dot_q8_0;
-    case IR_Q4_K: return dot_q4_k;
-    case IR_Q5_K: return dot_q5_k;
-    case IR_Q6_K: return dot_q6_k;
-    default: return NULL;
+    bool vnni = __builtin_cpu_supports("avxvnni");
+    rt_qdot_fn f = NULL;
+    if (vnni && (!want || !strcmp(want, "avxvnni")) && (f = kernel_vnni(t))) {
+        *name = "avxvnni";
+        return f;
     }
+    if (want && strcmp(want, "avx2")) return NULL;
+    switch (t) {
+    case IR_Q4_K: f = dot_q4_k; break;
+    case IR_Q5_K: f = dot_q5_k; break;
+    case IR_Q6_K: f = dot_q6_k; break;
+    default: f = kernel_avx2(t); break;
+    }
+    if (f) *name = "avx2";
+    return f;
 }
 
 #else
-rt_qdot_fn rt_qdot_x86(ir_dtype t) {
-    (void)t;
+rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
+    (void)t, (void)want, (void)name;
     return NULL;
 }
 #endif

@@ -67,7 +67,7 @@ EXACT = ["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "
 # the other way (float summation order differs from llama.cpp's x86 kernels).
 XFAIL_GREEDY = {"qwen2_q4_0": "a near-tie at step 25 (logits within 2e-2) flips"}
 # Quantized types: 2e-2 is what the AVX2 kernels reach; the portable ones
-# (SMELT_QMATMUL_PORTABLE=1) sum in another order, and since activations are
+# (SMELT_QMATMUL_KERNELS=portable) sum in another order, and since activations are
 # re-quantized per layer a rounding step can move, up to 2.9e-2 here; their
 # greedy runs may then differ at near-ties (llama_q5_1 does at step 29).
 TOL = {"f32": 1e-3, "f16": 5e-3, "q8_0": 0.05, "q4_0": 0.05, "q4_1": 0.05, "q5_0": 0.05, "q5_1": 0.05,

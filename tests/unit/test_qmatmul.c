@@ -6,8 +6,14 @@
  * x * 127 / amax, q8_K -127 / max with the largest-magnitude value's sign),
  * and the dot product of the decoded values in double (with q4_1 / q5_1's
  * min times the block's f16 sum s, as ggml uses it). The activation bytes
- * must equal this file's exactly; products agree to float rounding, for the
- * AVX2 kernels and the portable ones, on one thread and on a pool.
+ * must equal this file's exactly; products agree to float rounding, for
+ * every kernel set the CPU has (forced with SMELT_QMATMUL_KERNELS), on one
+ * thread and on a pool, for odd row counts and several K. The sets that
+ * share a rounding order must agree bit for bit: AVX-VNNI with AVX2 (the
+ * same float steps over exact integer sums), NEON and dotprod with the
+ * portable kernels (each block reduced to its integer sum, then added as
+ * ggml's generic code adds it). tests/unit/run_qmatmul_arm.sh runs this
+ * file for aarch64 under qemu, with and without the dot product extension.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -88,8 +94,12 @@ static void ref_q8(rt_q8_type vt, const float *x, int64_t k, uint8_t *q, double 
     }
 }
 
-static void one_type(ir_dtype t) {
-    const int64_t n = 37, k = 512, m = 5;
+/* the kernel sets; a run skips those the CPU lacks */
+static const char *const SETS[] = {"portable", "avx2", "avxvnni", "neon", "dotprod"};
+#define NSETS (int)(sizeof SETS / sizeof SETS[0])
+static int runs[NSETS];
+
+static void one_type(ir_dtype t, int64_t n, int64_t k, int64_t m) {
     const ir_dtype_info *info = ir_dtype_get(t);
     int64_t rowb = ir_dtype_storage_bytes(t, k);
     uint8_t *w = malloc((size_t)(n * rowb)), *q = malloc((size_t)k * 2), *q2 = malloc((size_t)k * 2);
@@ -100,7 +110,7 @@ static void one_type(ir_dtype t) {
     CHECK(rt_ggml_dequantize(t, w, n * k, wd) == 0);
     for (int64_t i = 0; i < m * k; i++) x[i] = uniform() * (i % 7 == 0 ? 4.0f : 1.0f);
     for (int j = 0; j < 8; j++) x[j] = 0; /* a block with zeros */
-    for (int j = 0; j < 256; j++) x[3 * k + j] = 0; /* a whole zero row start (q8_K: amax 0) */
+    for (int j = 0; m > 3 && j < 256 && j < k; j++) x[3 * k + j] = 0; /* a whole zero row start (q8_K: amax 0) */
     rt_q8_type vt = rt_qmatmul_vec_type(t);
     bool same_bytes = true;
     for (int64_t r = 0; r < m; r++) {
@@ -117,8 +127,8 @@ static void one_type(ir_dtype t) {
             double s = 0;
             for (int64_t i = 0; i < k; i++) s += (double)wd[c * k + i] * xd[r * k + i];
             if (vt == RT_Q8_1) { /* ggml takes sum(x) of a block as its f16 s = d * sum q */
-                uint8_t qb[RT_Q8_1_BYTES * 16];
-                double unused[512];
+                uint8_t *qb = malloc((size_t)(k / 32) * RT_Q8_1_BYTES);
+                double *unused = malloc(sizeof(double) * (size_t)k);
                 ref_q8(vt, x + r * k, k, qb, unused);
                 for (int64_t b = 0; b < k / 32; b++) {
                     const uint8_t *wb = w + c * rowb + b * info->block_bytes, *xb = qb + b * RT_Q8_1_BYTES;
@@ -126,28 +136,45 @@ static void one_type(ir_dtype t) {
                     for (int j = 0; j < 32; j++) sx += xd[r * k + b * 32 + j];
                     s += mw * (rt_f16_to_f32((uint16_t)(xb[2] | xb[3] << 8)) - sx);
                 }
+                free(qb), free(unused);
             }
             ref[r * n + c] = s;
         }
     rt_pool *pool = rt_pool_new(2);
-    for (int pass = 0; pass < 2; pass++) { /* the CPU's kernels, then the portable ones */
-        if (pass) setenv("SMELT_QMATMUL_PORTABLE", "1", 1);
-        CHECK(rt_qmatmul(t, w, n, k, x, m, y, NULL) == 0);
+    float *out[NSETS] = {0};
+    for (int v = 0; v < NSETS; v++) {
+        setenv("SMELT_QMATMUL_KERNELS", SETS[v], 1);
+        if (strcmp(rt_qmatmul_kernels(t), SETS[v])) continue; /* not on this CPU / for this type */
+        runs[v]++;
+        out[v] = malloc(sizeof(float) * (size_t)(m * n));
+        CHECK(rt_qmatmul(t, w, n, k, x, m, out[v], NULL) == 0);
         CHECK(rt_qmatmul(t, w, n, k, x, m, y2, pool) == 0);
-        CHECK(!memcmp(y, y2, sizeof(float) * (size_t)(m * n)));
+        CHECK(!memcmp(out[v], y2, sizeof(float) * (size_t)(m * n)));
         bool ok = true;
         for (int64_t i = 0; i < m * n; i++) {
-            double e = fabs(y[i] - ref[i]);
+            double e = fabs(out[v][i] - ref[i]);
             worst = fmax(worst, e);
             ok = ok && e <= 2e-4 * (1 + fabs(ref[i]));
         }
-        if (!ok) fprintf(stderr, "%s (pass %d): max |diff| %g\n", info->name, pass, worst);
+        if (!ok) fprintf(stderr, "%s k=%lld (%s): max |diff| %g\n", info->name, (long long)k, SETS[v], worst);
         CHECK(ok);
-        float one = rt_qdot_row(t, w + 2 * rowb, q2, k); /* row 2 . the last x row */
-        CHECK(fabs(one - ref[4 * n + 2]) <= 2e-4 * (1 + fabs(ref[4 * n + 2])));
-        unsetenv("SMELT_QMATMUL_PORTABLE");
+        int64_t c = n > 2 ? 2 : 0; /* row c . the last x row, quantized in q2 */
+        CHECK(rt_qdot_row(t, w + c * rowb, q2, k) == out[v][(m - 1) * n + c]);
     }
-    CHECK(rt_qmatmul(t, w, n, k - 16, x, m, y, NULL) == -1); /* not whole blocks */
+    unsetenv("SMELT_QMATMUL_KERNELS");
+    CHECK(out[0] != NULL); /* the portable set always runs */
+    size_t bytes = sizeof(float) * (size_t)(m * n);
+    for (int v = 1; v < NSETS; v++) {
+        /* the same rounding: avxvnni as avx2; neon and dotprod as portable */
+        int like = !strcmp(SETS[v], "avxvnni") ? 1 : !strcmp(SETS[v], "avx2") ? -1 : 0;
+        if (out[v] && like >= 0 && out[like]) {
+            bool same = !memcmp(out[v], out[like], bytes);
+            if (!same) fprintf(stderr, "%s k=%lld: %s differs from %s\n", info->name, (long long)k, SETS[v], SETS[like]);
+            CHECK(same);
+        }
+    }
+    for (int v = 0; v < NSETS; v++) free(out[v]);
+    CHECK(rt_qmatmul(t, w, n, k + 16, x, m, y, NULL) == -1); /* not whole blocks */
     rt_pool_free(pool);
     free(w), free(q), free(q2), free(x), free(wd), free(y), free(y2), free(xd), free(ref);
 }
@@ -156,8 +183,14 @@ int main(void) {
     ir_dtype types[] = {IR_Q4_0, IR_Q4_1, IR_Q5_0, IR_Q5_1, IR_Q8_0, IR_Q4_K, IR_Q5_K, IR_Q6_K};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         CHECK(rt_qmatmul_supported(types[i]));
-        one_type(types[i]);
+        bool kq = ir_dtype_get(types[i])->block_elems == 256;
+        const int64_t ks[] = {kq ? 256 : 32, kq ? 768 : 160, 512};
+        for (int j = 0; j < 3; j++) one_type(types[i], 37, ks[j], 5);
+        one_type(types[i], 1, 512, 1); /* one row: the decode case */
     }
+    fprintf(stderr, "kernel sets run (type x K):");
+    for (int v = 0; v < NSETS; v++) fprintf(stderr, " %s %d", SETS[v], runs[v]);
+    fprintf(stderr, "\n");
     CHECK(!rt_qmatmul_supported(IR_Q2_K) && !rt_qmatmul_supported(IR_F32));
     float x[256] = {0}, y[1];
     uint8_t w[84] = {0};
