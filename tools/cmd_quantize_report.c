@@ -323,7 +323,7 @@ static int run_report(int argc, char **argv) {
 
     printf("%s: --quantize %s, %d sample%s\n", model, pass_quant_mode_name(popts.quant.mode), n_samples,
            n_samples == 1 ? "" : "s");
-    printf("contractions with constant weights: %d quantized, %d kept float\n", qb.qs.quantized, qb.qs.kept);
+    printf("contractions (and, in the block modes, embedding tables) with constant weights: %d quantized, %d kept float\n", qb.qs.quantized, qb.qs.kept);
     for (int k = 0; k < qb.qs.n_why && k < PASS_QUANT_MAX_WHY; k++) printf("  kept float: %s\n", qb.qs.why[k]);
     if (qb.qs.n_why > PASS_QUANT_MAX_WHY) printf("  (and %d more kept float)\n", qb.qs.n_why - PASS_QUANT_MAX_WHY);
     printf("their weights: %.2f MB -> %.2f MB (%.2fx smaller)\n", mb((double)qb.qs.weight_bytes_before),
