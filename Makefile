@@ -146,7 +146,7 @@ clean:
 	rm -rf build build-asan
 
 # --- the GEMM engine's test and the sgemm benchmark (bench/sgemm) ---
-$(BUILD)/obj/tests/unit/support/llvm_dl.o $(BUILD)/tests/test_gemm: CFLAGS += -isystem $(LLVM_INCDIR)
+$(BUILD)/obj/tests/unit/support/llvm_dl.o $(BUILD)/tests/test_gemm $(BUILD)/tests/test_igemm: CFLAGS += -isystem $(LLVM_INCDIR)
 .PHONY: bench-sgemm
 $(BUILD)/bench/sgemm: bench/sgemm/sgemm.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)

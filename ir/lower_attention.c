@@ -152,7 +152,7 @@ static uint32_t attn_mask_at(kir_program *p, const ir_node *n, const attn_dims *
 
 /* logits (B, Hq, Lq, T) = softcap(qk) + mask, or -inf where key j is masked
  * out: a false boolean mask, j beyond the mask, j > i + past (is_causal),
- * j >= nonpad_kv_seqlen[b]. */
+ * j <= i + past - sliding_window, j >= nonpad_kv_seqlen[b]. */
 static int attn_logits(kir_program *p, ir_id node, const attn_dims *a, uint32_t qk, uint32_t logits) {
     const ir_node *n = NODE;
     ir_dtype t = kb_buf(p, logits)->dtype;
@@ -165,6 +165,9 @@ static int attn_logits(kir_program *p, ir_id node, const attn_dims *a, uint32_t 
     }
     if (ir_attr_int(n, "is_causal"))
         keep = nn_and(p, keep, kb_bin(p, KX_LE, j, kb_bin(p, KX_ADD, i, kb_dim(p, a->past_len))));
+    int64_t w = ir_attr_int(n, "sliding_window");
+    if (w > 0) /* j + w > i + past */
+        keep = nn_and(p, keep, kb_bin(p, KX_LT, kb_bin(p, KX_ADD, i, kb_dim(p, a->past_len)), kb_iadd(p, j, w)));
     if (n->n_in > 6 && n->in[6] != IR_NONE) {
         uint32_t b = kb_idx(p, 0);
         keep = nn_and(p, keep, kb_bin(p, KX_LT, j, kb_load(p, kb_value(p, n->in[6]), &b)));

@@ -91,8 +91,9 @@ int lower_qlinear_matmul(kir_program *p, ir_id node, diag *d) {
     /* per-row parameters follow Y's M axis, per-column ones its N axis */
     uint32_t sa = nn_param_at(p, n->in[1], ax.m), sb = nn_param_at(p, n->in[4], ax.n);
     uint32_t sy = nn_param_at(p, n->in[6], ax.m), zy = nn_param_at(p, n->in[7], ax.m);
-    uint32_t post = nn_requantize(p, kb_acc(p, IR_I32), sa, sb, sy, zy);
-    return nn_contraction_emit(p, node, out_buf(p, node), &c, IR_I32, post);
+    uint32_t acc = nn_int_sum(p, node, out_buf(p, node), &c);
+    if (acc == KIR_NONE) return -1;
+    return kb_kernel(p, node, out_buf(p, node), nn_requantize(p, acc, sa, sb, sy, zy)) < 0 ? -1 : 0;
 }
 
 /* Gemm: Y (M, N) = alpha * sum over k of A'[m, k] * B'[k, n] + beta * C,

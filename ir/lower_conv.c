@@ -91,10 +91,12 @@ int lower_qlinear_conv(kir_program *p, ir_id node, diag *d) {
     if (conv_operands(p, node, n->in[0], n->in[3], &c, d)) return -1;
     c.op[0].zp = n->in[2];
     c.op[1].zp = n->in[5];
-    uint32_t acc = plus_bias(p, n, 8, kb_acc(p, IR_I32));
-    uint32_t post = nn_requantize(p, acc, nn_param_at(p, n->in[1], 1), nn_param_at(p, n->in[4], 1),
-                                  nn_param_at(p, n->in[6], 1), nn_param_at(p, n->in[7], 1));
-    return nn_contraction_emit(p, node, out_buf(p, node), &c, IR_I32, post);
+    uint32_t sum = nn_int_sum(p, node, out_buf(p, node), &c);
+    if (sum == KIR_NONE) return -1;
+    uint32_t acc = plus_bias(p, n, 8, sum);
+    uint32_t y = nn_requantize(p, acc, nn_param_at(p, n->in[1], 1), nn_param_at(p, n->in[4], 1),
+                               nn_param_at(p, n->in[6], 1), nn_param_at(p, n->in[7], 1));
+    return kb_kernel(p, node, out_buf(p, node), y) < 0 ? -1 : 0;
 }
 
 /* ---- ConvTranspose ---------------------------------------------------------------- */

@@ -1,6 +1,8 @@
 /* lower_nn.c — the helpers of lower_nn.h: folded index math, the terms of
  * a sum-of-products reduction (zero points, padding guards, compute types),
  * requantization, and sliding-window positions with their padding. */
+#include <string.h>
+
 #include "lower_nn.h"
 
 #include <math.h>
@@ -108,6 +110,15 @@ int nn_contraction_emit(kir_program *p, ir_id node, uint32_t out, const nn_contr
     if (post == KIR_NONE && t != ot) post = kb_acc(p, t);
     if (post != KIR_NONE) post = kb_cast(p, ot, post, false);
     return kb_reduce(p, node, out, KR_SUM, c->rrank, c->red, t, body, post) < 0 ? -1 : 0;
+}
+
+uint32_t nn_int_sum(kir_program *p, ir_id node, uint32_t out, const nn_contraction *c) {
+    int rank = kb_buf(p, out)->rank;
+    ir_dim dims[IR_MAX_RANK];
+    memcpy(dims, kb_buf(p, out)->dims, (size_t)rank * sizeof *dims);
+    uint32_t t = kb_temp(p, "int_sum", IR_I32, rank, dims);
+    if (nn_contraction_emit(p, node, t, c, IR_I32, KIR_NONE)) return KIR_NONE;
+    return kb_load_same(p, t);
 }
 
 uint32_t nn_param_at(kir_program *p, ir_id v, int out_axis) {

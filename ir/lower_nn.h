@@ -67,6 +67,12 @@ uint32_t nn_param_at(kir_program *p, ir_id v, int out_axis);
 /* y = saturate(round_half_even(f32(acc) * (sa * sb / sy)) + zp) in zp's dtype,
  * the product computed in the scales' dtype (f32), as onnxruntime does. */
 uint32_t nn_requantize(kir_program *p, uint32_t acc, uint32_t sa, uint32_t sb, uint32_t sy, uint32_t zp);
+/* The i32 sum of an integer contraction (QLinearMatMul, QLinearConv) into a
+ * temporary of out's shape; returns the load of it at the domain point, for
+ * the requantizing kernel that writes out (KIR_NONE on error). The sum
+ * keeps a 4-byte buffer of its own so that the CPU backend's packed integer
+ * GEMM can accumulate in it (kir_fuse_epilogue leaves the two apart). */
+uint32_t nn_int_sum(kir_program *p, ir_id node, uint32_t out, const nn_contraction *c);
 
 /* ---- sliding windows ---- */
 

@@ -48,8 +48,9 @@ typedef struct cg_ctx {
     uint32_t n_packs, cap_packs;
     uint32_t *readers;             /* per buffer: kernels that read it (made on first use) */
     unsigned char *packed_only;    /* per buffer: its bytes in the blob are its packed copy */
-    LLVMValueRef gemm_micro[4];    /* the engine's microkernels (gemm_kernel.c), one per tile */
-    int gemm_tile[4][2];           /* their MR, NR */
+#define CG_GEMM_MICROS 8
+    LLVMValueRef gemm_micro[CG_GEMM_MICROS]; /* the engine's microkernels (gemm_kernel.c), one per tile */
+    int gemm_tile[CG_GEMM_MICROS][3];        /* their MR, NR, dot instruction */
 } cg_ctx;
 
 /* A packed copy of constant buffer `buf` (malloc'd data, owned by the
@@ -99,6 +100,9 @@ void cg_set_ridx(cg_fn *f, int axis, LLVMValueRef i64v);
 void cg_set_acc(cg_fn *f, LLVMValueRef v);   /* register type of the kernel's acc_dtype */
 void cg_scope_push(cg_fn *f);
 void cg_scope_pop(cg_fn *f);
+/* Take v as expression e's value in the current scope (an operand loaded
+ * without clamping, under the guard that makes it in range). */
+void cg_memo_set(cg_fn *f, uint32_t e, LLVMValueRef v);
 
 /* ---- values (expr.c) ---- */
 LLVMTypeRef cg_reg_type(cg_ctx *c, ir_dtype t);

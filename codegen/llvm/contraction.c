@@ -231,20 +231,36 @@ static void pick_tile(cg_gemm_config *cfg, const kir_buffer *ob, int m_lo, int n
     cfg->nc = cfg->nr * 16;
 }
 
+/* the integer engine's dot instruction on the target */
+static int target_dot(cg_ctx *c, int lanes) {
+    char *triple = LLVMGetTargetMachineTriple(c->tm);
+    char *feat = LLVMGetTargetMachineFeatureString(c->tm);
+    int dot = cg_gemm_dot_for(triple, feat, lanes);
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(feat);
+    return dot;
+}
+
 int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
     const kir_program *p = c->p;
-    if (k->kind != KK_LOOP || k->reduce != KR_SUM || k->acc_dtype != IR_F32 || k->rrank < 1) return 0;
+    /* integer: an i32 sum of i32 products whose operands fit i16 (int8
+     * minus zero points), C kept as i32 in the 4-byte output */
+    bool integer = k->acc_dtype == IR_I32;
+    ir_dtype et = integer ? IR_I32 : IR_F32;
+    if (k->kind != KK_LOOP || k->reduce != KR_SUM || k->acc_dtype != et || k->rrank < 1) return 0;
     const kir_expr *body = &p->exprs[k->body];
-    if (body->op != KX_MUL || body->dtype != IR_F32) return 0;
+    if (body->op != KX_MUL || body->dtype != et) return 0;
     const kir_buffer *ob = &p->bufs[k->out];
-    if (ob->dtype != IR_F32 || ob->rank < 1 || ob->rank > 31) return 0;
+    if (ob->dtype != IR_F32 && !(integer && ob->dtype == IR_I32)) return 0;
+    if (ob->rank < 1 || ob->rank > 31) return 0;
+    if (integer && (!cg_int_operand_i16(p, body->args[0]) || !cg_int_operand_i16(p, body->args[1]))) return 0;
     if (k->post != KIR_NONE && !cg_reg_type(c, p->exprs[k->post].dtype)) return 0;
     uint32_t *mask = malloc(p->n_exprs * sizeof *mask);
     unsigned char *seen = calloc(p->n_exprs, 1);
     int ok = 0;
     if (!mask || !seen) goto done;
     uint32_t a = body->args[0], b = body->args[1];
-    if (p->exprs[a].dtype != IR_F32 || p->exprs[b].dtype != IR_F32) goto done;
+    if (p->exprs[a].dtype != et || p->exprs[b].dtype != et) goto done;
     uint32_t ma = kir_idx_mask(p, a, mask, seen), mb = kir_idx_mask(p, b, mask, seen);
     if (k->post != KIR_NONE) kir_idx_mask(p, k->post, mask, seen);
     int last = ob->rank - 1;
@@ -267,13 +283,19 @@ int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl) {
     int64_t M = 1;
     for (int ax = m_lo; ax < n_lo; ax++) M = ir_dim_is_const(ob->dims[ax]) ? M * ob->dims[ax].c : 2;
     pl->rows = M == 1 && ir_dim_is_const(ob->dims[ob->rank - 1]) && ob->dims[ob->rank - 1].c <= 4096;
-    if (M == 1 && !pl->rows) goto done;
+    if (M == 1 && (!pl->rows || integer)) goto done;
     pl->post_flat = k->post == KIR_NONE || flat_ok(p, k, k->post, n_lo, mask, seen);
-    pl->a_const = const_operand(p, k, a, msk, &pl->a_off);
-    pl->b_const = const_operand(p, k, b, nsk, &pl->b_off);
     int lanes, regs;
     vector_shape(c, &lanes, &regs);
-    cg_gemm_config_init(&pl->cfg, lanes, regs);
+    if (integer) {
+        pl->a_const = cg_int_operand_const(p, k, a, msk, mask);
+        pl->b_const = cg_int_operand_const(p, k, b, nsk, mask);
+        cg_gemm_config_int(&pl->cfg, lanes, regs, target_dot(c, lanes));
+    } else {
+        pl->a_const = const_operand(p, k, a, msk, &pl->a_off);
+        pl->b_const = const_operand(p, k, b, nsk, &pl->b_off);
+        cg_gemm_config_init(&pl->cfg, lanes, regs);
+    }
     pick_tile(&pl->cfg, ob, m_lo, n_lo);
     ok = 1;
 done:

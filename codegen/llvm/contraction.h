@@ -28,19 +28,33 @@ int cg_affine_of(const kir_program *p, uint32_t e, cg_affine *f);
  * K = every reduction axis (flattened), and the other axes (mask `batch`)
  * are batch points. a never reads an N axis and b never an M axis. */
 typedef struct cg_gemm_plan {
-    uint32_t a, b;        /* operand expressions (f32) */
+    uint32_t a, b;        /* operand expressions (f32; i32 that fit i16 when
+                             cfg.dot: the integer engine, C and acc i32) */
     int m_lo, n_lo;
     uint32_t batch;
     bool post_flat;       /* the post expression reads the N axes only as
                              row-major load indices, so they may be set as one
                              flat index (all but the last 0) */
     int a_const, b_const; /* the constant buffer a / b loads, packed at compile
-                             time (offset form in a_off / b_off), or -1 */
+                             time (offset form in a_off / b_off; integer
+                             engine: the operand evaluated, cg_int_operand_eval),
+                             or -1 */
     cg_affine a_off, b_off;
     bool rows;            /* M is 1: one output row per item, accumulated along
                              the last axis (depthwise convolutions) */
     cg_gemm_config cfg;   /* the target's blocking */
 } cg_gemm_plan;
+
+/* Integer operands (int_operand.c). An i32 operand whose values provably
+ * fit i16 (|v| <= 32767: int8 minus a zero point); its range; its value at
+ * domain indices idx and reduction indices ridx when it reads only
+ * constants (false if it does not); and the weight buffer of a constant
+ * operand that reads only the axes in `side` (mask: kir_idx_mask of each
+ * expression), or -1. */
+bool cg_int_operand_i16(const kir_program *p, uint32_t e);
+bool cg_int_operand_range(const kir_program *p, uint32_t e, int64_t *lo, int64_t *hi);
+bool cg_int_operand_eval(const kir_program *p, uint32_t e, const int64_t *idx, const int64_t *ridx, int64_t *v);
+int cg_int_operand_const(const kir_program *p, const kir_kernel *k, uint32_t e, uint32_t side, const uint32_t *mask);
 
 /* 1 when the packed engine computes kernel k (fills *pl), 0 if not. */
 int cg_gemm_plan_match(cg_ctx *c, const kir_kernel *k, cg_gemm_plan *pl);

@@ -33,6 +33,12 @@ void cg_scope_pop(cg_fn *f) {
     f->depth--;
 }
 
+void cg_memo_set(cg_fn *f, uint32_t e, LLVMValueRef v) {
+    f->memo[e] = v;
+    f->memo_depth[e] = f->depth;
+    f->memo_serial[e] = f->serial[f->depth];
+}
+
 /* ---- calls ---- */
 
 static LLVMValueRef intrinsic(cg_fn *f, const char *name, LLVMValueRef *args, unsigned n) {

@@ -7,9 +7,13 @@
  * panel as vectors and broadcasts one A element per row per k, with
  * llvm.fma; the k loop is unrolled by 4. Full tiles store straight to C;
  * edge tiles store row by row under a lane mask (llvm.masked.load/store).
+ * The integer engine (config.dot != CG_DOT_F32) has the same structure
+ * with i32 lanes that hold two i16 of consecutive k, and a dot instruction
+ * (pmaddwd, vpdpwssd, or plain IR) in place of the FMA.
  */
 #include "codegen/llvm/gemm.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +41,33 @@ void cg_gemm_config_init(cg_gemm_config *c, int vec, int nregs) {
     c->nc = c->nr * 16;
 }
 
+void cg_gemm_config_int(cg_gemm_config *c, int vec, int nregs, int dot) {
+    cg_gemm_config_init(c, vec, nregs);
+    c->dot = dot;
+}
+
+static bool has_feature(const char *features, const char *name) {
+    size_t n = strlen(name);
+    for (const char *f = features; f && (f = strstr(f, name)); f += n)
+        if ((f == features || f[-1] == ',') && f[0] == '+' && (f[n] == ',' || f[n] == 0)) return true;
+    return false;
+}
+
+int cg_gemm_dot_for(const char *triple, const char *features, int vec) {
+    bool x86 = strncmp(triple, "x86_64", 6) == 0 || strncmp(triple, "i686", 4) == 0;
+    if (!x86) return CG_DOT_I16;
+    if (vec == 16) {
+        if (!has_feature(features, "+avx512bw")) return CG_DOT_I16;
+        return has_feature(features, "+avx512vnni") ? CG_DOT_VPDPWSSD : CG_DOT_PMADDWD;
+    }
+    if (vec == 8) {
+        bool vnni = has_feature(features, "+avxvnni") ||
+                    (has_feature(features, "+avx512vnni") && has_feature(features, "+avx512vl"));
+        return vnni ? CG_DOT_VPDPWSSD : has_feature(features, "+avx2") ? CG_DOT_PMADDWD : CG_DOT_I16;
+    }
+    return vec == 4 ? CG_DOT_PMADDWD : CG_DOT_I16; /* SSE2 is in every x86_64 */
+}
+
 int cg_gemm_config_check(const cg_gemm_config *c, char *err, size_t errlen) {
     const char *why = NULL;
     if (c->vec < 1 || c->vec > 64) why = "vector width out of 1..64";
@@ -44,6 +75,9 @@ int cg_gemm_config_check(const cg_gemm_config *c, char *err, size_t errlen) {
     else if (c->nr < c->vec || c->nr % c->vec || c->nr > 256) why = "nr is not a multiple of the vector width";
     else if (c->kc < 1) why = "kc < 1";
     else if (c->mc < c->mr || c->mc % c->mr) why = "mc is not a multiple of mr";
+    else if (c->dot < CG_DOT_F32 || c->dot > CG_DOT_VPDPWSSD) why = "unknown dot instruction";
+    else if (c->dot == CG_DOT_PMADDWD && c->vec != 4 && c->vec != 8 && c->vec != 16) why = "pmaddwd needs 4, 8 or 16 lanes";
+    else if (c->dot == CG_DOT_VPDPWSSD && c->vec != 8 && c->vec != 16) why = "vpdpwssd needs 8 or 16 lanes";
     else if (c->nc < c->nr || c->nc % c->nr) why = "nc is not a multiple of nr";
     if (why && err && errlen) snprintf(err, errlen, "gemm config (mr %d nr %d vec %d): %s", c->mr, c->nr, c->vec, why);
     return why ? -1 : 0;
@@ -81,6 +115,23 @@ void cg_gemm_pack_const(const cg_gemm_config *c, cg_gemm_operand op, const float
     }
 }
 
+void cg_gemm_pack_const_i16(const cg_gemm_config *c, cg_gemm_operand op, const int16_t *src,
+                            int64_t s_rs, int64_t s_cs, int64_t P, int64_t K, int16_t *dst) {
+    int64_t R = op_r(c, op), Pp = cdiv(P, R) * R, K2 = cdiv(K, 2);
+    int64_t sp = op == CG_GEMM_A ? s_rs : s_cs, sk = op == CG_GEMM_A ? s_cs : s_rs;
+    for (int64_t k0 = 0; k0 < K2; k0 += c->kc) { /* in pairs */
+        int64_t kc = K2 - k0 < c->kc ? K2 - k0 : c->kc;
+        for (int64_t p0 = 0; p0 < Pp; p0 += R) {
+            int16_t *d = dst + 2 * (k0 * Pp + p0 * kc);
+            for (int64_t k = 0; k < 2 * kc; k++) {
+                int64_t kk = 2 * k0 + k;
+                for (int64_t i = 0; i < R; i++)
+                    d[(k / 2 * R + i) * 2 + k % 2] = p0 + i < P && kk < K ? src[(p0 + i) * sp + kk * sk] : 0;
+            }
+        }
+    }
+}
+
 /* ---- IR helpers ---- */
 
 typedef struct gx {
@@ -88,7 +139,7 @@ typedef struct gx {
     LLVMModuleRef m;
     LLVMBuilderRef b;
     LLVMValueRef fn;
-    LLVMTypeRef i1, i32, i64, f32, ptr, vty;
+    LLVMTypeRef i1, i32, i64, f32, ptr, vty; /* vty: <vec x f32>, or <vec x i32> (integer engine) */
     int vec;
 } gx;
 
@@ -223,9 +274,42 @@ typedef struct micro {
     const cg_gemm_epilogue *epi;
     LLVMValueRef kc, a, bp, cp, c_rs, mr, nr, flags, batch, row, col, ctx, pf;
     LLVMValueRef acc[64 * 16];
-    LLVMValueRef fma, mload, mstore;
+    LLVMValueRef fma, mload, mstore; /* fma: the dot intrinsic of the integer engine */
     LLVMTypeRef fma_ty, mload_ty, mstore_ty;
 } micro;
+
+/* acc + the dot of the i16 pairs of a and b (<vec x i32> each) */
+static LLVMValueRef dot_i16(micro *u, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
+    gx *g = &u->g;
+    int n = g->vec;
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(g->cx), hv = LLVMVectorType(i16, (unsigned)(2 * n));
+    if (u->c->dot == CG_DOT_VPDPWSSD) {
+        LLVMValueRef args[3] = {acc, a, b};
+        return LLVMBuildCall2(g->b, u->fma_ty, u->fma, args, 3, "");
+    }
+    LLVMValueRef ah = LLVMBuildBitCast(g->b, a, hv, ""), bh = LLVMBuildBitCast(g->b, b, hv, "");
+    if (u->c->dot == CG_DOT_PMADDWD) {
+        LLVMValueRef args[2] = {ah, bh};
+        return LLVMBuildAdd(g->b, acc, LLVMBuildCall2(g->b, u->fma_ty, u->fma, args, 2, ""), "");
+    }
+    LLVMTypeRef wv = LLVMVectorType(g->i32, (unsigned)(2 * n));
+    LLVMValueRef p = LLVMBuildMul(g->b, LLVMBuildSExt(g->b, ah, wv, ""), LLVMBuildSExt(g->b, bh, wv, ""), "");
+    LLVMValueRef ev[64], od[64];
+    for (int i = 0; i < n; i++) ev[i] = LLVMConstInt(g->i32, (unsigned)(2 * i), 0), od[i] = LLVMConstInt(g->i32, (unsigned)(2 * i + 1), 0);
+    LLVMValueRef e = LLVMBuildShuffleVector(g->b, p, LLVMGetUndef(wv), LLVMConstVector(ev, (unsigned)n), "");
+    LLVMValueRef o = LLVMBuildShuffleVector(g->b, p, LLVMGetUndef(wv), LLVMConstVector(od, (unsigned)n), "");
+    return LLVMBuildAdd(g->b, acc, LLVMBuildAdd(g->b, e, o, ""), "");
+}
+
+/* the dot intrinsic of the integer engine (none for CG_DOT_I16) */
+static void dot_intrinsic(micro *u) {
+    gx *g = &u->g;
+    const char *name = NULL;
+    if (u->c->dot == CG_DOT_VPDPWSSD) name = g->vec == 16 ? "llvm.x86.avx512.vpdpwssd.512" : "llvm.x86.avx512.vpdpwssd.256";
+    if (u->c->dot == CG_DOT_PMADDWD)
+        name = g->vec == 16 ? "llvm.x86.avx512.pmaddw.d.512" : g->vec == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd";
+    if (name) u->fma = intrinsic(g, name, NULL, 0, &u->fma_ty);
+}
 
 static void micro_step(micro *u, LLVMValueRef apan, LLVMValueRef bpan, int k) {
     gx *g = &u->g;
@@ -235,13 +319,16 @@ static void micro_step(micro *u, LLVMValueRef apan, LLVMValueRef bpan, int k) {
         bv[j] = LLVMBuildLoad2(g->b, g->vty, gep(g, bpan, k64(g, (int64_t)k * u->c->nr + j * g->vec)), "b");
         LLVMSetAlignment(bv[j], 4);
     }
+    LLVMTypeRef et = LLVMGetElementType(g->vty);
     for (int i = 0; i < MR; i++) {
-        LLVMValueRef x = LLVMBuildLoad2(g->b, g->f32, gep(g, apan, k64(g, (int64_t)k * MR + i)), "a");
+        LLVMValueRef x = LLVMBuildLoad2(g->b, et, gep(g, apan, k64(g, (int64_t)k * MR + i)), "a");
         LLVMValueRef av = splat(g, x, g->vec);
         for (int j = 0; j < nv; j++) {
             LLVMValueRef old = LLVMBuildLoad2(g->b, g->vty, u->acc[i * nv + j], "");
-            LLVMValueRef args[3] = {av, bv[j], old};
-            LLVMBuildStore(g->b, LLVMBuildCall2(g->b, u->fma_ty, u->fma, args, 3, ""), u->acc[i * nv + j]);
+            LLVMValueRef args[3] = {av, bv[j], old}, v;
+            if (u->c->dot) v = dot_i16(u, old, av, bv[j]);
+            else v = LLVMBuildCall2(g->b, u->fma_ty, u->fma, args, 3, "");
+            LLVMBuildStore(g->b, v, u->acc[i * nv + j]);
         }
     }
 }
@@ -308,7 +395,7 @@ static void micro_store(micro *u, int edge, int epi) {
                 old = LLVMBuildLoad2(g->b, g->vty, p, "");
                 LLVMSetAlignment(old, 4);
             }
-            v = LLVMBuildSelect(g->b, accf, LLVMBuildFAdd(g->b, v, old, ""), v, "");
+            v = LLVMBuildSelect(g->b, accf, u->c->dot ? LLVMBuildAdd(g->b, v, old, "") : LLVMBuildFAdd(g->b, v, old, ""), v, "");
             if (epi) v = apply_epilogue(u, v, row, add(g, u->col, k64(g, (int64_t)j * g->vec)), masks[j], j);
             if (edge) {
                 LLVMValueRef a[4] = {v, p, al, masks[j]};
@@ -329,6 +416,7 @@ LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c, const 
     memset(&u, 0, sizeof u);
     gx *g = &u.g;
     gx_init(g, m, c->vec);
+    if (c->dot) g->vty = LLVMVectorType(g->i32, (unsigned)c->vec);
     u.c = c;
     u.epi = epi;
     LLVMTypeRef ps[13] = {g->i64, g->ptr, g->ptr, g->ptr, g->i64, g->i64, g->i64, g->i32,
@@ -338,7 +426,8 @@ LLVMValueRef cg_gemm_emit_micro(LLVMModuleRef m, const cg_gemm_config *c, const 
                               &u.batch, &u.row, &u.col, &u.ctx, &u.pf};
     for (unsigned i = 0; i < 13; i++) *args[i] = LLVMGetParam(fn, i);
     LLVMTypeRef t1[1] = {g->vty}, t2[2] = {g->vty, g->ptr};
-    u.fma = intrinsic(g, "llvm.fma", t1, 1, &u.fma_ty);
+    if (c->dot) dot_intrinsic(&u);
+    else u.fma = intrinsic(g, "llvm.fma", t1, 1, &u.fma_ty);
     u.mload = intrinsic(g, "llvm.masked.load", t2, 2, &u.mload_ty);
     u.mstore = intrinsic(g, "llvm.masked.store", t2, 2, &u.mstore_ty);
 

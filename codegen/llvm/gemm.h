@@ -39,7 +39,30 @@ typedef struct cg_gemm_config {
     int mr, nr;  /* microkernel tile */
     int kc;      /* K block */
     int mc, nc;  /* C tile of one work item of the driver */
+    int dot;     /* CG_DOT_F32 (floats), else the integer engine's dot
+                    instruction (cg_gemm_config_int) */
 } cg_gemm_config;
+
+/* The integer engine: operands are i16 values (|v| <= 32767: int8 values
+ * minus their zero points, so that no correction terms are needed), packed
+ * two consecutive k per 32-bit lane, accumulated exactly in i32 (wrapping
+ * like the loop nest's i32 sum). Every layout formula above then holds
+ * with 32-bit elements and K counted in pairs, K2 = ceil(K / 2) (an odd
+ * K's last pair is padded with 0); kc counts pairs; C holds i32. The dot
+ * instruction adds a0*b0 + a1*b1 of each lane's two i16 pairs into the
+ * i32 accumulator:
+ *   CG_DOT_I16:     LLVM vector IR (sext, mul, add of even and odd lanes);
+ *                   any target;
+ *   CG_DOT_PMADDWD: SSE2/AVX2/AVX-512BW pmaddwd + add (x86, exact: no
+ *                   saturation for |v| <= 32767);
+ *   CG_DOT_VPDPWSSD: AVX-512 VNNI / AVX-VNNI vpdpwssd (one instruction). */
+enum { CG_DOT_F32 = 0, CG_DOT_I16, CG_DOT_PMADDWD, CG_DOT_VPDPWSSD };
+
+/* The integer dot for an LLVM target feature string and vector width
+ * (x86 only; other targets: CG_DOT_I16). */
+int cg_gemm_dot_for(const char *triple, const char *features, int vec);
+/* cg_gemm_config_init, then the integer engine with instruction dot. */
+void cg_gemm_config_int(cg_gemm_config *c, int vec, int nregs, int dot);
 
 void cg_gemm_config_init(cg_gemm_config *c, int vec, int nregs);
 /* 0, or -1 with a message in err when a field is out of range. */
@@ -127,5 +150,10 @@ LLVMValueRef cg_gemm_build_pack_items(LLVMBuilderRef b, const cg_gemm_config *c,
  * kernel writes. Source element (r, c) at src[r*s_rs + c*s_cs]. */
 void cg_gemm_pack_const(const cg_gemm_config *c, cg_gemm_operand op, const float *src,
                         int64_t s_rs, int64_t s_cs, int64_t M_or_N, int64_t K, float *dst);
+
+/* Compile-time packing of a constant i16 operand (see above): dst holds
+ * 2 * cg_gemm_packed_floats(c, op, M_or_N, (K + 1) / 2) int16_t. */
+void cg_gemm_pack_const_i16(const cg_gemm_config *c, cg_gemm_operand op, const int16_t *src,
+                            int64_t s_rs, int64_t s_cs, int64_t M_or_N, int64_t K, int16_t *dst);
 
 #endif

@@ -9,7 +9,11 @@
  * of the kernel's acc_dtype initialised as kb_reduce_init_* says; the parts
  * of the body that do not depend on a reduction index are emitted before
  * the reduction loop. Float SUM/PROD accumulate in double (as the reference
- * interpreter does) with reassoc+contract, so that LLVM vectorizes them.
+ * interpreter does) with reassoc+contract, so that LLVM vectorizes them;
+ * float MAX/MIN step with llvm.maxnum/minnum into 8 accumulators along the
+ * innermost reduction axis, with a NaN flag (NaN if any element was), so
+ * that no serial compare-select chain limits them (DynamicQuantizeLinear's
+ * range reductions).
  * Contractions that contraction.c recognizes go to the packed GEMM engine
  * (gemm_kernel.c) or, where it cannot store the output, to the register-
  * tiled GEMM of gemm_emit.c instead.
@@ -17,12 +21,14 @@
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "codegen/llvm/cg_internal.h"
 #include "codegen/llvm/contraction.h"
 #include "ir/kir_build.h"
 
 #define CG_CHUNK 4096
+#define CG_MINMAX_LANES 8
 
 void cg_loop_begin(cg_fn *f, cg_loop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
     cg_ctx *c = f->c;
@@ -104,9 +110,17 @@ static LLVMValueRef init_value(cg_fn *f, ir_dtype t, kir_reduce r) {
     return LLVMConstInt(cg_reg_type(c, t), (unsigned long long)kb_reduce_init_i(r, t), 1);
 }
 
+/* Float MAX / MIN keep a NaN flag (nan_slot, i1) beside the accumulator,
+ * which steps with llvm.maxnum / minnum: both reductions vectorize, and the
+ * result is NaN when any element was (which of +0 and -0 a tie of zeros
+ * gives is not specified). */
+static bool float_minmax(const kir_kernel *k) {
+    return ir_dtype_is_float(k->acc_dtype) && (k->reduce == KR_MAX || k->reduce == KR_MIN);
+}
+
 /* One accumulation step of x (dtype bt) into the slots. */
-static void accumulate(cg_fn *f, const kir_kernel *k, LLVMValueRef acc_slot, LLVMValueRef best_slot, LLVMValueRef x,
-                       ir_dtype bt, LLVMValueRef rflat) {
+static void accumulate(cg_fn *f, const kir_kernel *k, LLVMValueRef acc_slot, LLVMValueRef best_slot,
+                       LLVMValueRef nan_slot, LLVMValueRef x, ir_dtype bt, LLVMValueRef rflat) {
     cg_ctx *c = f->c;
     LLVMBuilderRef B = f->b;
     ir_dtype at = k->acc_dtype;
@@ -142,9 +156,13 @@ static void accumulate(cg_fn *f, const kir_kernel *k, LLVMValueRef acc_slot, LLV
         case KR_SUM: r = cg_fadd_reassoc(f, cur, x, 0); break;
         case KR_PROD: r = cg_fadd_reassoc(f, cur, x, 1); break;
         default: {
-            LLVMValueRef cmp = LLVMBuildFCmp(B, k->reduce == KR_MAX ? LLVMRealOGT : LLVMRealOLT, x, cur, "");
-            LLVMValueRef uno = LLVMBuildFCmp(B, LLVMRealUNO, x, cur, "");
-            r = LLVMBuildSelect(B, uno, LLVMConstReal(art, NAN), LLVMBuildSelect(B, cmp, x, cur, ""), "");
+            const char *name = k->reduce == KR_MAX ? "llvm.maxnum" : "llvm.minnum";
+            unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+            LLVMValueRef args[2] = {cur, x};
+            r = LLVMBuildCall2(B, LLVMIntrinsicGetType(c->ctx, id, &art, 1), LLVMGetIntrinsicDeclaration(c->mod, id, &art, 1),
+                               args, 2, "");
+            LLVMValueRef nan = LLVMBuildLoad2(B, c->t_i1, nan_slot, "");
+            LLVMBuildStore(B, LLVMBuildOr(B, nan, LLVMBuildFCmp(B, LLVMRealUNO, x, x, ""), ""), nan_slot);
         }
         }
     } else {
@@ -177,31 +195,62 @@ static LLVMValueRef emit_point(cg_fn *f, signed char *dep, ir_dtype *t) {
     }
     if (hoist(f, dep, k->body)) return NULL;
     bool arg = k->reduce == KR_ARGMAX || k->reduce == KR_ARGMIN;
-    LLVMValueRef acc_slot, best_slot = NULL;
+    LLVMValueRef acc_slot, best_slot = NULL, nan_slot = NULL;
     if (arg) {
         acc_slot = entry_alloca(f, c->t_i64, LLVMConstInt(c->t_i64, 0, 0));
         best_slot = entry_alloca(f, cg_reg_type(c, bt), init_value(f, bt, k->reduce));
     } else {
         if (!cg_reg_type(c, k->acc_dtype)) return cg_fail(f, "accumulator dtype %s is not supported", ir_dtype_name(k->acc_dtype));
         acc_slot = entry_alloca(f, acc_reg_type(c, k->acc_dtype, k->reduce), init_value(f, k->acc_dtype, k->reduce));
+        if (float_minmax(k)) nan_slot = entry_alloca(f, c->t_i1, LLVMConstInt(c->t_i1, 0, 0));
     }
-    cg_loop loops[IR_MAX_RANK];
+    /* float MAX / MIN: CG_MINMAX_LANES independent accumulators along the
+     * innermost reduction axis (no serial dependence), merged at the end */
+    int lanes = float_minmax(k) ? CG_MINMAX_LANES : 1, inner = k->rrank - 1;
+    LLVMValueRef accs[CG_MINMAX_LANES] = {acc_slot};
+    for (int u = 1; u < lanes; u++)
+        accs[u] = entry_alloca(f, acc_reg_type(c, k->acc_dtype, k->reduce), init_value(f, k->acc_dtype, k->reduce));
+    cg_loop loops[IR_MAX_RANK + 1];
     LLVMValueRef rflat = LLVMConstInt(c->t_i64, 0, 0);
     for (int i = 0; i < k->rrank; i++) {
-        cg_loop_begin(f, &loops[i], LLVMConstInt(c->t_i64, 0, 0), cg_emit_dim(f, k->red[i]), "r");
+        LLVMValueRef n = cg_emit_dim(f, k->red[i]);
+        if (i == inner && lanes > 1) n = LLVMBuildUDiv(f->b, n, LLVMConstInt(c->t_i64, (unsigned)lanes, 0), "");
+        cg_loop_begin(f, &loops[i], LLVMConstInt(c->t_i64, 0, 0), n, "r");
         cg_set_ridx(f, i, loops[i].iv);
         if (arg) rflat = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, rflat, cg_emit_dim(f, k->red[i]), ""), loops[i].iv, "");
     }
-    cg_scope_push(f);
-    LLVMValueRef x = cg_emit_expr(f, k->body);
-    if (!x) return NULL;
-    if (arg && LLVMTypeOf(x) != cg_reg_type(c, bt)) x = cg_round_to(f, x, bt);
-    accumulate(f, k, acc_slot, best_slot, x, bt, rflat);
-    cg_scope_pop(f);
+    for (int u = 0; u < lanes; u++) {
+        if (lanes > 1)
+            cg_set_ridx(f, inner, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, loops[inner].iv, LLVMConstInt(c->t_i64, (unsigned)lanes, 0), ""),
+                                               LLVMConstInt(c->t_i64, (unsigned)u, 0), ""));
+        cg_scope_push(f);
+        LLVMValueRef x = cg_emit_expr(f, k->body);
+        if (!x) return NULL;
+        if (arg && LLVMTypeOf(x) != cg_reg_type(c, bt)) x = cg_round_to(f, x, bt);
+        accumulate(f, k, accs[u], best_slot, nan_slot, x, bt, rflat);
+        cg_scope_pop(f);
+    }
+    if (lanes > 1) { /* the rest of the innermost axis, into the first accumulator */
+        cg_loop_end(f, &loops[inner]);
+        LLVMValueRef n = cg_emit_dim(f, k->red[inner]);
+        LLVMValueRef lo = LLVMBuildMul(f->b, LLVMBuildUDiv(f->b, n, LLVMConstInt(c->t_i64, (unsigned)lanes, 0), ""),
+                                       LLVMConstInt(c->t_i64, (unsigned)lanes, 0), "");
+        cg_loop_begin(f, &loops[inner], lo, n, "rr");
+        cg_set_ridx(f, inner, loops[inner].iv);
+        cg_scope_push(f);
+        LLVMValueRef x = cg_emit_expr(f, k->body);
+        if (!x) return NULL;
+        accumulate(f, k, acc_slot, NULL, nan_slot, x, bt, rflat);
+        cg_scope_pop(f);
+    }
     for (int i = k->rrank - 1; i >= 0; i--) cg_loop_end(f, &loops[i]);
     for (int i = 0; i < k->rrank; i++) cg_set_ridx(f, i, NULL);
     ir_dtype at = arg ? IR_I64 : k->acc_dtype;
+    for (int u = 1; u < lanes; u++)
+        accumulate(f, k, acc_slot, NULL, nan_slot, LLVMBuildLoad2(f->b, acc_reg_type(c, at, k->reduce), accs[u], ""), at, rflat);
     LLVMValueRef acc = LLVMBuildLoad2(f->b, arg ? c->t_i64 : acc_reg_type(c, at, k->reduce), acc_slot, "");
+    if (nan_slot)
+        acc = LLVMBuildSelect(f->b, LLVMBuildLoad2(f->b, c->t_i1, nan_slot, ""), LLVMConstReal(LLVMTypeOf(acc), NAN), acc, "");
     if (ir_dtype_is_float(at)) acc = cg_round_to(f, acc, at);
     if (k->post == KIR_NONE) {
         *t = at;

@@ -40,6 +40,6 @@ ir_id gb_const_i64(gguf_builder *b, const int64_t *v, int64_t n, bool scalar);
 ir_id gb_const_f32(gguf_builder *b, const float *v, int rank, const int64_t *dims);
 
 /* The builders: 0, or -1 with an error in b->d. */
-int gguf_build_llama(gguf_builder *b);   /* llama, qwen2 (arch_llama.c) */
+int gguf_build_llama(gguf_builder *b);   /* llama, qwen2, qwen3, gemma3 (arch_llama.c) */
 
 #endif

@@ -1,7 +1,7 @@
 /* gguf_import.c — a GGUF model as a graph (gguf_import.h): opens the file,
  * hands its mapping to the graph (weights are constants pointing into it,
- * never copied or dequantized here), picks the builder of
- * general.architecture, and infers the result. Also the helpers the
+ * never copied or dequantized here), checks that general.architecture is
+ * one the builder knows (arch_hparams.c), builds and infers the graph. Also the helpers the
  * builders share (gguf_build.h).
  */
 #include "gguf_import.h"
@@ -9,17 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch_hparams.h"
 #include "gguf_build.h"
 #include "ir/arena.h"
 #include "runtime/qmatmul.h"
 
-static const struct {
-    const char *name;
-    int (*build)(gguf_builder *b);
-} archs[] = {
-    {"llama", gguf_build_llama},
-    {"qwen2", gguf_build_llama},
-};
 
 /* "ARCH.key" into k: 1 when it is absent and optional (the default
  * applies), 0 when it is to be read, -1 on error. */
@@ -123,16 +117,17 @@ static ir_graph *import(const char *path, bool kv_cache, diag *d) {
         gguf_close(f);
         return NULL;
     }
-    int (*build)(gguf_builder *) = NULL;
+    bool known = false;
     if (arch.len < sizeof b.arch) {
         memcpy(b.arch, arch.ptr, arch.len);
         b.arch[arch.len] = 0;
-        for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
-            if (!strcmp(archs[i].name, b.arch)) build = archs[i].build;
+        known = strlen(b.arch) == arch.len && decoder_traits_of(b.arch);
     }
-    if (!build || strlen(b.arch) != arch.len) {
-        diag_error(d, "%s: architecture '%.*s' is not supported (supported: llama, qwen2)", path,
-                   (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
+    if (!known) {
+        char names[128];
+        decoder_arch_names(names, sizeof names);
+        diag_error(d, "%s: architecture '%.*s' is not supported (supported: %s)", path,
+                   (int)(arch.len > 64 ? 64 : arch.len), arch.ptr, names);
         gguf_close(f);
         return NULL;
     }
@@ -149,7 +144,7 @@ static ir_graph *import(const char *path, bool kv_cache, diag *d) {
     ir_add_meta(b.g, "format", "gguf");
     ir_add_meta(b.g, "gguf_version", ver);
     ir_add_meta(b.g, "architecture", b.arch);
-    int rc = build(&b);
+    int rc = gguf_build_llama(&b);
     gguf_close(f);
     if (rc || ir_infer(b.g, d)) {
         ir_graph_free(b.g);

@@ -12,8 +12,9 @@ formats against the gguf Python package.
            byte sizes that GGUFReader reports;
   bad      each malformed file makes `smelt inspect` exit 1 with one message
            naming the file and the fault (bad/expected.tsv), never crash;
-  graph    the graph smelt builds for each llama / qwen2 model (the prefill of
-           12 tokens), interpreted (and compiled for the CPU for four files),
+  graph    the graph smelt builds for each llama / qwen2 / qwen3 / gemma3 model
+           (the prefill of 12 tokens: gemma3's window of 8 cuts in),
+           interpreted (and compiled for the CPU for six files),
            gives the logits of llama_ref.py, a numpy float64 reference written
            from the architecture (a stopgap until llama.cpp's logits are the
            oracle), within atol 1e-4 + rtol 1e-3 for float weights (measured:
@@ -397,9 +398,10 @@ def main():
         check_quant()
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         for f in model_files():
-            if os.path.basename(f).startswith(("llama_", "qwen2_")):
+            if os.path.basename(f).startswith(("llama_", "qwen2_", "qwen3_", "gemma3_")):
                 check_graph(f, "interp")
-        for f in ("llama_q4_0.gguf", "llama_f16.gguf", "qwen2_q6_k.gguf", "qwen2_bf16.gguf"):
+        for f in ("llama_q4_0.gguf", "llama_f16.gguf", "qwen2_q6_k.gguf", "qwen2_bf16.gguf", "qwen3_q8_0.gguf",
+                  "gemma3_q4_k.gguf"):
             check_graph(os.path.join(GG, f), "cpu")
         check_bad_graphs()
     print("gguf: %d passed, %d failed" % (passed, failed))

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""tests/gguf/llama_ref.py — a numpy reference of the llama / qwen2 prefill,
-written from the architecture (llama.cpp's llm_build_llama / llm_build_qwen2:
-RMSNorm, RoPE "normal" (adjacent pairs) for llama and NeoX (halves) for qwen2,
-causal grouped-query attention, SwiGLU, tied embeddings when output.weight is
-absent), in float64, with the weights the gguf package reads and dequantizes.
+"""tests/gguf/llama_ref.py — a numpy reference of the llama / qwen2 / qwen3 /
+gemma3 prefill, written from the architecture (llama.cpp's src/models/
+llama.cpp, qwen2.cpp, qwen3.cpp, gemma3.cpp: RMSNorm, RoPE "normal" (adjacent
+pairs) for llama and NeoX (halves) for the others, causal grouped-query
+attention, SwiGLU, tied embeddings when output.weight is absent; qwen3 and
+gemma3 RMSNorm each head of Q and K; gemma3 scales the embedding by
+sqrt(E), norms the attention and FFN outputs, uses GELU (tanh), a sliding
+window with RoPE base rope.freq_base_swa (10000) and no scaling on all
+layers but every 6th, and softcaps the logits if the file says so; linear
+RoPE scaling multiplies the positions by 1 / rope.scaling.factor), in float64, with the
+weights the gguf package reads and dequantizes. gelu_f16=True rounds
+GELU's input and output to f16 as ggml's CPU GELU table does.
 
 A stopgap oracle until llama.cpp's own logits are available: it checks that
 smelt builds the right graph from the metadata. Where a weight is a block
@@ -40,8 +47,11 @@ def load(path):
     hp = dict(arch=arch, n_layer=kv("block_count"), n_head=kv("attention.head_count"),
               n_head_kv=kv("attention.head_count_kv", kv("attention.head_count")),
               eps=kv("attention.layer_norm_rms_epsilon"), base=kv("rope.freq_base", 10000.0),
-              n_embd=kv("embedding_length"))
-    hp["head"] = hp["n_embd"] // hp["n_head"]
+              n_embd=kv("embedding_length"), n_swa=kv("attention.sliding_window", 0),
+              swa_pattern=kv("attention.sliding_window_pattern", 6), base_swa=kv("rope.freq_base_swa", 10000.0),
+              softcap=kv("final_logit_softcapping", 0.0),
+              scale=1.0 / (kv("rope.scaling.factor", 0.0) or 1.0))
+    hp["head"] = kv("attention.key_length", hp["n_embd"] // hp["n_head"])
     hp["n_rot"] = kv("rope.dimension_count", hp["head"])
     return hp, w
 
@@ -50,14 +60,14 @@ def rms_norm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def rope(x, n_heads, hp):
-    """x [seq, n_heads * head] rotated at positions 0..seq-1."""
+def rope(x, n_heads, hp, base, scale):
+    """x [seq, n_heads * head] rotated at positions 0..seq-1 (times scale)."""
     seq, head, rot = x.shape[0], hp["head"], hp["n_rot"]
     x = x.reshape(seq, n_heads, head).copy()
     i = np.arange(rot // 2)
-    theta = np.arange(seq)[:, None] * hp["base"] ** (-2.0 * i / rot)  # [seq, rot/2]
+    theta = np.arange(seq)[:, None] * scale * base ** (-2.0 * i / rot)  # [seq, rot/2]
     c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
-    if hp["arch"] == "qwen2":  # NeoX: (i, i + rot/2)
+    if hp["arch"] != "llama":  # NeoX: (i, i + rot/2)
         a, b = x[..., :rot // 2].copy(), x[..., rot // 2:rot].copy()
         x[..., :rot // 2], x[..., rot // 2:rot] = a * c - b * s, a * s + b * c
     else:  # normal: (2i, 2i + 1)
@@ -106,27 +116,50 @@ def mm(w, h, name):
     return y + corr[0] @ w["@mins"][name].T if corr else y
 
 
-def forward(path, tokens):
+def gelu(x, f16):
+    if f16:
+        x = x.astype(np.float16).astype(np.float64)
+    y = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * x * (1 + 0.044715 * x * x)))
+    return y.astype(np.float16).astype(np.float64) if f16 else y
+
+
+def forward(path, tokens, gelu_f16=False):
     hp, w = load(path)
     H, KVH, D = hp["n_head"], hp["n_head_kv"], hp["head"]
+    gemma = hp["arch"] == "gemma3"
     x = w["token_embd.weight"][tokens]
+    if gemma:
+        x = x * np.float32(np.sqrt(np.float32(hp["n_embd"])))
     seq = len(tokens)
-    mask = np.triu(np.full((seq, seq), -np.inf), 1)
+    pos = np.arange(seq)
+    causal = np.where(pos[None, :] > pos[:, None], -np.inf, 0.0)
+    local = np.where(pos[:, None] - pos[None, :] >= max(hp["n_swa"], 1), -np.inf, causal)
     for i in range(hp["n_layer"]):
         p = "blk.%d." % i
+        swa = gemma and hp["n_swa"] > 0 and i % hp["swa_pattern"] < hp["swa_pattern"] - 1
         h = rms_norm(x, w[p + "attn_norm.weight"], hp["eps"])
         q, k, v = (mm(w, h, p + n + ".weight") + w.get(p + n + ".bias", 0.0) for n in ("attn_q", "attn_k", "attn_v"))
-        q, k = rope(q, H, hp), rope(k, KVH, hp)
+        if p + "attn_q_norm.weight" in w:
+            q = rms_norm(q.reshape(seq, H, D), w[p + "attn_q_norm.weight"], hp["eps"]).reshape(seq, -1)
+            k = rms_norm(k.reshape(seq, KVH, D), w[p + "attn_k_norm.weight"], hp["eps"]).reshape(seq, -1)
+        base, scale = (hp["base_swa"], 1.0) if swa else (hp["base"], hp["scale"])
+        q, k = rope(q, H, hp, base, scale), rope(k, KVH, hp, base, scale)
         q, k, v = q.reshape(seq, H, D), k.reshape(seq, KVH, D), v.reshape(seq, KVH, D)
+        mask = local if swa else causal
         out = np.empty((seq, H, D))
         for hh in range(H):
             kvh = hh // (H // KVH)
             s = q[:, hh] @ k[:, kvh].T / np.sqrt(D) + mask
             s = np.exp(s - s.max(axis=-1, keepdims=True))
             out[:, hh] = (s / s.sum(axis=-1, keepdims=True)) @ v[:, kvh]
-        x = x + mm(w, out.reshape(seq, -1), p + "attn_output.weight")
+        o = mm(w, out.reshape(seq, -1), p + "attn_output.weight")
+        x = x + (rms_norm(o, w[p + "post_attention_norm.weight"], hp["eps"]) if gemma else o)
         h = rms_norm(x, w[p + "ffn_norm.weight"], hp["eps"])
         g, u = mm(w, h, p + "ffn_gate.weight"), mm(w, h, p + "ffn_up.weight")
-        x = x + mm(w, g / (1 + np.exp(-g)) * u, p + "ffn_down.weight")
+        f = mm(w, (gelu(g, gelu_f16) if gemma else g / (1 + np.exp(-g))) * u, p + "ffn_down.weight")
+        x = x + (rms_norm(f, w[p + "post_ffw_norm.weight"], hp["eps"]) if gemma else f)
     h = rms_norm(x, w["output_norm.weight"], hp["eps"])
-    return mm(w, h, "output.weight" if "output.weight" in w else "token_embd.weight")
+    logits = mm(w, h, "output.weight" if "output.weight" in w else "token_embd.weight")
+    if hp["softcap"]:
+        logits = hp["softcap"] * np.tanh(logits / hp["softcap"])
+    return logits

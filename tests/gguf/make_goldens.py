@@ -46,6 +46,9 @@ N_GEN = 32
 TOPK = 10
 PROMPT = [5, 77, 140, 23, 250, 9, 61, 199]  # ids of the tiny vocabularies (300 tokens)
 TYPES = ["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"]
+# the architectures and their types (make_models.py ARCH_TYPES, less bf16)
+ARCHS = {"llama": TYPES, "qwen2": TYPES, "qwen3": ["f32", "f16", "q8_0", "q4_0", "q4_k"],
+         "gemma3": ["f32", "f16", "q8_0", "q4_0", "q4_k"]}
 
 
 def sha256(path):
@@ -83,15 +86,24 @@ def top(rows):
     return res
 
 
+def eog_ids(llm):
+    """The vocabulary's end-of-generation ids (llama_vocab_is_eog), where a
+    generation stops: `generated` runs on through them, a caller that stops
+    there generates its prefix."""
+    v = llama_cpp.llama_model_get_vocab(llm._model.model)
+    return [i for i in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(v, i)]
+
+
 def tiny(moddir):
-    for arch in ("llama", "qwen2"):
-        for t in TYPES:
+    for arch, types in ARCHS.items():
+        for t in types:
             path = os.path.join(moddir, f"{arch}_{t}.gguf")
             llm = load(path, 128)
             gen, rows = greedy(llm, PROMPT, N_GEN)
+            eog = eog_ids(llm)
             del llm
             doc = {"model": os.path.basename(path), "sha256": sha256(path), "prompt": PROMPT, "generated": gen,
-                   "topk": top(rows)}
+                   "eog": eog, "topk": top(rows)}
             write(f"{arch}_{t}.json", doc)
 
 

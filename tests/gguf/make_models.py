@@ -3,14 +3,19 @@
 gguf Python package (the oracle) and fixed seeds.
 
 Writes into OUTDIR:
-  llama_TYPE.gguf, qwen2_TYPE.gguf  tiny models (2 layers, hidden 256, 4 heads,
+  ARCH_TYPE.gguf  tiny models of llama, qwen2, qwen3 and gemma3 (2 layers, hidden 256, 4 heads,
       2 KV heads, FFN 512, vocab 300) with random weights: every 2-D weight in
       TYPE (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k),
       norms and biases in f32, and the metadata keys llama.cpp's loader
       requires for the architecture. llama has a SentencePiece-style vocab and
       its own output.weight; qwen2 a GPT-2-style byte-level BPE vocab, Q/K/V
-      biases and tied embeddings (no output.weight). Hidden 256 because the
-      K-quant super-blocks hold 256 elements of a row.
+      biases and tied embeddings (no output.weight). qwen3 (types f32 f16
+      q8_0 q4_0 q4_k) is qwen2 without biases, with per-head Q/K norms,
+      heads of 128 and its own output.weight; gemma3 (the same types) has
+      the SentencePiece vocab, 6 layers of heads of 128, Q/K norms, post-
+      attention and post-FFN norms, a sliding window of 8, linear RoPE
+      scaling by 8 and tied embeddings. Hidden 256 because the K-quant super-blocks hold 256
+      elements of a row.
       Weights of the types gguf.quants can quantize (q4_0 .. q8_0, bf16) go
       through gguf.quants.quantize; for the K-quants the package has only
       dequantizers, so their blocks are random bytes with the f16 scale
@@ -46,6 +51,13 @@ K_SCALES = {
 }
 
 HP = dict(n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=512, n_vocab=300, n_ctx=128)
+# qwen3 and gemma3 have heads of 128 (key_length), not E / heads = 64, as the
+# real ones do; gemma3 6 layers (5 local, 1 global: llama.cpp's default
+# pattern) with a window of 8 tokens, less than the tests' 40 positions
+ARCH_HP = {"qwen3": dict(head=128), "gemma3": dict(n_layer=6, head=128, n_swa=8)}
+# the types written for each architecture
+ARCH_TYPES = {"llama": list(TYPES), "qwen2": list(TYPES), "qwen3": ["f32", "f16", "q8_0", "q4_0", "q4_k"],
+              "gemma3": ["f32", "f16", "q8_0", "q4_0", "q4_k"]}
 
 
 def random_k_blocks(rng, qtype, rows, cols):
@@ -125,11 +137,13 @@ def bpe_vocab(n):
     return toks + specials, types, merges
 
 
-def write_model(path, arch, tname, seed, drop=()):
-    """drop: tensor names and keys left out (for the error tests)."""
+def write_model(path, arch, tname, seed, drop=(), extra=()):
+    """drop: tensor names and keys left out, extra: (key, value, GGUFValueType)
+    added instead (for the error tests)."""
     qtype = TYPES[tname]
     rng = np.random.default_rng(seed)
-    hp = HP
+    hp = dict(HP, **ARCH_HP.get(arch, {}))
+    head = hp.get("head", hp["n_embd"] // hp["n_head"])
     w = gguf.GGUFWriter(path, arch)
     w.add_name("smelt-tiny-%s-%s" % (arch, tname))
     w.add_file_type(FILE_TYPE[tname])
@@ -140,11 +154,18 @@ def write_model(path, arch, tname, seed, drop=()):
     w.add_feed_forward_length(hp["n_ff"])
     w.add_head_count(hp["n_head"])
     w.add_head_count_kv(hp["n_head_kv"])
-    w.add_layer_norm_rms_eps(1e-6 if arch == "qwen2" else 1e-5)
-    w.add_rope_freq_base(1000000.0 if arch == "qwen2" else 10000.0)
-    w.add_rope_dimension_count(hp["n_embd"] // hp["n_head"])
+    w.add_layer_norm_rms_eps(1e-5 if arch == "llama" else 1e-6)
+    w.add_rope_freq_base(10000.0 if arch == "llama" else 1000000.0)
+    w.add_rope_dimension_count(head)
+    if "head" in hp:
+        w.add_key_length(head)
+        w.add_value_length(head)
+    if "n_swa" in hp:  # and linear RoPE scaling as Gemma 3 4B..27B have (llama.cpp: global layers only)
+        w.add_sliding_window(hp["n_swa"])
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(8.0)
     w.add_vocab_size(hp["n_vocab"])
-    if arch == "llama":
+    if arch in ("llama", "gemma3"):
         toks, scores, types = spm_vocab(hp["n_vocab"])
         w.add_tokenizer_model("llama")
         w.add_token_list(toks)
@@ -181,27 +202,36 @@ def write_model(path, arch, tname, seed, drop=()):
     for key in drop:
         for kvs in w.kv_data:
             kvs.pop(key, None)
+    for key, val, vtype in extra:
+        w.add_key_value(key, val, vtype)
 
     E, F, V = hp["n_embd"], hp["n_ff"], hp["n_vocab"]
-    kv = E // hp["n_head"] * hp["n_head_kv"]
+    qd, kv = head * hp["n_head"], head * hp["n_head_kv"]
     add("token_embd.weight", V, E)
     for i in range(hp["n_layer"]):
         p = "blk.%d." % i
         add_f32(p + "attn_norm.weight", E, 1.0)
-        add(p + "attn_q.weight", E, E)
+        add(p + "attn_q.weight", qd, E)
         add(p + "attn_k.weight", kv, E)
         add(p + "attn_v.weight", kv, E)
         if arch == "qwen2":
-            add_f32(p + "attn_q.bias", E)
+            add_f32(p + "attn_q.bias", qd)
             add_f32(p + "attn_k.bias", kv)
             add_f32(p + "attn_v.bias", kv)
-        add(p + "attn_output.weight", E, E)
+        if arch in ("qwen3", "gemma3"):  # gemma3's norms hold 1 + w (llama.cpp's converter adds the 1)
+            add_f32(p + "attn_q_norm.weight", head, 1.0)
+            add_f32(p + "attn_k_norm.weight", head, 1.0)
+        add(p + "attn_output.weight", E, qd)
+        if arch == "gemma3":
+            add_f32(p + "post_attention_norm.weight", E, 1.0)
         add_f32(p + "ffn_norm.weight", E, 1.0)
         add(p + "ffn_gate.weight", F, E)
         add(p + "ffn_up.weight", F, E)
         add(p + "ffn_down.weight", E, F)
+        if arch == "gemma3":
+            add_f32(p + "post_ffw_norm.weight", E, 1.0)
     add_f32("output_norm.weight", E, 1.0)
-    if arch == "llama":
+    if arch in ("llama", "qwen3"):
         add("output.weight", V, E)
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -341,8 +371,8 @@ def write_bad(outdir, good):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "build/gguf"
     os.makedirs(out, exist_ok=True)
-    for k, arch in enumerate(("llama", "qwen2")):
-        for j, t in enumerate(TYPES):
+    for k, arch in enumerate(("llama", "qwen2", "qwen3", "gemma3")):
+        for j, t in enumerate(ARCH_TYPES[arch]):
             write_model(os.path.join(out, "%s_%s.gguf" % (arch, t)), arch, t, seed=1000 * k + j)
     write_types(os.path.join(out, "types.gguf"))
     with open(os.path.join(out, "types.gguf"), "rb") as f:
@@ -355,10 +385,21 @@ def main():
     os.makedirs(bg, exist_ok=True)
     write_model(os.path.join(bg, "no_ffn_up.gguf"), "llama", "q8_0", 1, drop=("blk.1.ffn_up.weight",))
     write_model(os.path.join(bg, "no_heads.gguf"), "qwen2", "f16", 2, drop=("qwen2.attention.head_count",))
+    write_model(os.path.join(bg, "no_k_norm.gguf"), "qwen3", "f16", 3, drop=("blk.1.attn_k_norm.weight",))
+    write_model(os.path.join(bg, "no_post_ffw_norm.gguf"), "gemma3", "f32", 4, drop=("blk.5.post_ffw_norm.weight",))
+    V = gguf.GGUFValueType
+    write_model(os.path.join(bg, "value_length.gguf"), "qwen3", "f32", 5, drop=("qwen3.attention.value_length",),
+                extra=[("qwen3.attention.value_length", 64, V.UINT32)])
+    write_model(os.path.join(bg, "rope_yarn.gguf"), "gemma3", "f32", 6, drop=("gemma3.rope.scaling.type",),
+                extra=[("gemma3.rope.scaling.type", "yarn", V.STRING)])
     with open(os.path.join(bg, "expected.tsv"), "w") as f:
         f.write("no_ffn_up.gguf\ttensor 'blk.1.ffn_up.weight' is missing\n")
+        f.write("no_k_norm.gguf\ttensor 'blk.1.attn_k_norm.weight' is missing\n")
+        f.write("no_post_ffw_norm.gguf\ttensor 'blk.5.post_ffw_norm.weight' is missing\n")
+        f.write("value_length.gguf\tqwen3.attention.key_length 128 / value_length 64: not supported\n")
+        f.write("rope_yarn.gguf\tkey 'gemma3.rope.scaling.type': RoPE scaling 'yarn' is not supported\n")
         f.write("no_heads.gguf\tkey 'qwen2.attention.head_count' is missing\n")
-        f.write("../types.gguf\tarchitecture 'smelt-test' is not supported (supported: llama, qwen2)\n")
+        f.write("../types.gguf\tarchitecture 'smelt-test' is not supported (supported: llama, qwen2, qwen3, gemma3)\n")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
  * recurrence of LinearAttention, and the errors of bad attributes and
  * shapes. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,17 +18,49 @@
 
 #define D run_text_diag
 
-/* A zero query weighs every allowed key alike: the causal row i averages
- * V[0..i]. The sequence length is a symbol bound by the inputs. */
-static void test_attention_causal_symbolic(void) {
-    const char *text = "graph \"t\" source \"t.ir\" {\n  sym s\n"
-                       "  input %q: f32[1,1,s,1]\n  input %k: f32[1,1,s,1]\n  input %v: f32[1,1,s,1]\n"
-                       "  %y: f32[1,1,s,1] = Attention(%q, %k, %v) {is_causal=1}\n  output %y\n}\n";
-    float q[3] = {0, 0, 0}, k[3] = {1, 2, 3}, v[3] = {2, 4, 6};
+/* Attention over a zero query, keys 1 2 3 and values v (sequence length a
+ * symbol bound by the inputs) with the attributes attrs: each row averages
+ * the values its mask allows; true when Y is want. */
+static bool zero_query_rows(const char *attrs, const float *v, const float *want) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "graph \"t\" source \"t.ir\" {\n  sym s\n"
+             "  input %%q: f32[1,1,s,1]\n  input %%k: f32[1,1,s,1]\n  input %%v: f32[1,1,s,1]\n"
+             "  %%y: f32[1,1,s,1] = Attention(%%q, %%k, %%v) {%s}\n  output %%y\n}\n",
+             attrs);
+    float q[3] = {0, 0, 0}, k[3] = {1, 2, 3};
     int64_t shape[4] = {1, 1, 3, 1};
-    interp_tensor in[3] = {test_tensor(IR_F32, 4, shape, q), test_tensor(IR_F32, 4, shape, k), test_tensor(IR_F32, 4, shape, v)}, out[1];
-    CHECK(run_text(text, in, out) == 0 && near_f32(&out[0], (float[]){2, 3, 4}, 3));
+    interp_tensor in[3] = {test_tensor(IR_F32, 4, shape, q), test_tensor(IR_F32, 4, shape, k),
+                           test_tensor(IR_F32, 4, shape, (float *)v)},
+                  out[1];
+    if (run_text(text, in, out)) return false;
+    bool ok = near_f32(&out[0], want, 3);
     free_outputs(out, 1);
+    return ok;
+}
+
+/* Causal: row i averages V[0..i]. */
+static void test_attention_causal_symbolic(void) {
+    CHECK(zero_query_rows("is_causal=1", (float[]){2, 4, 6}, (float[]){2, 3, 4}));
+}
+
+/* sliding_window 2: row i averages V[i-1..i] only; with a past cache of
+ * 2 (query at position 2) the window keeps past key 1 and the new key. */
+static void test_attention_sliding_window(void) {
+    CHECK(zero_query_rows("is_causal=1, sliding_window=2", (float[]){2, 4, 8}, (float[]){2, 3, 6}));
+    interp_tensor out[3];
+    const char *past = "graph \"t\" source \"t.ir\" {\n"
+                       "  input %q: f32[1,1,1,1]\n  input %k: f32[1,1,1,1]\n  input %v: f32[1,1,1,1]\n"
+                       "  input %pk: f32[1,1,2,1]\n  input %pv: f32[1,1,2,1]\n"
+                       "  %y: f32[1,1,1,1], %k2: f32[1,1,3,1], %v2: f32[1,1,3,1] =\n"
+                       "    Attention(%q, %k, %v, _, %pk, %pv) {is_causal=1, sliding_window=2}\n"
+                       "  output %y\n  output %k2\n  output %v2\n}\n";
+    float one[1] = {0}, pk[2] = {1, 2}, pv[2] = {2, 4}, nv[1] = {10};
+    int64_t s1[4] = {1, 1, 1, 1}, s2[4] = {1, 1, 2, 1};
+    interp_tensor in2[5] = {test_tensor(IR_F32, 4, s1, one), test_tensor(IR_F32, 4, s1, one), test_tensor(IR_F32, 4, s1, nv),
+                            test_tensor(IR_F32, 4, s2, pk), test_tensor(IR_F32, 4, s2, pv)};
+    CHECK(run_text(past, in2, out) == 0 && near_f32(&out[0], (float[]){7}, 1));
+    free_outputs(out, 3);
 }
 
 /* Two query heads share one key/value head; the past cache (2 keys) and
@@ -120,11 +153,16 @@ static void test_errors(void) {
               "  output %y\n}\n",
               NULL, out) != 0);
     CHECK_CONTAINS(D.msg, "rank 2, expected 3");
+    CHECK(run_text("graph \"t\" source \"t.ir\" {\n  input %q: f32[1,1,2,4]\n"
+              "  %y: f32[1,1,2,4] = Attention(%q, %q, %q) {sliding_window=-1}\n  output %y\n}\n",
+              NULL, out) != 0);
+    CHECK_CONTAINS(D.msg, "sliding_window must not be negative");
 }
 
 int main(void) {
     test_attention_causal_symbolic();
     test_attention_past_gqa_short_mask();
+    test_attention_sliding_window();
     test_linear_attention_recurrence();
     test_nms_count_feeds_later_kernel();
     test_grid_sample_corners_and_border();

@@ -126,7 +126,32 @@ static void test_not_fused(void) {
     CHECK(f == 4 && e == 4);
 }
 
+/* An integer sum keeps its i32 output when the consumer writes 8 bits (a
+ * QLinearMatMul: the sum and its requantization), and absorbs a consumer
+ * with a 4-byte output (MatMulInteger + Cast to f32). */
+static void test_integer_sum(void) {
+    uint32_t f, e;
+    counts("graph \"t\" {\n"
+           "  const %a: u8[3,4] = [0, 255, 7, 9, 128, 3, 77, 200, 1, 2, 254, 31]\n"
+           "  const %b: i8[4,5] = [-128, 127, 5, -7, 0, 1, 2, 3, -4, 99, -99, 64, -64, 12, 13, 8, -8, 100, -100, 6]\n"
+           "  const %sa: f32[] = [0.5]\n"
+           "  const %za: u8[] = [7]\n"
+           "  const %sb: f32[] = [0.25]\n"
+           "  const %zb: i8[] = [-2]\n"
+           "  const %sy: f32[] = [2]\n"
+           "  const %zy: u8[] = [100]\n"
+           "  %y: u8[3,5] = QLinearMatMul(%a, %sa, %za, %b, %sb, %zb, %sy, %zy)\n"
+           "  %i: i32[3,5] = MatMulInteger(%a, %b, %za, %zb)\n"
+           "  %c: f32[3,5] = Cast(%i) {to=f32}\n"
+           "  output %y\n"
+           "  output %c\n"
+           "}\n",
+           false, &f, &e);
+    CHECK(f == 4 && e == 3);
+}
+
 int main(void) {
+    test_integer_sum();
     test_conv_bn_relu_add();
     test_matmul_chain();
     test_not_fused();
