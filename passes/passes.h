@@ -29,8 +29,12 @@ int pass_dce(ir_graph *g, diag *d);            /* nodes whose results nobody rea
 
 /* --quantize (passes/quantize.c): which weights of MatMul / Gemm / Conv
  * are rewritten, and into what. */
-typedef enum pass_quant_mode { PASS_QUANT_NONE, PASS_QUANT_F16, PASS_QUANT_BF16, PASS_QUANT_INT8 } pass_quant_mode;
+typedef enum pass_quant_mode {
+    PASS_QUANT_NONE, PASS_QUANT_F16, PASS_QUANT_BF16, PASS_QUANT_INT8,
+    PASS_QUANT_Q8_0, PASS_QUANT_Q4_0, PASS_QUANT_Q4_K /* ggml block formats, weight only (MatMulGGML) */
+} pass_quant_mode;
 #define PASS_QUANT_MAX_SKIP 32
+#define PASS_QUANT_MAX_WHY 8
 typedef struct pass_quant_options {
     pass_quant_mode mode;
     const char *skip[PASS_QUANT_MAX_SKIP]; /* node-name globs (fnmatch) that stay float */
@@ -42,10 +46,12 @@ typedef struct pass_quant_stats {
     int quantized, kept;          /* contractions with a constant float weight */
     int64_t weight_bytes_before;  /* of those weights */
     int64_t weight_bytes_after;
+    int n_why;                    /* contractions kept float for a reason of their own */
+    char why[PASS_QUANT_MAX_WHY][160]; /* "NODE: reason" for the first PASS_QUANT_MAX_WHY */
 } pass_quant_stats;
 /* Defaults: no quantization, keep_ends, min_elements 4096. */
 void pass_quant_defaults(pass_quant_options *q);
-/* "f16", "bf16", "int8" -> mode (0), else -1. */
+/* "f16", "bf16", "int8", "q8_0", "q4_0", "q4_k" -> mode (0), else -1. */
 int pass_quant_mode_parse(const char *s, pass_quant_mode *m);
 const char *pass_quant_mode_name(pass_quant_mode m);
 /* Rewrite the weights as q says; stats (may be NULL) gets the counts. */

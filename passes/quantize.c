@@ -28,10 +28,11 @@
 #include <string.h>
 
 #include "passes/passes.h"
+#include "passes/quantize_impl.h"
 #include "passes/rewrite.h"
 #include "runtime/half.h"
 
-static const char *const MODE_NAMES[] = {"none", "f16", "bf16", "int8"};
+static const char *const MODE_NAMES[] = {"none", "f16", "bf16", "int8", "q8_0", "q4_0", "q4_k"};
 
 int pass_quant_mode_parse(const char *s, pass_quant_mode *m) {
     for (int i = 1; i < (int)(sizeof MODE_NAMES / sizeof MODE_NAMES[0]); i++)
@@ -67,18 +68,15 @@ static bool skipped_by_name(const ir_node *n, const pass_quant_options *q) {
     return false;
 }
 
-/* A new node of op reading in[] with n_out outputs (IR_NONE on error). */
-static ir_id add(ir_graph *g, ir_op op, const ir_id *in, uint32_t n_in, uint32_t n_out, const char *origin, diag *d) {
+ir_id qz_add(ir_graph *g, ir_op op, const ir_id *in, uint32_t n_in, uint32_t n_out, const char *origin, diag *d) {
     return ir_add_node(g, op, in, n_in, NULL, n_out, origin, d);
 }
 
-/* The first output of node nid after inference, or IR_NONE. */
-static ir_id infer_out(ir_graph *g, ir_id nid, diag *d) {
+ir_id qz_infer_out(ir_graph *g, ir_id nid, diag *d) {
     return nid == IR_NONE || ir_infer_node(g, nid, d) ? IR_NONE : g->nodes[nid].out[0];
 }
 
-/* A constant of dtype t (2-byte floats or i8) holding n elements of data. */
-static ir_id new_const(ir_graph *g, const char *base, ir_dtype t, int rank, const ir_dim *dims, const void *data,
+ir_id qz_new_const(ir_graph *g, const char *base, ir_dtype t, int rank, const ir_dim *dims, const void *data,
                        size_t nbytes, diag *d) {
     void *copy = arena_alloc(&g->arena, nbytes ? nbytes : 1);
     if (!copy) {
@@ -89,7 +87,7 @@ static ir_id new_const(ir_graph *g, const char *base, ir_dtype t, int rank, cons
     return ir_add_const(g, ir_fresh_name(g, base), t, rank, dims, copy, nbytes, -1, d);
 }
 
-static float wat(const ir_value *w, int64_t i) {
+float qz_weight_at(const ir_value *w, int64_t i) {
     float f;
     memcpy(&f, (const uint8_t *)w->data + i * 4, 4);
     return f;
@@ -102,18 +100,24 @@ static int to_half(ir_graph *g, ir_id node, int wi, bool bf16, diag *d) {
     uint16_t *h = malloc((size_t)(n ? n : 1) * 2);
     if (!h) return diag_error(d, "%s: out of memory", g->source);
     const ir_value *w = &g->values[wv];
-    for (int64_t i = 0; i < n; i++) h[i] = bf16 ? rt_f32_to_bf16(wat(w, i)) : rt_f32_to_f16(wat(w, i));
+    for (int64_t i = 0; i < n; i++) h[i] = bf16 ? rt_f32_to_bf16(qz_weight_at(w, i)) : rt_f32_to_f16(qz_weight_at(w, i));
     char base[200];
     snprintf(base, sizeof base, "%.180s_%s", w->name, bf16 ? "bf16" : "f16");
-    ir_id c = new_const(g, base, bf16 ? IR_BF16 : IR_F16, w->rank, w->dims, h, (size_t)n * 2, d);
+    ir_id c = qz_new_const(g, base, bf16 ? IR_BF16 : IR_F16, w->rank, w->dims, h, (size_t)n * 2, d);
     free(h);
     if (c == IR_NONE) return -1;
-    ir_id cast = add(g, IR_OP_Cast, &c, 1, 1, g->nodes[node].name, d);
+    ir_id cast = qz_add(g, IR_OP_Cast, &c, 1, 1, g->nodes[node].name, d);
     if (cast == IR_NONE || ir_set_attr_int(g, cast, "to", IR_F32, d)) return -1;
-    ir_id cv = infer_out(g, cast, d);
+    ir_id cv = qz_infer_out(g, cast, d);
     if (cv == IR_NONE) return -1;
     g->nodes[node].in[wi] = cv;
     return 0;
+}
+
+bool qz_gemm_unsupported(const ir_graph *g, const ir_node *n) {
+    (void)g;
+    return ir_attr_int(n, "transA") || ir_attr_float(n, "alpha") != 1.0f ||
+           (n->n_in > 2 && n->in[2] != IR_NONE && ir_attr_float(n, "beta") != 1.0f);
 }
 
 /* Symmetric int8 of w per output channel: channel c of `oc` channels holds
@@ -123,13 +127,13 @@ static void quantize_int8(const ir_value *w, int64_t n, int64_t oc, int64_t inne
                           bool transpose, int64_t rows, int64_t cols) {
     for (int64_t c = 0; c < oc; c++) scale[c] = 0;
     for (int64_t i = 0; i < n; i++) {
-        float a = fabsf(wat(w, i));
+        float a = fabsf(qz_weight_at(w, i));
         int64_t c = (i / inner) % oc;
         if (a > scale[c]) scale[c] = a;
     }
     for (int64_t c = 0; c < oc; c++) scale[c] = scale[c] > 0 ? scale[c] / 127.0f : 1.0f;
     for (int64_t i = 0; i < n; i++) {
-        double v = nearbyint((double)wat(w, i) / (double)scale[(i / inner) % oc]);
+        double v = nearbyint((double)qz_weight_at(w, i) / (double)scale[(i / inner) % oc]);
         v = v > 127 ? 127 : v < -127 ? -127 : v;
         int64_t at = transpose ? (i % cols) * rows + i / cols : i;
         q[at] = (int8_t)v;
@@ -142,9 +146,7 @@ static int to_int8(ir_graph *g, ir_id node, diag *d) {
     ir_op op = nd->op;
     bool conv = op == IR_OP_Conv, gemm = op == IR_OP_Gemm;
     bool tb = gemm && ir_attr_int(nd, "transB") != 0;
-    if (gemm && (ir_attr_int(nd, "transA") || ir_attr_float(nd, "alpha") != 1.0f ||
-                 (nd->n_in > 2 && nd->in[2] != IR_NONE && ir_attr_float(nd, "beta") != 1.0f)))
-        return 0;
+    if (gemm && qz_gemm_unsupported(g, nd)) return 0;
     ir_id x = nd->in[0], wv = nd->in[1], bias = nd->n_in > 2 ? nd->in[2] : IR_NONE, y = nd->out[0];
     if (conv && bias != IR_NONE && (g->values[bias].kind != IR_VALUE_CONST || !g->values[bias].data)) return 0;
     const char *origin = nd->name;
@@ -166,52 +168,64 @@ static int to_int8(ir_graph *g, ir_id node, diag *d) {
     if (tb) qdims[0] = w->dims[1], qdims[1] = w->dims[0]; /* MatMulInteger reads [K, N] */
     char base[200];
     snprintf(base, sizeof base, "%.180s_int8", w->name);
-    ir_id wq = new_const(g, base, IR_I8, w->rank, qdims, q, (size_t)n, d);
+    ir_id wq = qz_new_const(g, base, IR_I8, w->rank, qdims, q, (size_t)n, d);
     /* the scale along the output channel axis of y: [oc] for MatMul/Gemm, [oc,1,..] for Conv */
     ir_dim sdims[IR_MAX_RANK];
     int srank = conv ? w->rank - 1 : 1;
     sdims[0] = ir_dim_const(oc);
     for (int i = 1; i < srank; i++) sdims[i] = ir_dim_const(1);
     snprintf(base, sizeof base, "%.180s_scale", g->values[wv].name);
-    ir_id sc = new_const(g, base, IR_F32, srank, sdims, scale, (size_t)oc * 4, d);
+    ir_id sc = qz_new_const(g, base, IR_F32, srank, sdims, scale, (size_t)oc * 4, d);
     free(q);
     free(scale);
     if (wq == IR_NONE || sc == IR_NONE) return -1;
     /* x -> (xq, xs, xzp) */
-    ir_id dq = add(g, IR_OP_DynamicQuantizeLinear, &x, 1, 3, origin, d);
+    ir_id dq = qz_add(g, IR_OP_DynamicQuantizeLinear, &x, 1, 3, origin, d);
     if (dq == IR_NONE || ir_infer_node(g, dq, d)) return -1;
     ir_id xq = g->nodes[dq].out[0], xs = g->nodes[dq].out[1], xzp = g->nodes[dq].out[2];
     ir_id iin[3] = {xq, wq, xzp};
-    ir_id mi = add(g, conv ? IR_OP_ConvInteger : IR_OP_MatMulInteger, iin, 3, 1, origin, d);
+    ir_id mi = qz_add(g, conv ? IR_OP_ConvInteger : IR_OP_MatMulInteger, iin, 3, 1, origin, d);
     if (mi == IR_NONE) return -1;
     if (conv) rw_copy_attrs(g, mi, &g->nodes[node]);
-    ir_id acc = infer_out(g, mi, d);
+    ir_id acc = qz_infer_out(g, mi, d);
     if (acc == IR_NONE) return -1;
-    ir_id cast = add(g, IR_OP_Cast, &acc, 1, 1, origin, d);
+    ir_id cast = qz_add(g, IR_OP_Cast, &acc, 1, 1, origin, d);
     if (cast == IR_NONE || ir_set_attr_int(g, cast, "to", IR_F32, d)) return -1;
-    ir_id accf = infer_out(g, cast, d);
+    ir_id accf = qz_infer_out(g, cast, d);
     ir_id m1in[2] = {xs, sc};
-    ir_id mul1 = add(g, IR_OP_Mul, m1in, 2, 1, origin, d);
-    ir_id comb = infer_out(g, mul1, d);
+    ir_id mul1 = qz_add(g, IR_OP_Mul, m1in, 2, 1, origin, d);
+    ir_id comb = qz_infer_out(g, mul1, d);
     if (accf == IR_NONE || comb == IR_NONE) return -1;
     ir_id m2in[2] = {accf, comb};
-    ir_id out = infer_out(g, add(g, IR_OP_Mul, m2in, 2, 1, origin, d), d);
+    ir_id out = qz_infer_out(g, qz_add(g, IR_OP_Mul, m2in, 2, 1, origin, d), d);
     if (out == IR_NONE) return -1;
     if (bias != IR_NONE) {
         ir_id b = bias;
         if (conv) { /* [M] -> [M,1,..] along y's channel axis */
             const ir_value *bv = &g->values[bias];
-            b = new_const(g, "conv_bias", bv->dtype, srank, sdims, bv->data, (size_t)bv->nbytes, d);
+            b = qz_new_const(g, "conv_bias", bv->dtype, srank, sdims, bv->data, (size_t)bv->nbytes, d);
             if (b == IR_NONE) return -1;
         }
         ir_id ain[2] = {out, b};
-        out = infer_out(g, add(g, IR_OP_Add, ain, 2, 1, origin, d), d);
+        out = qz_infer_out(g, qz_add(g, IR_OP_Add, ain, 2, 1, origin, d), d);
         if (out == IR_NONE) return -1;
     }
     if (!rw_same_type(g, out, y) || !rw_replace(g, y, out))
         return ir_node_error(g, &g->nodes[node], d, "int8 quantization gave a different type");
     g->nodes[node].dead = true;
     return 1;
+}
+
+/* The ggml block type of a block mode, else IR_F32. */
+static ir_dtype block_type(pass_quant_mode m) {
+    return m == PASS_QUANT_Q8_0 ? IR_Q8_0 : m == PASS_QUANT_Q4_0 ? IR_Q4_0 : m == PASS_QUANT_Q4_K ? IR_Q4_K : IR_F32;
+}
+
+/* Record why a contraction stayed float (the first PASS_QUANT_MAX_WHY). */
+static void note_kept(pass_quant_stats *st, const ir_node *n, const char *why) {
+    if (st->n_why < PASS_QUANT_MAX_WHY)
+        snprintf(st->why[st->n_why], sizeof st->why[0], "%.80s: %s", n->name ? n->name : "(unnamed)", why);
+    st->n_why++;
 }
 
 int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *stats, diag *d) {
@@ -225,25 +239,34 @@ int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *st
             if (first == IR_NONE) first = i;
             last = i;
         }
+    ir_dtype bt = block_type(q->mode);
     for (uint32_t i = 0; i < n_nodes; i++) {
         int wi = weight_input(g, &g->nodes[i]);
-        if (wi < 0) continue;
-        int64_t n = ir_value_numel(g, g->nodes[i].in[wi]);
+        bool table = wi < 0 && bt != IR_F32 && qz_embedding_table(g, &g->nodes[i]);
+        if (wi < 0 && !table) continue;
+        int64_t n = ir_value_numel(g, g->nodes[i].in[table ? 0 : wi]);
         stats->weight_bytes_before += n * 4;
-        bool keep = (q->keep_ends && (i == first || i == last)) || n < q->min_elements ||
+        bool keep = (!table && q->keep_ends && (i == first || i == last)) || n < q->min_elements ||
                     skipped_by_name(&g->nodes[i], q);
         int rc = 0;
-        if (!keep && (q->mode == PASS_QUANT_F16 || q->mode == PASS_QUANT_BF16))
+        int64_t bytes = q->mode == PASS_QUANT_INT8 ? n : n * 2;
+        const char *why = NULL;
+        if (!keep && table)
+            rc = qz_gather_to_ggml(g, i, bt, &why, &bytes, d);
+        else if (!keep && (q->mode == PASS_QUANT_F16 || q->mode == PASS_QUANT_BF16))
             rc = to_half(g, i, wi, q->mode == PASS_QUANT_BF16, d) ? -1 : 1;
         else if (!keep && q->mode == PASS_QUANT_INT8)
             rc = to_int8(g, i, d);
+        else if (!keep && bt != IR_F32)
+            rc = qz_to_ggml(g, i, bt, &why, &bytes, d);
         if (rc < 0) return -1;
         if (rc == 0) {
             stats->kept++;
             stats->weight_bytes_after += n * 4;
+            if (why) note_kept(stats, &g->nodes[i], why);
         } else {
             stats->quantized++;
-            stats->weight_bytes_after += q->mode == PASS_QUANT_INT8 ? n : n * 2;
+            stats->weight_bytes_after += bytes;
         }
     }
     return rw_sort_nodes(g, d);

@@ -294,7 +294,7 @@ static int codec(ir_dtype t, dq_fn *dq, q_fn *q) {
     case IR_Q8_0: *dq = dq_q8_0; *q = q_q8_0; break;
     case IR_Q2_K: *dq = dq_q2_k; break;
     case IR_Q3_K: *dq = dq_q3_k; break;
-    case IR_Q4_K: *dq = dq_q4_k; break;
+    case IR_Q4_K: *dq = dq_q4_k; *q = rt_ggml_quantize_q4_k_block; break;
     case IR_Q5_K: *dq = dq_q5_k; break;
     case IR_Q6_K: *dq = dq_q6_k; break;
     default: return -1;

@@ -19,6 +19,10 @@ int rt_ggml_dequantize(ir_dtype t, const void *src, int64_t n, float *dst);
  * reference rounding. 0, or -1 for a type without a quantizer here. */
 int rt_ggml_quantize(ir_dtype t, const float *src, int64_t n, void *dst);
 
+/* One q4_k super-block of 256 floats, as ggml's quantize_row_q4_K_ref
+ * (ggml_quant_k.c). */
+void rt_ggml_quantize_q4_k_block(const float *x, uint8_t *b);
+
 /* The 6-bit scale and min of sub-block j (0..7) of a q4_k / q5_k block's
  * 12 scale bytes. */
 void rt_ggml_scale_min_k4(int j, const uint8_t *q, int *sc, int *m);

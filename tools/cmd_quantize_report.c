@@ -30,7 +30,7 @@ static int run_report(int argc, char **argv);
 
 const cli_verb verb_quantize_report = {
     "quantize-report", "accuracy, size and memory of a quantization mode",
-    "usage: smelt quantize-report MODEL --mode f16|bf16|int8 -i DIR [--per-layer] [--threads N]\n"
+    "usage: smelt quantize-report MODEL --mode f16|bf16|int8|q8_0|q4_0|q4_k -i DIR [--per-layer] [--threads N]\n"
     "                             [--quantize-skip GLOB] [--quantize-all] [--quantize-min N]\n\n"
     "Compiles MODEL for this CPU as it is and with --quantize MODE, runs both on\n"
     "the inputs in DIR (DIR/SAMPLE/INPUT.npy, one folder per sample; or\n"
@@ -264,7 +264,7 @@ static int run_report(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--mode")) {
             if (++i >= argc || pass_quant_mode_parse(argv[i], &popts.quant.mode))
-                return cli_usage_error(&verb_quantize_report, "--mode needs f16, bf16 or int8");
+                return cli_usage_error(&verb_quantize_report, "--mode needs f16, bf16, int8, q8_0, q4_0 or q4_k");
             continue;
         }
         int pa = pass_args_parse(&popts, argc, argv, &i);
@@ -288,7 +288,7 @@ static int run_report(int argc, char **argv) {
     }
     if (!model) return cli_usage_error(&verb_quantize_report, "no model given");
     if (!dir) return cli_usage_error(&verb_quantize_report, "no input folder given (-i DIR)");
-    if (!popts.quant.mode) return cli_usage_error(&verb_quantize_report, "no mode given (--mode f16|bf16|int8)");
+    if (!popts.quant.mode) return cli_usage_error(&verb_quantize_report, "no mode given (--mode f16|bf16|int8|q8_0|q4_0|q4_k)");
 
     diag d;
     diag_init(&d);
@@ -323,7 +323,9 @@ static int run_report(int argc, char **argv) {
 
     printf("%s: --quantize %s, %d sample%s\n", model, pass_quant_mode_name(popts.quant.mode), n_samples,
            n_samples == 1 ? "" : "s");
-    printf("contractions with constant weights: %d quantized, %d kept float\n", qb.qs.quantized, qb.qs.kept);
+    printf("contractions (and, in the block modes, embedding tables) with constant weights: %d quantized, %d kept float\n", qb.qs.quantized, qb.qs.kept);
+    for (int k = 0; k < qb.qs.n_why && k < PASS_QUANT_MAX_WHY; k++) printf("  kept float: %s\n", qb.qs.why[k]);
+    if (qb.qs.n_why > PASS_QUANT_MAX_WHY) printf("  (and %d more kept float)\n", qb.qs.n_why - PASS_QUANT_MAX_WHY);
     printf("their weights: %.2f MB -> %.2f MB (%.2fx smaller)\n", mb((double)qb.qs.weight_bytes_before),
            mb((double)qb.qs.weight_bytes_after),
            qb.qs.weight_bytes_after ? (double)qb.qs.weight_bytes_before / (double)qb.qs.weight_bytes_after : 0);

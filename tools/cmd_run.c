@@ -26,7 +26,7 @@ const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu|vulkan] [--print-kernels]\n"
     "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
-    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8 ...] [--device N] [--profile]\n"
+    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8|q8_0|q4_0|q4_k ...] [--device N] [--profile]\n"
     "       smelt run MODEL.gguf|MODEL.so --prompt TEXT [-n N] [--chat] [--temp T] [--top-k K]\n"
     "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"

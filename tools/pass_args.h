@@ -13,9 +13,12 @@
     "remove_identity, cse, fold_batchnorm, fold_bias_add, quantize, dce),\n"          \
     "--print-after-all "                                                                  \
     "after each, on stderr. SMELT_VERIFY=1 verifies the IR after every pass.\n"  \
-    "--quantize f16|bf16|int8 rewrites the constant weights of MatMul, Gemm and\n"  \
-    "Conv: half-precision storage, or per-output-channel int8 weights with the\n"  \
-    "activations quantized at run time and integer contractions. The first and\n"  \
+    "--quantize f16|bf16|int8|q8_0|q4_0|q4_k rewrites the constant weights of\n"  \
+    "MatMul, Gemm and Conv: half-precision storage, or per-output-channel int8\n"  \
+    "weights with the activations quantized at run time and integer\n"            \
+    "contractions; q8_0, q4_0, q4_k store MatMul / Gemm weights in ggml's block\n" \
+    "formats (weight only, K a multiple of the block: 32, 256 for q4_k; Conv\n"   \
+    "stays float), multiplied as llama.cpp does (MatMulGGML). The first and\n"   \
     "last contraction stay float (--quantize-all quantizes them too), as do\n"      \
     "weights under N elements (--quantize-min N, default 4096) and nodes whose\n"  \
     "name matches a --quantize-skip GLOB (repeatable).\n"

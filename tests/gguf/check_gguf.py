@@ -24,7 +24,9 @@ formats against the gguf Python package.
            an error naming it;
   quant    rt_ggml_quantize (BUILD/tests/test_gguf quant) of random f32 data
            (normal, uniform, tiny, huge, zero and constant blocks) gives the
-           same bytes as gguf.quants.quantize for q4_0 q4_1 q5_0 q5_1 q8_0.
+           same bytes as gguf.quants.quantize for q4_0 q4_1 q5_0 q5_1 q8_0,
+           and as llama.cpp's ggml_quantize_chunk for q4_k (a golden file,
+           goldens/q4_k_quant.npz, from make_q4k_golden.py).
 Ends with `gguf: N passed, N failed`.
 """
 import os
@@ -346,12 +348,40 @@ def check_quant():
                 if got.tobytes() == want.tobytes():
                     report(True, "")
                     continue
-                bs = gguf.GGML_QUANT_SIZES[qt][1]
-                nb = int(np.flatnonzero((got != want).reshape(-1, bs).any(axis=1))[0]) if got.size == want.size else -1
-                report(False, "quant %s %s" % (qt.name, label),
-                       "%d bytes vs %d; first differing block %d: %s vs %s" % (
-                           got.size, want.size, nb, got.reshape(-1, bs)[nb].tolist() if nb >= 0 else "",
-                           want.reshape(-1, bs)[nb].tolist() if nb >= 0 else ""))
+                report_quant_diff(qt, label, got, want)
+            check_q4_k(d, label, src, x)
+
+
+def report_quant_diff(qt, label, got, want):
+    bs = gguf.GGML_QUANT_SIZES[qt][1]
+    nb = int(np.flatnonzero((got != want).reshape(-1, bs).any(axis=1))[0]) if got.size == want.size else -1
+    report(False, "quant %s %s" % (qt.name, label),
+           "%d bytes vs %d; first differing block %d: %s vs %s" % (
+               got.size, want.size, nb, got.reshape(-1, bs)[nb].tolist() if nb >= 0 else "",
+               want.reshape(-1, bs)[nb].tolist() if nb >= 0 else ""))
+
+
+Q4K_GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "goldens", "q4_k_quant.npz")
+
+
+def check_q4_k(d, label, src, x):
+    """q4_k: gguf-py has no q4_k quantizer, so the bytes are llama.cpp's own
+    (ggml_quantize_chunk), kept in goldens/q4_k_quant.npz by make_q4k_golden.py."""
+    import hashlib
+    gold = np.load(Q4K_GOLDEN)
+    if bytes(gold[label + "_sha256"]).decode() != hashlib.sha256(x.tobytes()).hexdigest():
+        report(False, "quant Q4_K %s" % label, "input differs from the one the golden was made from")
+        return
+    out = os.path.join(d, "q.bin")
+    p = subprocess.run([TOOL, "quant", "q4_k", src, out], capture_output=True, text=True)
+    if p.returncode:
+        report(False, "quant Q4_K %s" % label, p.stderr.strip())
+        return
+    got, want = np.fromfile(out, dtype=np.uint8), gold[label]
+    if got.tobytes() == want.tobytes():
+        report(True, "")
+    else:
+        report_quant_diff(Q.Q4_K, label, got, want)
 
 
 def main():

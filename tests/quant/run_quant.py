@@ -39,6 +39,10 @@ and made first where missing). Cases per model:
                        float op have); and at least 1e-4 of the output's
                        largest magnitude; cosine similarity >= 0.99.
 
+    blocks/...         `--quantize q8_0|q4_0|q4_k` (ggml block formats,
+                       weight only): see block_modes.py for the cases
+                       and their bounds.
+
 TARGET is cpu (`smelt compile`, then the artifact is run) or interp (the
 reference interpreter; ResNet-50's node cases only unless --all-interp, to
 keep the suite within a few minutes). Why whole-model bounds are looser than one unit:
@@ -65,6 +69,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import block_modes  # noqa: E402
 import make_quantized  # noqa: E402
 from make_quantized import export_models  # noqa: E402
 
@@ -104,7 +109,7 @@ def run_smelt(exe, model, feeds, outdir, target, tmp, extra=()):
             return "compile: " + err
         err, _ = smelt([exe, "run", so, *ins, "-o", outdir])
     else:
-        err, _ = smelt([exe, "run", model, "--target", "interp", "--no-specialize", *ins, "-o", outdir])
+        err, _ = smelt([exe, "run", model, "--target", target, "--no-specialize", *extra, *ins, "-o", outdir])
     return err
 
 
@@ -436,7 +441,7 @@ def main():
     ap.add_argument("--targets", default="cpu,interp")
     ap.add_argument("--all-interp", action="store_true",
                     help="every case on the interpreter too (by default only ResNet-50's node cases run there)")
-    ap.add_argument("--kinds", default="nodes,model,modes")
+    ap.add_argument("--kinds", default="nodes,model,modes,blocks")
     ap.add_argument("--modes", default=",".join(MODES))
     args = ap.parse_args()
     results = []
@@ -448,10 +453,22 @@ def main():
         for mode in args.modes.split(","):
             results.append(run_case(f"modes/{base}/{mode}", err,
                                     lambda tmp: mode_case(args.smelt, args.cache, base, mode, tmp)))
-    for name in [n for n in (args.only or make_quantized.names()) if n not in make_quantized.BASES]:
+    if "blocks" in kinds:
+        targets = ["cpu", "interp"] + (["vulkan"] if block_modes.vulkan_available(args.smelt) else [])
+        cosines = {}
+        for mode in block_modes.BLOCK_MODES:
+            if not args.only or "small" in args.only:
+                results.append(run_case(f"blocks/small/{mode}", None, lambda tmp: block_modes.small_case(
+                    args.smelt, mode, targets, tmp, run_smelt, log)))
+            if not args.only or "bert_base" in args.only:
+                results.append(run_case(f"blocks/bert_base/{mode}", export_models.ensure(args.cache, "bert_base"),
+                                        lambda tmp: block_modes.bert_case(
+                                            args.smelt, args.cache, mode, tmp, export_models.load_case,
+                                            export_models.output_file, run_smelt, log, cosines)))
+    for name in [n for n in (args.only or make_quantized.names()) if n not in make_quantized.BASES + ["small"]]:
         err = make_quantized.ensure(args.cache, name)
         d = os.path.join(args.cache, name)
-        for kind in [k for k in kinds if k != "modes"]:
+        for kind in [k for k in kinds if k not in ("modes", "blocks")]:
             interp_ok = args.all_interp or (kind == "nodes" and "bert" not in name)
             for target in [t for t in args.targets.split(",") if t != "interp" or interp_ok]:
                 case = node_case if kind == "nodes" else model_case
