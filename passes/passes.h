@@ -41,7 +41,17 @@ typedef struct pass_quant_options {
     int n_skip;
     bool keep_ends;       /* the first and the last contraction stay float */
     int64_t min_elements; /* weights with fewer elements stay float */
+    /* int8 static: the calibrated range of activations by value name
+     * (tools/calibrate.c); a contraction whose input has one quantizes it
+     * with a fixed scale and zero point instead of DynamicQuantizeLinear */
+    const char *calibrate_dir;              /* --calibrate DIR, or NULL */
+    const struct pass_act_range *ranges;
+    int n_ranges;
 } pass_quant_options;
+typedef struct pass_act_range {
+    const char *name;
+    float min, max;
+} pass_act_range;
 typedef struct pass_quant_stats {
     int quantized, kept;          /* contractions with a constant float weight */
     int64_t weight_bytes_before;  /* of those weights */
@@ -56,6 +66,12 @@ int pass_quant_mode_parse(const char *s, pass_quant_mode *m);
 const char *pass_quant_mode_name(pass_quant_mode m);
 /* Rewrite the weights as q says; stats (may be NULL) gets the counts. */
 int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *stats, diag *d);
+/* The activations (inputs of the contractions) that int8 would quantize in
+ * g, as pass_quantize would choose them: up to cap ids into x; the count. */
+int pass_quant_int8_inputs(const ir_graph *g, const pass_quant_options *q, ir_id *x, int cap);
+/* onnxruntime's u8 scale and zero point of a calibrated range
+ * (quant_utils.compute_scale_zp: the range widened to hold 0). */
+void pass_quant_u8_params(float min, float max, float *scale, uint8_t *zero_point);
 
 /* What the pipeline does besides running the passes. */
 typedef struct pass_options {

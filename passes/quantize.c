@@ -140,15 +140,64 @@ static void quantize_int8(const ir_value *w, int64_t n, int64_t oc, int64_t inne
     }
 }
 
-/* int8: y = f32(Integer(DQL(x), Wq, x_zp)) * (x_scale * w_scale) (+ bias). */
-static int to_int8(ir_graph *g, ir_id node, diag *d) {
+/* Whether int8 can rewrite contraction nd (Gemm's transA / alpha / beta
+ * and a Conv bias that is not a constant keep it float). */
+static bool int8_applies(const ir_graph *g, const ir_node *nd) {
+    ir_id bias = nd->n_in > 2 ? nd->in[2] : IR_NONE;
+    if (nd->op == IR_OP_Gemm && qz_gemm_unsupported(g, nd)) return false;
+    return !(nd->op == IR_OP_Conv && bias != IR_NONE && (g->values[bias].kind != IR_VALUE_CONST || !g->values[bias].data));
+}
+
+void pass_quant_u8_params(float min, float max, float *scale, uint8_t *zero_point) {
+    float lo = min < 0 ? min : 0, hi = max > 0 ? max : 0;
+    if (hi == lo) {
+        *scale = 1.0f, *zero_point = 0;
+        return;
+    }
+    *scale = (hi - lo) / 255.0f;
+    float z = nearbyintf(0.0f - lo / *scale); /* round half to even, as numpy.round */
+    *zero_point = (uint8_t)(z < 0 ? 0 : z > 255 ? 255 : z);
+}
+
+static const pass_act_range *range_of(const pass_quant_options *q, const char *name) {
+    for (int i = 0; name && i < q->n_ranges; i++)
+        if (!strcmp(q->ranges[i].name, name)) return &q->ranges[i];
+    return NULL;
+}
+
+/* x quantized to u8: with a calibrated range, QuantizeLinear with constant
+ * scale and zero point (static); else DynamicQuantizeLinear. */
+static int quantize_input(ir_graph *g, ir_id x, const pass_quant_options *q, const char *origin, ir_id out[3], diag *d) {
+    const pass_act_range *r = range_of(q, g->values[x].name);
+    if (!r) {
+        ir_id dq = qz_add(g, IR_OP_DynamicQuantizeLinear, &x, 1, 3, origin, d);
+        if (dq == IR_NONE || ir_infer_node(g, dq, d)) return -1;
+        for (int i = 0; i < 3; i++) out[i] = g->nodes[dq].out[i];
+        return 0;
+    }
+    float scale;
+    uint8_t zp;
+    pass_quant_u8_params(r->min, r->max, &scale, &zp);
+    char base[200];
+    snprintf(base, sizeof base, "%.180s_scale", g->values[x].name);
+    out[1] = qz_new_const(g, base, IR_F32, 0, NULL, &scale, sizeof scale, d);
+    snprintf(base, sizeof base, "%.180s_zero_point", g->values[x].name);
+    out[2] = qz_new_const(g, base, IR_U8, 0, NULL, &zp, 1, d);
+    if (out[1] == IR_NONE || out[2] == IR_NONE) return -1;
+    ir_id qin[3] = {x, out[1], out[2]};
+    out[0] = qz_infer_out(g, qz_add(g, IR_OP_QuantizeLinear, qin, 3, 1, origin, d), d);
+    return out[0] == IR_NONE ? -1 : 0;
+}
+
+/* int8: y = f32(Integer(Q(x), Wq, x_zp)) * (x_scale * w_scale) (+ bias),
+ * Q = DynamicQuantizeLinear, or QuantizeLinear with a calibrated range. */
+static int to_int8(ir_graph *g, ir_id node, const pass_quant_options *qo, diag *d) {
     ir_node *nd = &g->nodes[node];
     ir_op op = nd->op;
     bool conv = op == IR_OP_Conv, gemm = op == IR_OP_Gemm;
     bool tb = gemm && ir_attr_int(nd, "transB") != 0;
-    if (gemm && qz_gemm_unsupported(g, nd)) return 0;
+    if (!int8_applies(g, nd)) return 0;
     ir_id x = nd->in[0], wv = nd->in[1], bias = nd->n_in > 2 ? nd->in[2] : IR_NONE, y = nd->out[0];
-    if (conv && bias != IR_NONE && (g->values[bias].kind != IR_VALUE_CONST || !g->values[bias].data)) return 0;
     const char *origin = nd->name;
     const ir_value *w = &g->values[wv];
     int64_t n = ir_value_numel(g, wv);
@@ -180,9 +229,9 @@ static int to_int8(ir_graph *g, ir_id node, diag *d) {
     free(scale);
     if (wq == IR_NONE || sc == IR_NONE) return -1;
     /* x -> (xq, xs, xzp) */
-    ir_id dq = qz_add(g, IR_OP_DynamicQuantizeLinear, &x, 1, 3, origin, d);
-    if (dq == IR_NONE || ir_infer_node(g, dq, d)) return -1;
-    ir_id xq = g->nodes[dq].out[0], xs = g->nodes[dq].out[1], xzp = g->nodes[dq].out[2];
+    ir_id xqs[3];
+    if (quantize_input(g, x, qo, origin, xqs, d)) return -1;
+    ir_id xq = xqs[0], xs = xqs[1], xzp = xqs[2];
     ir_id iin[3] = {xq, wq, xzp};
     ir_id mi = qz_add(g, conv ? IR_OP_ConvInteger : IR_OP_MatMulInteger, iin, 3, 1, origin, d);
     if (mi == IR_NONE) return -1;
@@ -228,17 +277,47 @@ static void note_kept(pass_quant_stats *st, const ir_node *n, const char *why) {
     st->n_why++;
 }
 
+/* The first and the last contraction with a constant weight. */
+static void ends(const ir_graph *g, uint32_t *first, uint32_t *last) {
+    *first = *last = IR_NONE;
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        if (weight_input(g, &g->nodes[i]) >= 0) {
+            if (*first == IR_NONE) *first = i;
+            *last = i;
+        }
+}
+
+/* Whether node i stays float by the rules of q (not by its own shape). */
+static bool kept_by_rules(const ir_graph *g, const pass_quant_options *q, uint32_t i, bool table, int64_t n,
+                          uint32_t first, uint32_t last) {
+    return (!table && q->keep_ends && (i == first || i == last)) || n < q->min_elements ||
+           skipped_by_name(&g->nodes[i], q);
+}
+
+int pass_quant_int8_inputs(const ir_graph *g, const pass_quant_options *q, ir_id *x, int cap) {
+    uint32_t first, last;
+    ends(g, &first, &last);
+    int n = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *nd = &g->nodes[i];
+        int wi = weight_input(g, nd);
+        if (wi < 0 || nd->dead || kept_by_rules(g, q, i, false, ir_value_numel(g, nd->in[wi]), first, last) ||
+            !int8_applies(g, nd))
+            continue;
+        bool seen = false;
+        for (int k = 0; k < n; k++) seen |= x[k] == nd->in[0];
+        if (!seen && n < cap) x[n++] = nd->in[0];
+    }
+    return n;
+}
+
 int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *stats, diag *d) {
     pass_quant_stats none;
     if (!stats) stats = &none;
     memset(stats, 0, sizeof *stats);
     if (!q || q->mode == PASS_QUANT_NONE) return 0;
-    uint32_t first = IR_NONE, last = IR_NONE, n_nodes = g->n_nodes;
-    for (uint32_t i = 0; i < n_nodes; i++)
-        if (weight_input(g, &g->nodes[i]) >= 0) {
-            if (first == IR_NONE) first = i;
-            last = i;
-        }
+    uint32_t first, last, n_nodes = g->n_nodes;
+    ends(g, &first, &last);
     ir_dtype bt = block_type(q->mode);
     for (uint32_t i = 0; i < n_nodes; i++) {
         int wi = weight_input(g, &g->nodes[i]);
@@ -246,8 +325,7 @@ int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *st
         if (wi < 0 && !table) continue;
         int64_t n = ir_value_numel(g, g->nodes[i].in[table ? 0 : wi]);
         stats->weight_bytes_before += n * 4;
-        bool keep = (!table && q->keep_ends && (i == first || i == last)) || n < q->min_elements ||
-                    skipped_by_name(&g->nodes[i], q);
+        bool keep = kept_by_rules(g, q, i, table, n, first, last);
         int rc = 0;
         int64_t bytes = q->mode == PASS_QUANT_INT8 ? n : n * 2;
         const char *why = NULL;
@@ -256,7 +334,7 @@ int pass_quantize(ir_graph *g, const pass_quant_options *q, pass_quant_stats *st
         else if (!keep && (q->mode == PASS_QUANT_F16 || q->mode == PASS_QUANT_BF16))
             rc = to_half(g, i, wi, q->mode == PASS_QUANT_BF16, d) ? -1 : 1;
         else if (!keep && q->mode == PASS_QUANT_INT8)
-            rc = to_int8(g, i, d);
+            rc = to_int8(g, i, q, d);
         else if (!keep && bt != IR_F32)
             rc = qz_to_ggml(g, i, bt, &why, &bytes, d);
         if (rc < 0) return -1;

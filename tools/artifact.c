@@ -1,6 +1,7 @@
 /* artifact.c — building, loading and running compiled models for the
  * compile and run verbs (see artifact.h). */
 #include "artifact.h"
+#include "calibrate.h"
 #include "step_profile.h"
 
 #include <errno.h>
@@ -13,9 +14,22 @@
 #include "runtime/run_util.h"
 #include "tensor_io.h"
 
+int cli_run_passes(ir_graph *g, const pass_options *popts, diag *d) {
+    const pass_quant_options *q = &popts->quant;
+    if (!q->calibrate_dir || q->ranges) return pass_pipeline(g, popts, d);
+    if (q->mode != PASS_QUANT_INT8)
+        return diag_error(d, "--calibrate %s: static quantization is --quantize int8 only", q->calibrate_dir);
+    /* static int8: the ranges from the samples first */
+    pass_options calibrated = *popts;
+    int rc = cli_calibrate(g->source, popts, (pass_act_range **)&calibrated.quant.ranges, &calibrated.quant.n_ranges, d);
+    if (rc == 0) rc = pass_pipeline(g, &calibrated, d);
+    cli_calibrate_free((pass_act_range *)calibrated.quant.ranges, calibrated.quant.n_ranges);
+    return rc;
+}
+
 int cli_lower_graph(ir_graph *g, const pass_options *popts, int fuse, kir_program **out, diag *d) {
     *out = NULL;
-    if (pass_pipeline(g, popts, d)) return -1;
+    if (cli_run_passes(g, popts, d)) return -1;
     kir_program *p = kir_lower(g, d);
     /* epilogues first, so that a ReLU after a Conv is not inlined into the next Conv's loads */
     if (!p || (fuse && (kir_fuse_epilogue(p, d) || kir_fuse(p, d) || kir_fuse_epilogue(p, d))) || kir_prune(p, d)) {

@@ -15,6 +15,9 @@ typedef enum cli_emit { CLI_EMIT_SO, CLI_EMIT_EXE, CLI_EMIT_OBJ } cli_emit;
 
 /* The graph passes (popts), lowering, fusion (unless !fuse) and pruning. */
 int cli_lower_graph(ir_graph *g, const pass_options *popts, int fuse, kir_program **out, diag *d);
+/* The graph passes of popts on g (pass_pipeline), with --calibrate's
+ * ranges measured first (tools/calibrate.h). */
+int cli_run_passes(ir_graph *g, const pass_options *popts, diag *d);
 
 /* Compile p for o's target and link it as `emit` asks: *main gets the shared
  * object, the executable or the object; *header the --emit obj header

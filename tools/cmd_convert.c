@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "artifact.h"
 #include "cli.h"
 #include "frontend/load.h"
 #include "ir/outfile.h"
@@ -50,7 +51,7 @@ static int run_convert(int argc, char **argv) {
     diag_init(&d);
     ir_graph *g = model_load(model, &d);
     if (!g) return cli_fail(&d);
-    if (pass_pipeline(g, &popts, &d)) {
+    if (cli_run_passes(g, &popts, &d)) {
         ir_graph_free(g);
         return cli_fail(&d);
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact.h"
 #include "cli.h"
 #include "frontend/load.h"
 #include "ir/kir_memory.h"
@@ -204,7 +205,7 @@ static int report_memory(ir_graph *g, const int64_t *vals, diag *d) {
     pass_options popts;
     pass_args_init(&popts);
     int rc = -1;
-    if (pass_pipeline(g, &popts, d)) goto done;
+    if (cli_run_passes(g, &popts, d)) goto done;
     p = kir_lower(g, d);
     if (!p || kir_fuse_epilogue(p, d) || kir_fuse(p, d) || kir_fuse_epilogue(p, d) || kir_prune(p, d)) goto done;
     if (kir_memory_plan(p, vals, &m, d)) goto done;

@@ -22,6 +22,7 @@
 
 #include "artifact.h"
 #include "cli.h"
+#include "dir_list.h"
 #include "frontend/load.h"
 #include "pass_args.h"
 #include "tensor_io.h"
@@ -30,7 +31,7 @@ static int run_report(int argc, char **argv);
 
 const cli_verb verb_quantize_report = {
     "quantize-report", "accuracy, size and memory of a quantization mode",
-    "usage: smelt quantize-report MODEL --mode f16|bf16|int8|q8_0|q4_0|q4_k -i DIR [--per-layer] [--threads N]\n"
+    "usage: smelt quantize-report MODEL --mode f16|bf16|int8|q8_0|q4_0|q4_k -i DIR [--calibrate DIR] [--per-layer] [--threads N]\n"
     "                             [--quantize-skip GLOB] [--quantize-all] [--quantize-min N]\n\n"
     "Compiles MODEL for this CPU as it is and with --quantize MODE, runs both on\n"
     "the inputs in DIR (DIR/SAMPLE/INPUT.npy, one folder per sample; or\n"
@@ -62,36 +63,6 @@ typedef struct build {
     size_t arena;
 } build;
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Sorted entries of dir (no dot files), malloc'd strings. */
-static int list_dir(const char *dir, char ***out, int *n, diag *d) {
-    DIR *dp = opendir(dir);
-    if (!dp) return diag_error(d, "%s: cannot open folder", dir);
-    char **v = NULL;
-    int k = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        if (e->d_name[0] == '.') continue;
-        if (k == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, (size_t)cap * sizeof *v);
-            if (!nv) break;
-            v = nv;
-        }
-        v[k++] = strdup(e->d_name);
-    }
-    closedir(dp);
-    if (k) qsort(v, (size_t)k, sizeof *v, cmp_str);
-    *out = v;
-    *n = k;
-    return 0;
-}
 
 static int read_npy(const char *path, interp_tensor *t, diag *d) {
     char *pb_name = NULL;
@@ -114,7 +85,7 @@ static int read_sample(const char *folder, const ir_graph *g, sample *s, diag *d
 static int read_samples(const char *dir, const ir_graph *g, sample **out, int *n_out, diag *d) {
     char **names = NULL;
     int n = 0, rc = -1, k = 0;
-    if (list_dir(dir, &names, &n, d)) return -1;
+    if (cli_list_dir(dir, &names, &n, d)) return -1;
     sample *s = calloc(n ? (size_t)n : 1, sizeof *s);
     char path[4096];
     if (!s) {
@@ -122,10 +93,10 @@ static int read_samples(const char *dir, const ir_graph *g, sample **out, int *n
         goto done;
     }
     snprintf(path, sizeof path, "%s/%s", dir, n ? names[0] : "");
-    if (n && is_dir(path)) { /* one folder per sample */
+    if (n && cli_is_dir(path)) { /* one folder per sample */
         for (int i = 0; i < n && k < MAX_SAMPLES; i++) {
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-            if (is_dir(path) && read_sample(path, g, &s[k++], d)) goto done;
+            if (cli_is_dir(path) && read_sample(path, g, &s[k++], d)) goto done;
         }
     } else {
         snprintf(path, sizeof path, "%s/%s.npy", dir, g->n_inputs ? g->values[g->inputs[0]].name : "");
@@ -294,6 +265,7 @@ static int run_report(int argc, char **argv) {
     diag_init(&d);
     pass_options fopts = popts;
     fopts.quant.mode = PASS_QUANT_NONE;
+    fopts.quant.calibrate_dir = NULL; /* the float model needs no ranges */
     build fb = {0}, qb = {0};
     sample *samples = NULL;
     err_stat *stats = NULL;

@@ -41,6 +41,8 @@ int pass_args_parse(pass_options *o, int argc, char **argv, int *i) {
         v = value_of("--quantize-skip", argc, argv, i);
         if (!v || o->quant.n_skip == PASS_QUANT_MAX_SKIP) return -1;
         o->quant.skip[o->quant.n_skip++] = v;
+    } else if (is_opt(arg, "--calibrate")) {
+        if (!(o->quant.calibrate_dir = value_of("--calibrate", argc, argv, i))) return -1;
     } else if (is_opt(arg, "--quantize-min")) {
         v = value_of("--quantize-min", argc, argv, i);
         char *end;

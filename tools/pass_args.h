@@ -21,7 +21,11 @@
     "stays float), multiplied as llama.cpp does (MatMulGGML). The first and\n"   \
     "last contraction stay float (--quantize-all quantizes them too), as do\n"      \
     "weights under N elements (--quantize-min N, default 4096) and nodes whose\n"  \
-    "name matches a --quantize-skip GLOB (repeatable).\n"
+    "name matches a --quantize-skip GLOB (repeatable). --quantize int8\n"          \
+    "--calibrate DIR quantizes activations statically: each one's u8 scale and\n"   \
+    "zero point come from its min and max over the samples of DIR (one folder\n"  \
+    "of NAME.npy per sample, or .npy files for one-input models), run in float\n"  \
+    "first, computed as onnxruntime's quantize_static does.\n"
 
 /* Defaults: passes on, nothing printed, verification from SMELT_VERIFY. */
 void pass_args_init(pass_options *o);
