@@ -15,8 +15,8 @@
 #include "tensor_io.h"
 
 int cli_run_passes(ir_graph *g, const pass_options *popts, diag *d) {
-    const pass_quant_options *q = &popts->quant;
-    if (!q->calibrate_dir || q->ranges) return pass_pipeline(g, popts, d);
+    const pass_quant_options *q = popts ? &popts->quant : NULL; /* NULL: the default passes */
+    if (!q || !q->calibrate_dir || q->ranges) return pass_pipeline(g, popts, d);
     if (q->mode != PASS_QUANT_INT8)
         return diag_error(d, "--calibrate %s: static quantization is --quantize int8 only", q->calibrate_dir);
     /* static int8: the ranges from the samples first */
