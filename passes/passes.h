@@ -73,6 +73,10 @@ int pass_quant_int8_inputs(const ir_graph *g, const pass_quant_options *q, ir_id
  * (quant_utils.compute_scale_zp: the range widened to hold 0). */
 void pass_quant_u8_params(float min, float max, float *scale, uint8_t *zero_point);
 
+/* --precision (passes/precision.c): the graph's f32 tensors stored as half
+ * (f16 or bf16; anything else: nothing done), the interface kept f32. */
+int pass_precision(ir_graph *g, ir_dtype half, diag *d);
+
 /* What the pipeline does besides running the passes. */
 typedef struct pass_options {
     bool disable;           /* run no pass (the graph as imported) */
@@ -82,6 +86,7 @@ typedef struct pass_options {
     bool verify;            /* run ir_verify after every pass (SMELT_VERIFY=1 in tests) */
     pass_quant_options quant; /* the quantize pass (after fold_bias_add), off by default */
     pass_quant_stats *quant_stats; /* where its counts go, or NULL */
+    ir_dtype precision;     /* --precision: IR_F16 or IR_BF16 storage of the f32 tensors; 0: off */
 } pass_options;
 
 /* Run the graph passes in order (o may be NULL: defaults, no printing, no

@@ -28,6 +28,7 @@ static const pass_entry PASSES[] = {
     {"fold_batchnorm", pass_fold_batchnorm},
     {"fold_bias_add", pass_fold_bias_add},
     {"quantize", NULL}, /* takes options: run_pass */
+    {"precision", NULL}, /* takes options: run_pass */
     {"dce", pass_dce},
 };
 #define N_PASSES (sizeof PASSES / sizeof PASSES[0])
@@ -55,6 +56,7 @@ static int after_pass(ir_graph *g, const char *name, const pass_options *o, diag
 
 static int run_pass(ir_graph *g, const pass_entry *e, const pass_options *o, diag *d) {
     if (e->run) return e->run(g, d);
+    if (!strcmp(e->name, "precision")) return pass_precision(g, o->precision, d);
     return pass_quantize(g, &o->quant, o->quant_stats, d);
 }
 

@@ -27,7 +27,7 @@ const cli_verb verb_compile = {
     "                     [--cpu NAME|native] [--features +F,-F] [--name NAME] [-O0|-O1|-O2|-O3]\n"
     "                     [--no-opt] [--print-after=PASS] [--print-after-all]\n"
     "                     [--quantize f16|bf16|int8|q8_0|q4_0|q4_k] [--quantize-skip GLOB]\n"
-    "                     [--quantize-all] [--quantize-min N]\n\n"
+    "                     [--quantize-all] [--quantize-min N] [--precision f16|bf16]\n\n"
     "Compiles MODEL (.onnx, .ir, or a .gguf LLM: its generation step, carrying its\n"
     "tokenizer and chat template for `smelt run OUT --prompt`) to native code and\n"
     "writes OUT:\n"

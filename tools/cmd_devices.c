@@ -27,6 +27,10 @@ static int run_devices(int argc, char **argv) {
         printf("   f64 %s, 8-bit storage %s, 16-bit storage %s, timestamps %s, %u buffers per shader\n",
                v->float64 ? "yes" : "no", v->storage8 ? "yes" : "no", v->storage16 ? "yes" : "no",
                v->timestamps ? "yes" : "no", v->max_storage_buffers);
+        printf("   f16 arithmetic %s, subgroups of %u, cooperative matrices (f16 x f16 -> f32):", v->float16 ? "yes" : "no",
+               v->subgroup_size);
+        for (uint32_t s = 0; s < v->n_coop; s++) printf(" %ux%ux%u", v->coop[s][0], v->coop[s][1], v->coop[s][2]);
+        printf("%s\n", !v->n_coop ? " none" : v->coop_ok ? " (used)" : " (not used: needs f16 arithmetic, 16-bit storage, subgroups of 32)");
     }
     free(devs);
     return EXIT_OK;

@@ -26,7 +26,7 @@ const cli_verb verb_run = {
     "run", "run a model on .npy / .pb inputs",
     "usage: smelt run MODEL -i [NAME=]FILE ... -o OUTDIR [--target interp|cpu|vulkan] [--print-kernels]\n"
     "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
-    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8|q8_0|q4_0|q4_k ...] [--device N] [--profile]\n"
+    "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8|q8_0|q4_0|q4_k ...] [--precision f16|bf16] [--device N] [--profile]\n"
     "       smelt run MODEL.gguf|MODEL.so --prompt TEXT [-n N] [--chat] [--temp T] [--top-k K]\n"
     "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
@@ -231,7 +231,7 @@ static int run_run(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--prompt") || !strcmp(argv[i], "--prompt-ids")) return cli_generate(argc, argv);
     const char *model = NULL, *outdir = NULL, *target = DEFAULT_TARGET;
-    run_opts ro = {0, 0, 0, {-1, 0, 0}};
+    run_opts ro = {0, 0, 0, {-1, 0, 0, 0}};
     input_arg inputs[MAX_INPUTS];
     int n_inputs = 0, print_kernels = 0, specialize = 1, fuse = 1;
     pass_options popts;
@@ -292,6 +292,7 @@ static int run_run(int argc, char **argv) {
         return cli_usage_error(&verb_run, "--profile needs --target cpu or vulkan, or an artifact");
     if (artifact && print_kernels) return cli_usage_error(&verb_run, "--print-kernels needs a model, not an artifact");
     ro.vulkan = vulkan;
+    ro.vk.half = popts.precision != 0;
     ro.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;
     if (artifact) return run_artifact(model, inputs, n_inputs, &ro, outdir);
 

@@ -34,7 +34,14 @@ int pass_args_parse(pass_options *o, int argc, char **argv, int *i) {
     else if (!strcmp(arg, "--print-after-all")) o->print_after_all = true;
     else if (!strncmp(arg, "--print-after=", 14)) o->print_after = arg + 14;
     else if (!strcmp(arg, "--quantize-all")) o->quant.keep_ends = false;
-    else if (is_opt(arg, "--quantize")) {
+    else if (is_opt(arg, "--precision")) {
+        v = value_of("--precision", argc, argv, i);
+        if (!v) return -1;
+        if (!strcmp(v, "f16")) o->precision = IR_F16;
+        else if (!strcmp(v, "bf16")) o->precision = IR_BF16;
+        else if (!strcmp(v, "f32")) o->precision = 0;
+        else return -1;
+    } else if (is_opt(arg, "--quantize")) {
         v = value_of("--quantize", argc, argv, i);
         if (!v || pass_quant_mode_parse(v, &o->quant.mode)) return -1;
     } else if (is_opt(arg, "--quantize-skip")) {

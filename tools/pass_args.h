@@ -10,7 +10,8 @@
 #define PASS_ARGS_USAGE                                                                     \
     "Graph passes (passes/pipeline.c): --opt runs them, --no-opt does not;\n"              \
     "--print-after=PASS prints the IR after that pass (fold_constants, fuse_qdq,\n"       \
-    "remove_identity, cse, fold_batchnorm, fold_bias_add, quantize, dce),\n"          \
+    "remove_identity, cse, fold_batchnorm, fold_bias_add, quantize, precision,\n"  \
+    "dce), "          \
     "--print-after-all "                                                                  \
     "after each, on stderr. SMELT_VERIFY=1 verifies the IR after every pass.\n"  \
     "--quantize f16|bf16|int8|q8_0|q4_0|q4_k rewrites the constant weights of\n"  \
@@ -25,7 +26,10 @@
     "--calibrate DIR quantizes activations statically: each one's u8 scale and\n"   \
     "zero point come from its min and max over the samples of DIR (one folder\n"  \
     "of NAME.npy per sample, or .npy files for one-input models), run in float\n"  \
-    "first, computed as onnxruntime's quantize_static does.\n"
+    "first, computed as onnxruntime's quantize_static does.\n"                      \
+    "--precision f16|bf16 stores the model's f32 tensors (weights and\n"            \
+    "activations) in half precision, inputs and outputs staying f32;\n"            \
+    "contractions and reductions accumulate in f32 (--precision f32: off).\n"
 
 /* Defaults: passes on, nothing printed, verification from SMELT_VERIFY. */
 void pass_args_init(pass_options *o);

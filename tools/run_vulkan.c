@@ -49,6 +49,11 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
     rt_vk_module *mods = NULL;
     int rc = -1;
     if (rt_vk_open(vo->device, &vk, err, sizeof err)) return diag_error(d, "%s", err);
+    if (vo->half && !rt_vk_info(vk)->storage16) {
+        diag_error(d, "%s: --precision f16/bf16 needs storageBuffer16BitAccess, which the Vulkan device '%s' lacks "
+                   "(run without --precision, or with --target cpu)", model, rt_vk_info(vk)->name);
+        goto done;
+    }
     spv_features f;
     features_of(rt_vk_info(vk), &f);
     if (spv_compile(p, &f, &sp, d)) goto done;

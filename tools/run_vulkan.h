@@ -9,6 +9,7 @@ typedef struct cli_vk_opts {
     int device;       /* -1: the first GPU */
     int profile;      /* print dispatch times */
     int verbose;      /* say which kernels run on the host */
+    int half;         /* --precision f16|bf16: the device must store 16-bit words */
 } cli_vk_opts;
 
 /* Compile p for the CPU and as SPIR-V, run it on in with the Vulkan

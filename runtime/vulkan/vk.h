@@ -32,6 +32,14 @@ typedef struct rt_vk_device_info {
     bool timestamps;              /* timestampComputeAndGraphics */
     uint32_t max_storage_buffers; /* per shader stage */
     uint64_t max_storage_range;   /* bytes one binding may span */
+    bool float16;                 /* shaderFloat16 */
+    uint32_t subgroup_size;
+    /* VK_NV_cooperative_matrix: the f16 x f16 -> f32 subgroup shapes
+     * (M, N, K), the first n_coop of them; coop_ok when the device also has
+     * shaderFloat16, 16-bit storage and subgroups of 32 (what the
+     * cooperative-matrix GEMM of codegen/spirv assumes) */
+    uint32_t n_coop, coop[4][3];
+    bool coop_ok;
 } rt_vk_device_info;
 
 typedef struct rt_vk rt_vk;
@@ -66,6 +74,13 @@ typedef struct rt_vk_module {
 #define RT_VK_NEEDS_STORAGE16 4u
 #define RT_VK_NEEDS_INT8 8u
 #define RT_VK_NEEDS_INT16 16u
+/* a cooperative-matrix GEMM (spv.h's spv_coop: its shape must be one of
+ * the device's rt_vk_device_info.coop, and coop_ok) */
+#define RT_VK_NEEDS_COOP 32u
+
+/* Whether the device has cooperative matrices of shape m x n x k (f16
+ * inputs, f32 accumulator) and what the GEMM using them needs. */
+bool rt_vk_has_coop(const rt_vk_device_info *i, uint32_t m, uint32_t n, uint32_t k);
 
 /* Per-dispatch times of the last run (with profile set at attach). */
 typedef struct rt_vk_profile {

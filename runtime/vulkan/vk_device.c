@@ -2,7 +2,9 @@
  * instance (no layers, no extensions), the devices with a compute queue
  * and their features, and opening one with what the SPIR-V backend uses
  * enabled (shaderInt64 is required; float64, int8/int16 arithmetic and
- * 8/16-bit storage when present).
+ * 8/16-bit storage when present; VK_NV_cooperative_matrix with
+ * shaderFloat16 where the device has them: the tensor-core GEMM of
+ * spv_coop.c).
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -50,7 +52,47 @@ static int open_instance(rt_vk *vk, char *err, size_t err_size) {
         return fail(err, err_size, "the Vulkan loader lacks %s%s", #name, "");
     RT_VK_INSTANCE_FNS(RT_VK_LOAD)
 #undef RT_VK_LOAD
+    vk->coop_props = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)gipa(
+        vk->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
     return 0;
+}
+
+static bool has_extension(rt_vk *vk, VkPhysicalDevice pd, const char *name) {
+    uint32_t n = 0;
+    if (vk->fn.vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return false;
+    VkExtensionProperties *e = calloc(n, sizeof *e);
+    bool found = false;
+    if (e && vk->fn.vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++) found = !strcmp(e[i].extensionName, name);
+    free(e);
+    return found;
+}
+
+bool rt_vk_has_coop(const rt_vk_device_info *i, uint32_t m, uint32_t n, uint32_t k) {
+    if (!i->coop_ok) return false;
+    for (uint32_t s = 0; s < i->n_coop; s++)
+        if (i->coop[s][0] == m && i->coop[s][1] == n && i->coop[s][2] == k) return true;
+    return false;
+}
+
+/* The f16 x f16 -> f32 subgroup shapes of VK_NV_cooperative_matrix. */
+static void query_coop(rt_vk *vk, VkPhysicalDevice pd, rt_vk_device_info *info, bool feature) {
+    if (!feature || !vk->coop_props || !has_extension(vk, pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) return;
+    uint32_t n = 0;
+    if (vk->coop_props(pd, &n, NULL) != VK_SUCCESS || !n) return;
+    VkCooperativeMatrixPropertiesNV *p = calloc(n, sizeof *p);
+    if (!p) return;
+    for (uint32_t i = 0; i < n; i++) p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    if (vk->coop_props(pd, &n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && info->n_coop < 4; i++)
+            if (p[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV && p[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                p[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV && p[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                p[i].scope == VK_SCOPE_SUBGROUP_NV) {
+                uint32_t *s = info->coop[info->n_coop++];
+                s[0] = p[i].MSize, s[1] = p[i].NSize, s[2] = p[i].KSize;
+            }
+    free(p);
+    info->coop_ok = info->n_coop > 0 && info->float16 && info->storage16 && info->subgroup_size == 32;
 }
 
 static void close_all(rt_vk *vk) {
@@ -78,6 +120,7 @@ typedef struct feats {
     VkPhysicalDeviceFeatures2 f2;
     VkPhysicalDeviceVulkan11Features v11;
     VkPhysicalDeviceVulkan12Features v12;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coop;
 } feats;
 
 static void query_features(rt_vk *vk, VkPhysicalDevice pd, uint32_t api, feats *f) {
@@ -85,9 +128,11 @@ static void query_features(rt_vk *vk, VkPhysicalDevice pd, uint32_t api, feats *
     f->f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
     f->v11.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES;
     f->v12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+    f->coop.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
     if (api >= VK_API_VERSION_1_2) {
         f->f2.pNext = &f->v11;
         f->v11.pNext = &f->v12;
+        if (has_extension(vk, pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) f->v12.pNext = &f->coop;
     }
     vk->fn.vkGetPhysicalDeviceFeatures2(pd, &f->f2);
 }
@@ -119,6 +164,12 @@ static void describe(rt_vk *vk, VkPhysicalDevice pd, rt_vk_device_info *info) {
     info->timestamps = p.limits.timestampComputeAndGraphics && ts_bits > 0;
     info->max_storage_buffers = p.limits.maxPerStageDescriptorStorageBuffers;
     info->max_storage_range = p.limits.maxStorageBufferRange;
+    info->float16 = f.v12.shaderFloat16;
+    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+    vk->fn.vkGetPhysicalDeviceProperties2(pd, &p2);
+    info->subgroup_size = sg.subgroupSize;
+    query_coop(vk, pd, info, f.coop.cooperativeMatrix);
     if (!f.f2.features.shaderInt64) info->type = NULL; /* marked: not usable */
 }
 
@@ -207,20 +258,29 @@ int rt_vk_open(int index, rt_vk **out, char *err, size_t err_size) {
                                                 .storageBuffer16BitAccess = have.v11.storageBuffer16BitAccess};
         VkPhysicalDeviceVulkan12Features v12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
                                                 .storageBuffer8BitAccess = have.v12.storageBuffer8BitAccess,
-                                                .shaderInt8 = have.v12.shaderInt8};
+                                                .shaderInt8 = have.v12.shaderInt8,
+                                                .shaderFloat16 = vk->info.coop_ok};
         want.v11 = v11;
         want.v12 = v12;
         want.f2.pNext = &want.v11;
         want.v11.pNext = &want.v12;
+        want.v12.pNext = NULL;
+        if (vk->info.coop_ok) {
+            want.coop = (VkPhysicalDeviceCooperativeMatrixFeaturesNV){
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .cooperativeMatrix = VK_TRUE};
+            want.v12.pNext = &want.coop;
+        }
     } else {
         want.f2.pNext = NULL;
-        vk->info.storage8 = vk->info.storage16 = vk->info.int8 = false;
+        vk->info.storage8 = vk->info.storage16 = vk->info.int8 = vk->info.coop_ok = false;
     }
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
                                   .queueFamilyIndex = vk->queue_family, .queueCount = 1, .pQueuePriorities = &prio};
+    const char *ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
     VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .pNext = &want.f2, .queueCreateInfoCount = 1,
-                             .pQueueCreateInfos = &qi};
+                             .pQueueCreateInfos = &qi, .enabledExtensionCount = vk->info.coop_ok ? 1 : 0,
+                             .ppEnabledExtensionNames = vk->info.coop_ok ? &ext : NULL};
     VkResult r = vk->fn.vkCreateDevice(vk->phys, &di, NULL, &vk->device);
     if (r != VK_SUCCESS) {
         fail(err, err_size, "cannot open the Vulkan device '%s': %s", vk->info.name, rt_vk_result(r));

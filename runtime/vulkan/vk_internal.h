@@ -12,7 +12,8 @@
 #define RT_VK_INSTANCE_FNS(X)                                                                                  \
     X(vkDestroyInstance) X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)                         \
     X(vkGetPhysicalDeviceFeatures2) X(vkGetPhysicalDeviceQueueFamilyProperties)                                 \
-    X(vkGetPhysicalDeviceMemoryProperties) X(vkCreateDevice) X(vkGetDeviceProcAddr)
+    X(vkGetPhysicalDeviceMemoryProperties) X(vkCreateDevice) X(vkGetDeviceProcAddr)                             \
+    X(vkEnumerateDeviceExtensionProperties) X(vkGetPhysicalDeviceProperties2)
 
 #define RT_VK_DEVICE_FNS(X)                                                                                    \
     X(vkDestroyDevice) X(vkGetDeviceQueue) X(vkCreateBuffer) X(vkDestroyBuffer)                                 \
@@ -37,6 +38,7 @@ typedef struct rt_vk_fns {
 struct rt_vk {
     void *lib;                    /* dlopen handle of libvulkan.so.1 */
     rt_vk_fns fn;
+    PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV coop_props; /* NULL without the extension */
     VkInstance instance;
     VkPhysicalDevice phys;
     VkDevice device;

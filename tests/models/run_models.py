@@ -15,6 +15,12 @@ missing or stale) two cases run:
                    run on the shipped inputs
     vulkan/NAME    the kernels as SPIR-V on the first Vulkan device
                    (`--target vulkan`; lavapipe in CI)
+    vulkan-f16/NAME
+                   vulkan/NAME with `--precision f16 --no-specialize` (the
+                   integer inputs of BERT and GPT-2 would otherwise fold the
+                   whole model at compile time), within the bound of
+                   half_ref.py of onnxruntime on the f16-rounded weights
+                   (vulkan_bf16 likewise in bf16, on request)
 
 tests/models/expected_failures.txt lists the cases known to fail, one per
 line with the reason (the first line of smelt's error). As in the ONNX
@@ -44,6 +50,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_models  # noqa: E402
+import half_ref  # noqa: E402
 
 ROOT = export_models.ROOT
 RTOL, ATOL = 1e-3, 1e-4
@@ -116,10 +123,15 @@ def smelt_cmd(smelt, args, timeout):
     return "fail", short_reason(first_error_line(stderr)), dt, cpu
 
 
-CASE_OF_TARGET = {"interp": "run", "cpu": "cpu", "dyn": "dyn", "vulkan": "vulkan"}
+CASE_OF_TARGET = {"interp": "run", "cpu": "cpu", "dyn": "dyn", "vulkan": "vulkan",
+                  "vulkan_f16": "vulkan-f16", "vulkan_bf16": "vulkan-bf16"}
 # the smelt run options of each target
 RUN_ARGS = {"interp": ["--target", "interp"], "cpu": ["--target", "cpu"],
-            "dyn": ["--target", "cpu", "--no-specialize"], "vulkan": ["--target", "vulkan"]}
+            "dyn": ["--target", "cpu", "--no-specialize"], "vulkan": ["--target", "vulkan"],
+            "vulkan_f16": ["--target", "vulkan", "--precision", "f16", "--no-specialize"],
+            "vulkan_bf16": ["--target", "vulkan", "--precision", "bf16", "--no-specialize"]}
+# targets whose outputs are checked against half_ref (the half they store)
+HALF_OF_TARGET = {"vulkan_f16": "f16", "vulkan_bf16": "bf16"}
 
 
 def run_model(name, smelt, cache, err, targets):
@@ -142,7 +154,18 @@ def run_on(smelt, model, inputs, outputs, target):
         for n, path in inputs:
             args += ["-i", f"{n}={path}"]
         status, reason, dt, cpu = smelt_cmd(smelt, args, TIMEOUT_S)
-        if status == "pass":
+        half = HALF_OF_TARGET.get(target)
+        if status == "pass" and half:
+            feeds = {n: np.load(p) for n, p in inputs}
+            ref_w = half_ref.outputs(model, feeds, [n for n, _ in outputs], half)
+            for n, want_path in outputs:
+                got_path = export_models.output_file(tmp, n)
+                e = (half_ref.check(n, np.load(got_path), ref_w[n], np.load(want_path), half)
+                     if os.path.exists(got_path) else f"output '{n}' was not written")
+                if e:
+                    status, reason = "fail", e
+                    break
+        elif status == "pass":
             for n, want_path in outputs:
                 got_path = export_models.output_file(tmp, n)
                 if not os.path.exists(got_path):
@@ -189,13 +212,13 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "models", "expected_failures.txt"))
-    ap.add_argument("--targets", default="interp,cpu,dyn", help="comma-separated: interp, cpu, dyn, vulkan")
+    ap.add_argument("--targets", default="interp,cpu,dyn", help="comma-separated: interp, cpu, dyn, vulkan, vulkan_f16, vulkan_bf16")
     ap.add_argument("--inspect-only", action="store_true")
     ap.add_argument("--update-expected", action="store_true")
     args = ap.parse_args()
     targets = [] if args.inspect_only else [t for t in args.targets.split(",") if t]
     if any(t not in CASE_OF_TARGET for t in targets):
-        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu, dyn, vulkan)")
+        sys.exit(f"--targets: unknown target in {args.targets!r} (interp, cpu, dyn, vulkan, vulkan_f16, vulkan_bf16)")
     if args.update_expected and (args.only or args.inspect_only):
         sys.exit("--update-expected needs the full run (no --only, no --inspect-only)")
 

@@ -15,7 +15,10 @@
  * integer and logic ops, casts through f16/bf16/i8/u8/bool, reductions,
  * contractions, data-dependent indexing, movement, symbolic sizes, empty
  * tensors, and kernels that run on the host between dispatches (a library
- * routine, f64 transcendentals). Error paths: a device number that does not
+ * routine, f64 transcendentals), and graphs under --precision f16 / bf16
+ * (passes/precision.c: half buffers, f32 at the interface and in the
+ * sums; f32 outputs then within one step of the half's precision, since a
+ * sum in another order can round to the neighbouring half). Error paths: a device number that does not
  * exist, a module count that does not match. Without a Vulkan device the
  * runs are skipped (validation still runs).
  */
@@ -38,64 +41,76 @@ typedef struct tcase {
     const char *text;
     int host_kernels;          /* kernels expected on the host */
     int tiled_kernels;         /* contractions expected tiled */
+    ir_dtype precision;        /* --precision: IR_F16 / IR_BF16, 0: none */
 } tcase;
 
 static const tcase cases[] = {
     {"elementwise f32, symbolic n",
      "graph \"g\" { sym n\n input %x: f32[n,5]\n input %y: f32[n,5]\n"
      " %a: f32[n,5] = Mul(%x, %y)\n %b: f32[n,5] = Add(%a, %x)\n %c: f32[n,5] = Tanh(%b)\n"
-     " %d: f32[n,5] = Erf(%b)\n %e: f32[n,5] = Div(%c, %y)\n %f: f32[n,5] = Max(%d, %e)\n output %f\n}\n", 0, 0},
+     " %d: f32[n,5] = Erf(%b)\n %e: f32[n,5] = Div(%c, %y)\n %f: f32[n,5] = Max(%d, %e)\n output %f\n}\n", 0, 0, 0},
     {"math f32",
      "graph \"g\" { input %x: f32[4,6]\n input %y: f32[4,6]\n"
      " %a: f32[4,6] = Exp(%x)\n %l: f32[4,6] = Log(%x)\n %s: f32[4,6] = Sqrt(%x)\n %r: f32[4,6] = Round(%y)\n"
      " %p: f32[4,6] = Pow(%x, %r)\n %sn: f32[4,6] = Sin(%x)\n %at: f32[4,6] = Atan(%x)\n %sg: f32[4,6] = Sigmoid(%x)\n"
      " %fl: f32[4,6] = Floor(%y)\n %m: f32[4,6] = Mod(%x, %y) {fmod=1}\n"
      " output %a\n output %l\n output %s\n output %p\n output %sn\n output %at\n output %sg\n output %fl\n output %m\n}\n",
-     0, 0},
+     0, 0, 0},
     {"integers",
      "graph \"g\" { input %a: i64[3,4]\n input %b: i64[3,4]\n input %c: i32[3,4]\n input %d: i32[3,4]\n"
      " %q: i64[3,4] = Div(%a, %b)\n %m: i64[3,4] = Mod(%a, %b)\n %s: i32[3,4] = Mul(%c, %d)\n"
      " %t: i32[3,4] = Sub(%s, %c)\n %n: i32[3,4] = Neg(%t)\n %x: i64[3,4] = Max(%a, %b)\n"
-     " output %q\n output %m\n output %n\n output %x\n}\n", 0, 0},
+     " output %q\n output %m\n output %n\n output %x\n}\n", 0, 0, 0},
     {"casts, f16, bf16, u8, bool",
      "graph \"g\" { input %x: f32[3,7]\n input %y: f32[3,7]\n"
      " %h: f16[3,7] = Cast(%x) {to=f16}\n %h2: f16[3,7] = Mul(%h, %h)\n %i: i32[3,7] = Cast(%y) {to=i32}\n"
      " %u: u8[3,7] = Cast(%i) {to=u8}\n %g: bool[3,7] = Greater(%x, %y)\n %w: f32[3,7] = Where(%g, %x, %y)\n"
      " %bf: bf16[3,7] = Cast(%x) {to=bf16}\n %bf2: bf16[3,7] = Add(%bf, %bf)\n %k: i8[3,7] = Cast(%y) {to=i8}\n"
      " %ka: i8[3,7] = Abs(%k)\n %e: bool[3,7] = Equal(%ka, %k)\n %ne: bool[3,7] = Not(%e)\n"
-     " output %h2\n output %u\n output %w\n output %bf2\n output %ka\n output %ne\n}\n", 0, 0},
+     " output %h2\n output %u\n output %w\n output %bf2\n output %ka\n output %ne\n}\n", 0, 0, 0},
     {"reductions and softmax",
      "graph \"g\" { input %x: f32[4,6]\n const %ax: i64[1] = [1]\n"
      " %s: f32[4] = ReduceSum(%x, %ax) {keepdims=0}\n %m: f32[4,1] = ReduceMax(%x, %ax)\n"
      " %i: i64[4] = ArgMax(%x) {axis=1, keepdims=0}\n %j: i64[1,6] = ArgMin(%x) {axis=0, select_last_index=1}\n"
-     " %sm: f32[4,6] = Softmax(%x)\n output %s\n output %m\n output %i\n output %j\n output %sm\n}\n", 0, 0},
+     " %sm: f32[4,6] = Softmax(%x)\n output %s\n output %m\n output %i\n output %j\n output %sm\n}\n", 0, 0, 0},
     {"contractions",
      "graph \"g\" { input %x: f32[5,8]\n input %w: f32[8,3]\n input %img: f32[1,2,5,5]\n input %k: f32[3,2,3,3]\n"
      " %y: f32[5,3] = MatMul(%x, %w)\n %r: f32[5,3] = Relu(%y)\n"
-     " %c: f32[1,3,5,5] = Conv(%img, %k) {pads=[1,1,1,1]}\n output %r\n output %c\n}\n", 0, 0},
+     " %c: f32[1,3,5,5] = Conv(%img, %k) {pads=[1,1,1,1]}\n output %r\n output %c\n}\n", 0, 0, 0},
     {"tiled contractions: batched MatMul with bias, Conv with bias and ReLU",
      "graph \"g\" { input %x: f32[2,20,13]\n input %w: f32[2,13,18]\n input %bias: f32[18]\n"
      " input %img: f32[1,4,9,9]\n input %k: f32[17,4,3,3]\n input %kb: f32[17]\n"
      " %y: f32[2,20,18] = MatMul(%x, %w)\n %z: f32[2,20,18] = Add(%y, %bias)\n"
      " %c: f32[1,17,9,9] = Conv(%img, %k, %kb) {pads=[1,1,1,1]}\n %r: f32[1,17,9,9] = Relu(%c)\n"
-     " output %z\n output %r\n}\n", 0, 2},
+     " output %z\n output %r\n}\n", 0, 2, 0},
     {"tiled contraction, 64 x 64 tiles with partial edges: batched MatMul with bias and GELU-like tanh",
      "graph \"g\" { input %x: f32[2,70,40]\n input %w: f32[2,40,66]\n input %bias: f32[66]\n"
      " %y: f32[2,70,66] = MatMul(%x, %w)\n %z: f32[2,70,66] = Add(%y, %bias)\n %t: f32[2,70,66] = Tanh(%z)\n"
-     " output %t\n}\n", 0, 1},
+     " output %t\n}\n", 0, 1, 0},
     {"gather, transpose, concat",
      "graph \"g\" { input %d: f32[5,4]\n input %idx: i64[3]\n"
      " %g: f32[3,4] = Gather(%d, %idx) {axis=0}\n %t: f32[4,3] = Transpose(%g) {perm=[1,0]}\n"
-     " %c: f32[8,3] = Concat(%t, %t) {axis=0}\n output %c\n}\n", 0, 0},
+     " %c: f32[8,3] = Concat(%t, %t) {axis=0}\n output %c\n}\n", 0, 0, 0},
     {"a library routine between dispatches",
      "graph \"g\" { input %x: f32[2,5]\n const %ax: i64[] = [1]\n"
-     " %e: f32[2,5] = Exp(%x)\n %cs: f32[2,5] = CumSum(%e, %ax)\n %y: f32[2,5] = Mul(%cs, %x)\n output %y\n}\n", 1, 0},
+     " %e: f32[2,5] = Exp(%x)\n %cs: f32[2,5] = CumSum(%e, %ax)\n %y: f32[2,5] = Mul(%cs, %x)\n output %y\n}\n", 1, 0, 0},
     {"f64: arithmetic on the device, exp on the host",
      "graph \"g\" { input %x: f64[3,4]\n %a: f64[3,4] = Add(%x, %x)\n %r: f64[3,4] = Sqrt(%a)\n"
-     " %e: f64[3,4] = Exp(%x)\n output %r\n output %e\n}\n", 1, 0},
+     " %e: f64[3,4] = Exp(%x)\n output %r\n output %e\n}\n", 1, 0, 0},
+    {"--precision f16: tiled batched MatMul with bias and tanh, Conv with ReLU, LayerNorm, softmax",
+     "graph \"g\" { input %x: f32[2,70,40]\n input %w: f32[2,40,66]\n input %bias: f32[66]\n"
+     " input %img: f32[1,4,9,9]\n input %k: f32[17,4,3,3]\n input %sc: f32[66]\n"
+     " %y: f32[2,70,66] = MatMul(%x, %w)\n %z: f32[2,70,66] = Add(%y, %bias)\n %t: f32[2,70,66] = Tanh(%z)\n"
+     " %c: f32[1,17,9,9] = Conv(%img, %k) {pads=[1,1,1,1]}\n %r: f32[1,17,9,9] = Relu(%c)\n"
+     " %ln: f32[2,70,66] = LayerNormalization(%z, %sc, %bias) {axis=-1}\n %sm: f32[2,70,66] = Softmax(%ln)\n"
+     " output %t\n output %r\n output %sm\n}\n", 0, 2, IR_F16},
+    {"--precision bf16: tiled MatMul with bias and ReLU",
+     "graph \"g\" { input %x: f32[70,40]\n input %w: f32[40,66]\n input %bias: f32[66]\n"
+     " %y: f32[70,66] = MatMul(%x, %w)\n %z: f32[70,66] = Add(%y, %bias)\n %r: f32[70,66] = Relu(%z)\n"
+     " output %r\n}\n", 0, 1, IR_BF16},
     {"an empty tensor",
      "graph \"g\" { input %x: f32[0,3]\n input %y: f32[2,3]\n %a: f32[0,3] = Add(%x, %x)\n"
-     " %s: f32[2,3] = Neg(%y)\n output %a\n output %s\n}\n", 0, 0},
+     " %s: f32[2,3] = Neg(%y)\n output %a\n output %s\n}\n", 0, 0, 0},
 };
 
 /* ---- inputs ---- */
@@ -145,10 +160,15 @@ static int make_inputs(ir_graph *g, interp_tensor *in) {
 
 /* ---- comparison ---- */
 
+/* the precision a case's float outputs are compared at (its --precision
+ * half, else their own dtype's) */
+static ir_dtype compare_as;
+
 static bool same_value(ir_dtype t, rt_slot a, rt_slot b) {
     if (!ir_dtype_is_float(t)) return a.i == b.i;
     if (isnan(a.f) || isnan(b.f)) return isnan(a.f) && isnan(b.f);
     if (isinf(a.f) || isinf(b.f)) return a.f == b.f;
+    if (compare_as) t = compare_as;
     double tol = t == IR_F16 ? 1.0 / 1024 : t == IR_BF16 ? 1.0 / 128 : 1e-5;
     return fabs(a.f - b.f) <= tol * (1 + fabs(b.f));
 }
@@ -173,10 +193,21 @@ static int compare(const char *what, const interp_tensor *want, const void *got,
 
 /* ---- one case ---- */
 
-/* graph passes, lowering and fusion as `smelt run` does them */
-static kir_program *lower(ir_graph *g, diag *d) {
+/* graph passes, lowering and fusion as `smelt run` does them (with
+ * --precision when given) */
+static kir_program *lower_as(ir_graph *g, ir_dtype precision, diag *d) {
     kir_program *p = NULL;
-    return cli_lower_graph(g, NULL, 1, &p, d) ? NULL : p;
+    pass_options o = {.precision = precision};
+    return cli_lower_graph(g, &o, 1, &p, d) ? NULL : p;
+}
+
+static kir_program *lower(ir_graph *g, diag *d) { return lower_as(g, 0, d); }
+
+/* Buffers of dtype t in p. */
+static int count_bufs(const kir_program *p, ir_dtype t) {
+    int n = 0;
+    for (uint32_t b = 0; b < p->n_bufs; b++) n += p->bufs[b].dtype == t;
+    return n;
 }
 
 static void features_of(const rt_vk *vk, spv_features *f) {
@@ -239,12 +270,18 @@ static void run_case(const tcase *tc, rt_vk *vk) {
     diag d;
     diag_init(&d);
     ir_graph *g = ir_parse(tc->text, strlen(tc->text), "t.ir", &d);
-    kir_program *p = g ? lower(g, &d) : NULL;
+    kir_program *p = g ? lower_as(g, tc->precision, &d) : NULL;
     if (!p) fprintf(stderr, "%s: %s\n", tc->name, d.msg);
     CHECK(p != NULL);
     if (!p) {
         ir_graph_free(g);
         return;
+    }
+    compare_as = tc->precision;
+    if (tc->precision) { /* half buffers inside, f32 at the interface */
+        CHECK(count_bufs(p, tc->precision) > 0);
+        for (uint32_t i = 0; i < g->n_inputs; i++) CHECK(g->values[g->inputs[i]].dtype == IR_F32);
+        for (uint32_t i = 0; i < g->n_outputs; i++) CHECK(g->values[g->outputs[i]].dtype == IR_F32);
     }
     interp_tensor in[8] = {{0}}, want[16] = {{0}};
     CHECK(g->n_inputs <= 8 && g->n_outputs <= 16);
