@@ -130,17 +130,22 @@ static int parse_targets(const char *list, char *buf, size_t size, const char **
     return 0;
 }
 
-/* The SPIR-V of every kernel that has one, for the artifact (a section). */
+/* The SPIR-V of every kernel that has one, for the artifact (a section);
+ * contractions of f16 operands also as cooperative-matrix GEMMs, chosen at
+ * load time where the device has them. */
 static int spirv_extra(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
     spv_features f;
     spv_features_all(&f);
     const char *tile = getenv("SMELT_VK_TILE"); /* contractions tiled unless 0 (for comparisons) */
     f.tiled = !(tile && *tile == '0');
-    spv_program sp;
+    f.coop = false;
+    spv_program sp, alt = {0};
     if (spv_compile(p, &f, &sp, d)) return -1;
+    f.coop = f.tiled;
     uint64_t len;
-    int rc = spv_pack(&sp, data, &len, json, d);
+    int rc = f.coop && spv_compile(p, &f, &alt, d) ? -1 : spv_pack(&sp, &alt, data, &len, json, d);
     spv_program_free(&sp);
+    spv_program_free(&alt);
     *x = (cg_extra){"vulkan", *json, *data, len};
     return rc;
 }

@@ -20,7 +20,8 @@ static void features_of(const rt_vk_device_info *i, spv_features *f) {
     const char *tile = getenv("SMELT_VK_TILE");
     *f = (spv_features){.float64 = i->float64, .int8 = i->int8, .int16 = i->int16, .storage8 = i->storage8,
                         .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers,
-                        .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0};
+                        .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0,
+                        .coop = rt_vk_has_coop(i, 16, 16, 16) && !getenv("SMELT_VK_NO_COOP")};
 }
 
 /* Each dispatch's time (p, when given, names the kernels). */

@@ -39,6 +39,8 @@ typedef struct spv_features {
     uint32_t max_storage_buffers;  /* maxPerStageDescriptorStorageBuffers */
     bool tiled;                    /* tile contractions in shared memory (GPUs; on a
                                       CPU device such as lavapipe barriers cost more) */
+    bool coop;                     /* VK_NV_cooperative_matrix 16x16x16 f16 -> f32 with
+                                      shaderFloat16 and subgroups of 32 (rt_vk_has_coop) */
 } spv_features;
 
 #define SPV_BINDING_SYMS 0
@@ -55,6 +57,8 @@ typedef struct spv_tiling {
     int32_t m_axis, n_axis;        /* output axes; tile 0: not tiled */
     uint32_t tile;
     uint32_t a, b;                 /* the product's operands (a reads M, b reads N) */
+    bool coop;                     /* the products on cooperative matrices (tile 64;
+                                      the module needs RT_VK_NEEDS_COOP) */
 } spv_tiling;
 
 typedef struct spv_kernel {
@@ -77,11 +81,18 @@ void spv_features_all(spv_features *f);
 /* Compile every loop kernel of p that the backend can express for f.
  * Returns -1 (d filled) only for internal errors and out of memory. */
 int spv_compile(const kir_program *p, const spv_features *f, spv_program *out, diag *d);
+/* Whether expression e of p holds values that f16 represents exactly (an
+ * f16 value, widened, or a select of such and constants that are): the
+ * condition for multiplying it on f16 cooperative matrices. */
+bool spv_f16_exact(const kir_program *p, uint32_t e);
 void spv_program_free(spv_program *sp);
 /* The modules as an artifact carries them (runtime/vulkan/vk_artifact.c):
  * the words of every module one after another (*data, *len) and the
- * manifest's "vulkan" object without "base" (*json); malloc'd. */
-int spv_pack(const spv_program *sp, unsigned char **data, uint64_t *len, char **json, diag *d);
+ * manifest's "vulkan" object without "base" (*json); malloc'd. The
+ * cooperative-matrix modules of alt (NULL: none) follow as second entries
+ * of their steps, which a device that has such matrices runs instead. */
+int spv_pack(const spv_program *sp, const spv_program *alt, unsigned char **data, uint64_t *len, char **json,
+             diag *d);
 
 /* SPIRV-Tools (spv_tools.c): validate for the Vulkan 1.1 environment
  * (0, or -1 with the validator's message), or disassemble (malloc'd text,

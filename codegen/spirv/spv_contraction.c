@@ -14,10 +14,32 @@
  * once per output that uses it), then after a barrier accumulate from
  * there. The post expression (bias, activation) is applied before each
  * guarded store.
+ *
+ * Cooperative matrices (spv_tiling.coop: 64 x 64 tiles, operands whose
+ * values f16 holds exactly, the device's VK_NV_cooperative_matrix 16 x 16
+ * x 16 f16 -> f32): the staged elements are f16 in workgroup memory; each
+ * of the 8 subgroups of 32 owns two 16 x 16 accumulators (rows 16 (s / 2),
+ * columns 32 (s % 2)) and per step multiplies one A by two B fragments
+ * (OpCooperativeMatrixMulAddNV); at the end the accumulators go through a
+ * 64 x 64 f32 array in workgroup memory to the same per-output epilogue.
+ * (The NV extension, not VK_KHR_cooperative_matrix: SPIRV-Tools 2023.1,
+ * the validator here, knows only the NV one; NVIDIA drivers have both.)
  */
 #include <stdlib.h>
 
 #include "codegen/spirv/spv_internal.h"
+#include "runtime/half.h"
+
+bool spv_f16_exact(const kir_program *p, uint32_t e) {
+    const kir_expr *x = &p->exprs[e];
+    if (x->dtype == IR_F16) return true;
+    switch (x->op) {
+    case KX_CAST: return x->dtype == IR_F32 && spv_f16_exact(p, x->args[0]);
+    case KX_SELECT: return spv_f16_exact(p, x->args[1]) && spv_f16_exact(p, x->args[2]);
+    case KX_CONST: return ir_dtype_is_float(x->dtype) && (double)rt_f16_to_f32(rt_f32_to_f16((float)x->fval)) == x->fval;
+    default: return false;
+    }
+}
 
 bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
     const kir_program *p = c->p;
@@ -36,7 +58,8 @@ bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
     if ((ir_dim_is_const(md) && md.c < SPV_TILE / 2) || (ir_dim_is_const(nd) && nd.c < SPV_TILE / 2)) return false;
     /* large planes: 64 x 64 tiles, 4 x 4 outputs per invocation */
     bool big = ir_dim_is_const(md) && md.c >= 64 && ir_dim_is_const(nd) && nd.c >= 64;
-    *t = (spv_tiling){.m_axis = m_axis, .n_axis = ob->rank - 1, .tile = big ? 64 : SPV_TILE, .a = a, .b = b};
+    bool coop = c->f->coop && big && spv_f16_exact(p, a) && spv_f16_exact(p, b);
+    *t = (spv_tiling){.m_axis = m_axis, .n_axis = ob->rank - 1, .tile = big ? 64 : SPV_TILE, .a = a, .b = b, .coop = coop};
     return true;
 }
 
@@ -53,9 +76,10 @@ static void unravel_red(spv_ctx *c, uint32_t k) {
 }
 
 /* Operand e at domain index `axis` = `at` and reduction position k into
- * the shared array `tile` at `slot`, 0 where !valid. */
+ * the shared array `tile` (elements of type et: f32, or f16) at `slot`, 0
+ * where !valid. */
 static void load_elem(spv_ctx *c, uint32_t e, int axis, uint32_t at, uint32_t k, uint32_t valid, uint32_t tile,
-                      uint32_t p_elem, uint32_t slot) {
+                      uint32_t et, uint32_t p_elem, uint32_t slot) {
     spv_scope_push(c);
     uint32_t saved = c->idx[axis];
     c->idx[axis] = at;
@@ -66,6 +90,7 @@ static void load_elem(spv_ctx *c, uint32_t e, int axis, uint32_t at, uint32_t k,
     spv_scope_pop(c);
     if (!v) return;
     v = spv_sel(c, c->t_f32, valid, v, spv_c_f32(c, 0.0f));
+    if (et != c->t_f32) v = spv_op1(c, SpvOpFConvert, et, v);
     uint32_t ops[2] = {tile, slot};
     spv_store(c, spv_op(&c->b, c->cur, SpvOpAccessChain, p_elem, ops, 2), v);
 }
@@ -75,14 +100,14 @@ static void load_elem(spv_ctx *c, uint32_t e, int axis, uint32_t at, uint32_t k,
  * (below Kn), consecutive e walking the axis (axis_inner) or the reduction;
  * stored reduction-major in `tile`. */
 static void load_share(spv_ctx *c, uint32_t op, int axis, uint32_t base, uint32_t limit, uint32_t k0, uint32_t Kn,
-                       uint32_t e, bool axis_inner, uint32_t T, uint32_t tile, uint32_t p_elem) {
+                       uint32_t e, bool axis_inner, uint32_t T, uint32_t tile, uint32_t et, uint32_t p_elem) {
     uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, BK = 16;
     uint32_t pos = axis_inner ? spv_op2(c, SpvOpUMod, U, e, u32c(c, T)) : spv_op2(c, SpvOpUDiv, U, e, u32c(c, BK));
     uint32_t kk = axis_inner ? spv_op2(c, SpvOpUDiv, U, e, u32c(c, T)) : spv_op2(c, SpvOpUMod, U, e, u32c(c, BK));
     uint32_t at = spv_op2(c, SpvOpIAdd, I, base, spv_op1(c, SpvOpUConvert, I, pos));
     uint32_t kx = spv_op2(c, SpvOpIAdd, I, k0, spv_op1(c, SpvOpUConvert, I, kk));
     uint32_t ok = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, at, limit), spv_op2(c, SpvOpSLessThan, B, kx, Kn));
-    load_elem(c, op, axis, at, kx, ok, tile, p_elem, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), pos));
+    load_elem(c, op, axis, at, kx, ok, tile, et, p_elem, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), pos));
 }
 
 static void barrier(spv_ctx *c) {
@@ -90,9 +115,88 @@ static void barrier(spv_ctx *c) {
     spv_inst(&c->b, c->cur, 224 /* OpControlBarrier */, ops, 3);
 }
 
-static uint32_t shared_load(spv_ctx *c, uint32_t arr, uint32_t p_elem, uint32_t slot) {
+static uint32_t shared_ptr(spv_ctx *c, uint32_t arr, uint32_t p_elem, uint32_t slot) {
     uint32_t ops[2] = {arr, slot};
-    return spv_op1(c, SpvOpLoad, c->t_f32, spv_op(&c->b, c->cur, SpvOpAccessChain, p_elem, ops, 2));
+    return spv_op(&c->b, c->cur, SpvOpAccessChain, p_elem, ops, 2);
+}
+
+static uint32_t shared_load(spv_ctx *c, uint32_t arr, uint32_t p_elem, uint32_t slot) {
+    return spv_op1(c, SpvOpLoad, c->t_f32, shared_ptr(c, arr, p_elem, slot));
+}
+
+/* A workgroup array of n elements of type et and the pointer type to one
+ * element; *var the variable. */
+static uint32_t shared_array(spv_ctx *c, uint32_t et, uint32_t n, uint32_t *var) {
+    spv_builder *b = &c->b;
+    uint32_t ops[2] = {et, u32c(c, n)};
+    uint32_t arr = spv_type(b, 28 /* OpTypeArray */, ops, 2);
+    ops[0] = SpvStorageWorkgroup, ops[1] = arr;
+    uint32_t p_arr = spv_type(b, SpvOpTypePointer, ops, 2), wg = SpvStorageWorkgroup;
+    *var = spv_op(b, &b->types, SpvOpVariable, p_arr, &wg, 1);
+    ops[1] = et;
+    return spv_type(b, SpvOpTypePointer, ops, 2);
+}
+
+/* The cooperative-matrix state of a 64 x 64 tile (see the header). */
+typedef struct coop_gemm {
+    uint32_t t_h, t_a, t_c;       /* f16; the f16 16 x 16 matrix; the f32 one */
+    uint32_t acc[2];              /* Function variables of t_c */
+    uint32_t a_off, b_off[2];     /* u32 offsets of the fragments in the staged tiles */
+} coop_gemm;
+
+static void coop_types(spv_ctx *c, coop_gemm *g) {
+    spv_builder *b = &c->b;
+    spv_capability(b, SpvCapFloat16);
+    spv_capability(b, SpvCapGroupNonUniform);
+    spv_capability(b, SpvCapCooperativeMatrixNV);
+    spv_extension(b, "SPV_NV_cooperative_matrix");
+    uint32_t w16 = 16;
+    g->t_h = spv_type(b, SpvOpTypeFloat, &w16, 1);
+    uint32_t ops[4] = {g->t_h, u32c(c, SpvScopeSubgroup), u32c(c, 16), u32c(c, 16)};
+    g->t_a = spv_type(b, SpvOpTypeCooperativeMatrixNV, ops, 4);
+    ops[0] = c->t_f32;
+    g->t_c = spv_type(b, SpvOpTypeCooperativeMatrixNV, ops, 4);
+}
+
+/* Subgroup sg's fragments, and its accumulators set to 0 (in the body). */
+static void coop_begin(spv_ctx *c, coop_gemm *g, uint32_t sg, uint32_t T) {
+    uint32_t U = c->t_u32, ops[2] = {SpvStorageFunction, g->t_c};
+    uint32_t p_c = spv_type(&c->b, SpvOpTypePointer, ops, 2), sc = SpvStorageFunction;
+    uint32_t f0 = spv_c_f32(c, 0.0f);
+    uint32_t zero = spv_const(&c->b, SpvOpConstantComposite, g->t_c, &f0, 1);
+    uint32_t row = spv_op2(c, SpvOpIMul, U, spv_op2(c, SpvOpUDiv, U, sg, u32c(c, 2)), u32c(c, 16));
+    uint32_t col = spv_op2(c, SpvOpIMul, U, spv_op2(c, SpvOpUMod, U, sg, u32c(c, 2)), u32c(c, 32));
+    g->a_off = row; /* A: reduction-major, (m, k) at k T + m */
+    for (int j = 0; j < 2; j++) {
+        g->acc[j] = spv_op(&c->b, &c->vars, SpvOpVariable, p_c, &sc, 1);
+        spv_store(c, g->acc[j], zero);
+        g->b_off[j] = spv_op2(c, SpvOpIAdd, U, col, u32c(c, 16 * j)); /* B: (k, n) at k T + n */
+    }
+    (void)T;
+}
+
+/* One step of 16 along the reduction from the staged tiles. */
+static void coop_step(spv_ctx *c, const coop_gemm *g, uint32_t as, uint32_t bs, uint32_t p_h, uint32_t T) {
+    uint32_t stride = u32c(c, T);
+    uint32_t lo[3] = {shared_ptr(c, as, p_h, g->a_off), stride, spv_c_bool(c, true)};
+    uint32_t a = spv_op(&c->b, c->cur, SpvOpCooperativeMatrixLoadNV, g->t_a, lo, 3);
+    for (int j = 0; j < 2; j++) {
+        uint32_t lb[3] = {shared_ptr(c, bs, p_h, g->b_off[j]), stride, spv_c_bool(c, false)};
+        uint32_t bm = spv_op(&c->b, c->cur, SpvOpCooperativeMatrixLoadNV, g->t_a, lb, 3);
+        uint32_t ma[3] = {a, bm, spv_op1(c, SpvOpLoad, g->t_c, g->acc[j])};
+        spv_store(c, g->acc[j], spv_op(&c->b, c->cur, SpvOpCooperativeMatrixMulAddNV, g->t_c, ma, 3));
+    }
+}
+
+/* The accumulators into the T x T f32 array cs (row-major). */
+static void coop_end(spv_ctx *c, const coop_gemm *g, uint32_t cs, uint32_t p_f, uint32_t T) {
+    uint32_t U = c->t_u32;
+    uint32_t row0 = spv_op2(c, SpvOpIMul, U, g->a_off, u32c(c, T));
+    for (int j = 0; j < 2; j++) {
+        uint32_t st[4] = {shared_ptr(c, cs, p_f, spv_op2(c, SpvOpIAdd, U, row0, g->b_off[j])),
+                          spv_op1(c, SpvOpLoad, g->t_c, g->acc[j]), u32c(c, T), spv_c_bool(c, false)};
+        spv_inst(&c->b, c->cur, SpvOpCooperativeMatrixStoreNV, st, 4);
+    }
 }
 
 /* The post expression of acc at the current point and the store, when
@@ -134,18 +238,19 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, F = c->t_f32, T = t->tile, R = T / 16, BK = 16;
     uint32_t wid = spv_builtin_var(c, 26 /* WorkgroupId */, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
     uint32_t lix = spv_builtin_var(c, 29 /* LocalInvocationIndex */, true);
-    /* two BK x T float arrays in workgroup memory, reduction-major */
-    uint32_t ops[3] = {F, u32c(c, BK * T)};
-    uint32_t arr = spv_type(b, 28 /* OpTypeArray */, ops, 2);
-    ops[0] = 4 /* Workgroup */, ops[1] = arr;
-    uint32_t p_arr = spv_type(b, SpvOpTypePointer, ops, 2);
-    ops[1] = F;
-    uint32_t p_elem = spv_type(b, SpvOpTypePointer, ops, 2), wg = 4;
-    uint32_t as = spv_op(b, &b->types, SpvOpVariable, p_arr, &wg, 1), bs = spv_op(b, &b->types, SpvOpVariable, p_arr, &wg, 1);
+    uint32_t sgid = t->coop ? spv_builtin_var(c, SpvBuiltInSubgroupId, true) : 0;
+    coop_gemm cg = {0};
+    if (t->coop) coop_types(c, &cg);
+    /* two BK x T arrays in workgroup memory, reduction-major (f16 for the
+     * cooperative matrices); with those, the T x T f32 results */
+    uint32_t et = t->coop ? cg.t_h : F, as, bs, cs = 0;
+    uint32_t p_elem = shared_array(c, et, BK * T, &as);
+    shared_array(c, et, BK * T, &bs);
+    uint32_t p_f = t->coop ? shared_array(c, F, T * T, &cs) : 0;
 
     c->cur = &c->pre;
     uint32_t w = spv_op1(c, SpvOpLoad, c->t_v3u32, wid), nw = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
-    uint32_t li = spv_op1(c, SpvOpLoad, U, lix);
+    uint32_t li = spv_op1(c, SpvOpLoad, U, lix), sg = t->coop ? spv_op1(c, SpvOpLoad, U, sgid) : 0;
     uint32_t wgi = spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, spv_extract(c, w, 1), spv_extract(c, nw, 0)),
                                                         spv_extract(c, w, 0)));
     uint32_t M = spv_dim(c, ob->dims[t->m_axis]), N = spv_dim(c, ob->dims[t->n_axis]), Kn = i64c(c, 1);
@@ -174,10 +279,11 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     uint32_t m0 = spv_op2(c, SpvOpIMul, I, tm, tc), n0 = spv_op2(c, SpvOpIMul, I, tn, tc);
     uint32_t tx = spv_op2(c, SpvOpUMod, U, li, u32c(c, 16)), ty = spv_op2(c, SpvOpUDiv, U, li, u32c(c, 16));
     uint32_t acc[16];
-    for (uint32_t i = 0; i < R * R; i++) {
+    for (uint32_t i = 0; i < R * R && !t->coop; i++) {
         acc[i] = spv_fn_var(c, F);
         spv_store(c, acc[i], spv_c_f32(c, 0.0f));
     }
+    if (t->coop) coop_begin(c, &cg, sg, T);
 
     spv_loop kt;
     spv_loop_begin(c, &kt, tiles_k);
@@ -185,13 +291,14 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     uint32_t k0 = spv_op2(c, SpvOpIMul, I, kt.iv, i64c(c, BK));
     for (uint32_t q = 0; q < R; q++) {
         uint32_t e = spv_op2(c, SpvOpIAdd, U, li, u32c(c, 256 * q));
-        load_share(c, t->a, t->m_axis, m0, M, k0, Kn, e, false, T, as, p_elem); /* A: the reduction innermost */
-        load_share(c, t->b, t->n_axis, n0, N, k0, Kn, e, true, T, bs, p_elem);  /* B: the columns innermost */
+        load_share(c, t->a, t->m_axis, m0, M, k0, Kn, e, false, T, as, et, p_elem); /* A: the reduction innermost */
+        load_share(c, t->b, t->n_axis, n0, N, k0, Kn, e, true, T, bs, et, p_elem);  /* B: the columns innermost */
     }
     barrier(c);
     uint32_t sum[16];
-    for (uint32_t i = 0; i < R * R; i++) sum[i] = spv_op1(c, SpvOpLoad, F, acc[i]);
-    for (uint32_t kk = 0; kk < BK; kk++) {
+    if (t->coop) coop_step(c, &cg, as, bs, p_elem, T);
+    for (uint32_t i = 0; i < R * R && !t->coop; i++) sum[i] = spv_op1(c, SpvOpLoad, F, acc[i]);
+    for (uint32_t kk = 0; kk < BK && !t->coop; kk++) {
         uint32_t av[4], bv[4];
         for (uint32_t q = 0; q < R; q++) {
             av[q] = shared_load(c, as, p_elem, spv_op2(c, SpvOpIAdd, U, ty, u32c(c, kk * T + 16 * q)));
@@ -201,10 +308,14 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
             for (uint32_t j = 0; j < R; j++)
                 sum[i * R + j] = spv_op2(c, SpvOpFAdd, F, sum[i * R + j], spv_op2(c, SpvOpFMul, F, av[i], bv[j]));
     }
-    for (uint32_t i = 0; i < R * R; i++) spv_store(c, acc[i], sum[i]);
+    for (uint32_t i = 0; i < R * R && !t->coop; i++) spv_store(c, acc[i], sum[i]);
     barrier(c);
     spv_scope_pop(c);
     spv_loop_end(c, &kt);
+    if (t->coop) {
+        coop_end(c, &cg, cs, p_f, T);
+        barrier(c);
+    }
 
     /* each output: the post expression and the guarded store */
     for (uint32_t i = 0; i < R && !c->failed; i++)
@@ -215,7 +326,9 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
             c->idx[t->m_axis] = m;
             c->idx[t->n_axis] = n;
             uint32_t inside = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, m, M), spv_op2(c, SpvOpSLessThan, B, n, N));
-            store_point(c, spv_op1(c, SpvOpLoad, F, acc[i * R + j]), inside);
+            uint32_t slot = spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, spv_op2(c, SpvOpIAdd, U, ty, u32c(c, 16 * i)), u32c(c, T)),
+                                    spv_op2(c, SpvOpIAdd, U, tx, u32c(c, 16 * j)));
+            store_point(c, t->coop ? shared_load(c, cs, p_f, slot) : spv_op1(c, SpvOpLoad, F, acc[i * R + j]), inside);
             spv_scope_pop(c);
         }
     if (c->failed) return;
@@ -223,8 +336,8 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     spv_label(c, end);
     spv_inst(b, c->cur, SpvOpReturn, NULL, 0);
     spv_inst(b, c->cur, SpvOpFunctionEnd, NULL, 0);
-    uint32_t iface[3] = {wid, nwg, lix};
-    spv_finish_main(c, in_range, work, end, iface, 3);
+    uint32_t iface[4] = {wid, nwg, lix, sgid};
+    spv_finish_main(c, in_range, work, end, iface, t->coop ? 4 : 3);
     uint32_t mode[5] = {c->main_fn, 17 /* LocalSize */, 256, 1, 1};
     spv_inst(b, &b->modes, SpvOpExecutionMode, mode, 5);
 }

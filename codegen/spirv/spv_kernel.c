@@ -17,6 +17,7 @@
 
 #include "codegen/spirv/spv_internal.h"
 #include "ir/kir_build.h"
+#include "runtime/vulkan/vk.h"
 
 void spv_label(spv_ctx *c, uint32_t id) { spv_inst(&c->b, c->cur, SpvOpLabel, &id, 1); }
 void spv_branch(spv_ctx *c, uint32_t id) { spv_inst(&c->b, c->cur, SpvOpBranch, &id, 1); }
@@ -399,7 +400,7 @@ int spv_emit_kernel(const kir_program *p, uint32_t ki, const spv_features *f, sp
         rc = 1;
         goto done;
     }
-    out->needs = spv_needs(c);
+    out->needs = spv_needs(c) | (out->tile.coop ? RT_VK_NEEDS_COOP : 0);
     out->n_bindings = c->n_bindings;
     rc = spv_finish(&c->b, &out->words, &out->n_words) ? -1 : 0;
 done:

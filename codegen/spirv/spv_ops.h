@@ -107,16 +107,24 @@ typedef enum spv_opcode {
     SpvOpBranchConditional = 250,
     SpvOpReturn = 253,
     SpvOpReturnValue = 254,
+    /* SPV_NV_cooperative_matrix */
+    SpvOpTypeCooperativeMatrixNV = 5358,
+    SpvOpCooperativeMatrixLoadNV = 5359,
+    SpvOpCooperativeMatrixStoreNV = 5360,
+    SpvOpCooperativeMatrixMulAddNV = 5361,
 } spv_opcode;
 
 enum {
     SpvCapShader = 1, SpvCapFloat64 = 10, SpvCapInt64 = 11, SpvCapInt16 = 22, SpvCapInt8 = 39,
     SpvCapStorageBuffer16BitAccess = 4433, SpvCapStorageBuffer8BitAccess = 4448,
+    SpvCapFloat16 = 9, SpvCapGroupNonUniform = 61, SpvCapCooperativeMatrixNV = 5357,
 };
 enum { SpvDecoSpecId = 1, SpvDecoBlock = 2, SpvDecoArrayStride = 6, SpvDecoBuiltIn = 11, SpvDecoRestrict = 19,
        SpvDecoNonWritable = 24, SpvDecoBinding = 33, SpvDecoDescriptorSet = 34, SpvDecoOffset = 35 };
-enum { SpvBuiltInNumWorkgroups = 24, SpvBuiltInWorkgroupSize = 25, SpvBuiltInGlobalInvocationId = 28 };
-enum { SpvStorageInput = 1, SpvStorageFunction = 7, SpvStorageStorageBuffer = 12 };
+enum { SpvBuiltInNumWorkgroups = 24, SpvBuiltInWorkgroupSize = 25, SpvBuiltInGlobalInvocationId = 28,
+       SpvBuiltInSubgroupId = 40 };
+enum { SpvScopeSubgroup = 3 };
+enum { SpvStorageInput = 1, SpvStorageWorkgroup = 4, SpvStorageFunction = 7, SpvStorageStorageBuffer = 12 };
 enum { SpvExecModelGLCompute = 5, SpvAddressingLogical = 0, SpvMemoryModelGLSL450 = 1 };
 
 /* GLSL.std.450 extended instructions */

@@ -13,7 +13,7 @@
 
 void spv_features_all(spv_features *f) {
     *f = (spv_features){.float64 = true, .int8 = true, .int16 = true, .storage8 = true, .storage16 = true,
-                        .max_storage_buffers = 1u << 30, .tiled = true};
+                        .max_storage_buffers = 1u << 30, .tiled = true, .coop = true};
 }
 
 int spv_compile(const kir_program *p, const spv_features *f, spv_program *out, diag *d) {
@@ -44,18 +44,30 @@ void spv_program_free(spv_program *sp) {
     memset(sp, 0, sizeof *sp);
 }
 
-int spv_pack(const spv_program *sp, unsigned char **data, uint64_t *len, char **json, diag *d) {
+/* Module k of sp, or of alt (its cooperative-matrix modules) at pass 1. */
+static const spv_kernel *packed(const spv_program *sp, const spv_program *alt, int pass, uint32_t k) {
+    if (pass == 0) return sp->k[k].words ? &sp->k[k] : NULL;
+    return alt && k < alt->n_kernels && alt->k[k].words && alt->k[k].tile.coop ? &alt->k[k] : NULL;
+}
+
+int spv_pack(const spv_program *sp, const spv_program *alt, unsigned char **data, uint64_t *len, char **json,
+             diag *d) {
     uint64_t total = 0;
-    for (uint32_t k = 0; k < sp->n_kernels; k++) total += sp->k[k].n_words * 4;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t k = 0; k < sp->n_kernels; k++) {
+            const spv_kernel *m = packed(sp, alt, pass, k);
+            total += m ? m->n_words * 4 : 0;
+        }
     *data = malloc(total ? total : 1);
     *json = NULL;
     cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "modules");
     if (!*data || !root || !list) goto oom;
     cJSON_AddNumberToObject(root, "format", 1);
     uint64_t at = 0;
-    for (uint32_t k = 0; k < sp->n_kernels; k++) {
-        const spv_kernel *m = &sp->k[k];
-        if (!m->words) continue;
+    for (uint32_t i = 0; i < 2 * sp->n_kernels; i++) {
+        uint32_t k = i % sp->n_kernels;
+        const spv_kernel *m = packed(sp, alt, (int)(i / sp->n_kernels), k);
+        if (!m) continue;
         memcpy(*data + at, m->words, m->n_words * 4);
         cJSON *e = cJSON_CreateObject();
         if (!e) goto oom;

@@ -8,7 +8,9 @@
  * module T's words lie at weights + B + O. Every field is checked against
  * the artifact before use; a module the device cannot run (RT_VK_NEEDS_*
  * bits it lacks, more bindings than it binds per shader) is left to the
- * artifact's CPU code for that step.
+ * artifact's CPU code for that step. A later entry of the same step (a
+ * cooperative-matrix GEMM, needs RT_VK_NEEDS_COOP) replaces the earlier one
+ * where the device runs it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ static int num(const cJSON *o, const char *key, double lo, double hi, int64_t *v
 }
 
 static bool device_has(const rt_vk_device_info *i, int64_t needs, int64_t bindings) {
+    if ((needs & RT_VK_NEEDS_COOP) && !rt_vk_has_coop(i, 16, 16, 16)) return false;
     if ((needs & RT_VK_NEEDS_F64) && !i->float64) return false;
     if ((needs & RT_VK_NEEDS_STORAGE8) && !i->storage8) return false;
     if ((needs & RT_VK_NEEDS_STORAGE16) && !i->storage16) return false;

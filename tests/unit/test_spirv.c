@@ -344,6 +344,55 @@ static void test_tools(void) {
     ir_graph_free(g);
 }
 
+/* Contractions of f16 operands become cooperative-matrix GEMMs where the
+ * features say so (validated here; lavapipe has no such matrices, the GPU
+ * benchmark runs them: bench/vulkan); f32 operands never do (f16 would
+ * round them), nor do planes under 64. */
+static void test_coop(void) {
+    static const struct {
+        const char *text;
+        int coop;
+    } cs[] = {
+        {"graph \"g\" { input %x: f16[2,70,40]\n input %w: f16[2,40,66]\n input %bias: f16[66]\n"
+         " %y: f16[2,70,66] = MatMul(%x, %w)\n %z: f16[2,70,66] = Add(%y, %bias)\n output %z\n}\n", 1},
+        {"graph \"g\" { input %img: f16[1,16,66,66]\n input %k: f16[64,16,3,3]\n"
+         " %c: f16[1,64,66,66] = Conv(%img, %k) {pads=[1,1,1,1]}\n %r: f16[1,64,66,66] = Relu(%c)\n output %r\n}\n", 1},
+        {"graph \"g\" { input %x: f32[70,40]\n input %w: f32[40,66]\n %y: f32[70,66] = MatMul(%x, %w)\n output %y\n}\n", 0},
+        {"graph \"g\" { input %x: f16[20,40]\n input %w: f16[40,66]\n %y: f16[20,66] = MatMul(%x, %w)\n output %y\n}\n", 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+        diag d;
+        diag_init(&d);
+        ir_graph *g = ir_parse(cs[i].text, strlen(cs[i].text), "t.ir", &d);
+        kir_program *p = g ? lower(g, &d) : NULL;
+        spv_features f;
+        spv_features_all(&f);
+        f.coop = true;
+        spv_program sp;
+        CHECK(p && spv_compile(p, &f, &sp, &d) == 0);
+        if (!p) continue;
+        int coop = 0;
+        for (uint32_t k = 0; k < sp.n_kernels; k++) {
+            if (!sp.k[k].words) continue;
+            char err[1024];
+            int v = spv_validate(sp.k[k].words, sp.k[k].n_words, err, sizeof err);
+            if (v) fprintf(stderr, "coop case %zu: kernel %u: invalid SPIR-V: %s\n", i, k, err);
+            CHECK(v == 0);
+            if (!sp.k[k].tile.coop) continue;
+            coop++;
+            CHECK(sp.k[k].needs & RT_VK_NEEDS_COOP);
+            char *text = spv_disassemble(sp.k[k].words, sp.k[k].n_words, &d);
+            CHECK_CONTAINS(text, "OpCooperativeMatrixMulAddNV");
+            free(text);
+        }
+        if (coop != cs[i].coop) fprintf(stderr, "coop case %zu: %d cooperative-matrix kernels\n", i, coop);
+        CHECK(coop == cs[i].coop);
+        spv_program_free(&sp);
+        kir_free(p);
+        ir_graph_free(g);
+    }
+}
+
 static void test_errors(rt_vk *vk) {
     char err[1024];
     rt_vk *other = NULL;
@@ -422,6 +471,7 @@ int main(void) {
     }
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&cases[i], vk);
     test_tools();
+    test_coop();
     test_errors(vk);
     rt_vk_close(vk);
     printf("test_spirv: %d passed, %d failed, %d skipped\n", check_passed, check_failed, skipped);
