@@ -48,10 +48,12 @@ typedef struct spv_features {
 #define SPV_BINDING_READS 2
 
 /* A tiled contraction's dispatch: one workgroup of 256 invocations per
- * tile x tile block (tile: SPV_TILE or 64) of the (m_axis, n_axis) plane of
- * the output at each point of its other axes (workgroup w = y *
+ * tile x tile block (tile: SPV_TILE or 64) of the (M, N) plane of the
+ * output at each point of its other axes (workgroup w = y *
  * num_workgroups.x + x, row-major over those axes, then the M tiles, then
- * the N tiles); the workgroup size is fixed, not specialized. */
+ * the N tiles); M is axis m_axis, N the axes from n_axis to the last,
+ * flattened (a Conv's output rows and columns: one GEMM column per output
+ * pixel); m_axis < n_axis; the workgroup size is fixed, not specialized. */
 #define SPV_TILE 16
 typedef struct spv_tiling {
     int32_t m_axis, n_axis;        /* output axes; tile 0: not tiled */

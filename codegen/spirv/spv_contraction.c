@@ -26,6 +26,7 @@
  * the validator here, knows only the NV one; NVIDIA drivers have both.)
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "codegen/spirv/spv_internal.h"
 #include "runtime/half.h"
@@ -50,21 +51,45 @@ bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
     int m_axis;
     bool ok = mask && seen && kir_contraction_operands(p, c->k, mask, seen, &a, &b, &m_axis) && m_axis >= 0 &&
               p->exprs[a].dtype == IR_F32 && p->exprs[b].dtype == IR_F32;
+    /* N: the innermost axis and the constant ones before it down to M that
+     * b reads and a does not (a Conv's output rows with its columns) */
+    int n_axis = ob->rank - 1;
+    int64_t nsize = ir_dim_is_const(ob->dims[n_axis]) ? ob->dims[n_axis].c : -1;
+    if (ok) {
+        memset(seen, 0, p->n_exprs);
+        uint32_t ma = kir_idx_mask(p, a, mask, seen), mb = kir_idx_mask(p, b, mask, seen);
+        while (nsize > 0 && n_axis - 1 > m_axis && !(ma >> (n_axis - 1) & 1) && (mb >> (n_axis - 1) & 1) &&
+               ir_dim_is_const(ob->dims[n_axis - 1]))
+            nsize *= ob->dims[--n_axis].c;
+    }
     free(mask);
     free(seen);
     if (!ok) return false;
     /* a tile mostly idle is slower than one invocation per element */
-    ir_dim md = ob->dims[m_axis], nd = ob->dims[ob->rank - 1];
+    ir_dim md = ob->dims[m_axis], nd = nsize > 0 ? ir_dim_const(nsize) : ob->dims[ob->rank - 1];
     if ((ir_dim_is_const(md) && md.c < SPV_TILE / 2) || (ir_dim_is_const(nd) && nd.c < SPV_TILE / 2)) return false;
     /* large planes: 64 x 64 tiles, 4 x 4 outputs per invocation */
     bool big = ir_dim_is_const(md) && md.c >= 64 && ir_dim_is_const(nd) && nd.c >= 64;
     bool coop = c->f->coop && big && spv_f16_exact(p, a) && spv_f16_exact(p, b);
-    *t = (spv_tiling){.m_axis = m_axis, .n_axis = ob->rank - 1, .tile = big ? 64 : SPV_TILE, .a = a, .b = b, .coop = coop};
+    *t = (spv_tiling){.m_axis = m_axis, .n_axis = n_axis, .tile = big ? 64 : SPV_TILE, .a = a, .b = b, .coop = coop};
     return true;
 }
 
 static uint32_t u32c(spv_ctx *c, uint32_t v) { return spv_c_u32(c, v); }
 static uint32_t i64c(spv_ctx *c, int64_t v) { return spv_c_i64(c, v); }
+
+/* Set the domain indices of axes [axis, end) from flat index at (row-major). */
+static void set_flat(spv_ctx *c, int axis, int end, uint32_t at) {
+    for (int ax = end - 1; ax >= axis; ax--) {
+        if (ax == axis) {
+            c->idx[ax] = at;
+            break;
+        }
+        uint32_t d = spv_dim(c, c->p->bufs[c->k->out].dims[ax]);
+        c->idx[ax] = spv_op2(c, SpvOpUMod, c->t_i64, at, d);
+        at = spv_op2(c, SpvOpUDiv, c->t_i64, at, d);
+    }
+}
 
 /* Set the reduction indices from flat index k (row-major over red dims). */
 static void unravel_red(spv_ctx *c, uint32_t k) {
@@ -78,15 +103,17 @@ static void unravel_red(spv_ctx *c, uint32_t k) {
 /* Operand e at domain index `axis` = `at` and reduction position k into
  * the shared array `tile` (elements of type et: f32, or f16) at `slot`, 0
  * where !valid. */
-static void load_elem(spv_ctx *c, uint32_t e, int axis, uint32_t at, uint32_t k, uint32_t valid, uint32_t tile,
-                      uint32_t et, uint32_t p_elem, uint32_t slot) {
+static void load_elem(spv_ctx *c, uint32_t e, int axis, int axis_end, uint32_t at, uint32_t k, uint32_t valid,
+                      uint32_t tile, uint32_t et, uint32_t p_elem, uint32_t slot) {
     spv_scope_push(c);
-    uint32_t saved = c->idx[axis];
-    c->idx[axis] = at;
+    uint32_t saved[IR_MAX_RANK];
+    memcpy(saved, c->idx, sizeof saved);
+    /* at past the end: position 0 (a valid index), the value is dropped */
+    set_flat(c, axis, axis_end, spv_sel(c, c->t_i64, valid, at, i64c(c, 0)));
     /* k past the end: read position 0 (a valid index), the value is dropped */
     unravel_red(c, spv_sel(c, c->t_i64, valid, k, i64c(c, 0)));
     uint32_t v = spv_emit_expr(c, e);
-    c->idx[axis] = saved;
+    memcpy(c->idx, saved, sizeof saved);
     spv_scope_pop(c);
     if (!v) return;
     v = spv_sel(c, c->t_f32, valid, v, spv_c_f32(c, 0.0f));
@@ -99,15 +126,16 @@ static void load_elem(spv_ctx *c, uint32_t e, int axis, uint32_t at, uint32_t k,
  * position along `axis` (from base, below limit) and along the reduction
  * (below Kn), consecutive e walking the axis (axis_inner) or the reduction;
  * stored reduction-major in `tile`. */
-static void load_share(spv_ctx *c, uint32_t op, int axis, uint32_t base, uint32_t limit, uint32_t k0, uint32_t Kn,
-                       uint32_t e, bool axis_inner, uint32_t T, uint32_t tile, uint32_t et, uint32_t p_elem) {
+static void load_share(spv_ctx *c, uint32_t op, int axis, int axis_end, uint32_t base, uint32_t limit, uint32_t k0,
+                       uint32_t Kn, uint32_t e, bool axis_inner, uint32_t T, uint32_t tile, uint32_t et,
+                       uint32_t p_elem) {
     uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, BK = 16;
     uint32_t pos = axis_inner ? spv_op2(c, SpvOpUMod, U, e, u32c(c, T)) : spv_op2(c, SpvOpUDiv, U, e, u32c(c, BK));
     uint32_t kk = axis_inner ? spv_op2(c, SpvOpUDiv, U, e, u32c(c, T)) : spv_op2(c, SpvOpUMod, U, e, u32c(c, BK));
     uint32_t at = spv_op2(c, SpvOpIAdd, I, base, spv_op1(c, SpvOpUConvert, I, pos));
     uint32_t kx = spv_op2(c, SpvOpIAdd, I, k0, spv_op1(c, SpvOpUConvert, I, kk));
     uint32_t ok = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, at, limit), spv_op2(c, SpvOpSLessThan, B, kx, Kn));
-    load_elem(c, op, axis, at, kx, ok, tile, et, p_elem, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), pos));
+    load_elem(c, op, axis, axis_end, at, kx, ok, tile, et, p_elem, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, kk, u32c(c, T)), pos));
 }
 
 static void barrier(spv_ctx *c) {
@@ -253,15 +281,16 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     uint32_t li = spv_op1(c, SpvOpLoad, U, lix), sg = t->coop ? spv_op1(c, SpvOpLoad, U, sgid) : 0;
     uint32_t wgi = spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, spv_extract(c, w, 1), spv_extract(c, nw, 0)),
                                                         spv_extract(c, w, 0)));
-    uint32_t M = spv_dim(c, ob->dims[t->m_axis]), N = spv_dim(c, ob->dims[t->n_axis]), Kn = i64c(c, 1);
+    uint32_t M = spv_dim(c, ob->dims[t->m_axis]), N = i64c(c, 1), Kn = i64c(c, 1);
+    for (int ax = t->n_axis; ax < ob->rank; ax++) N = spv_op2(c, SpvOpIMul, I, N, spv_dim(c, ob->dims[ax]));
     for (int i = 0; i < k->rrank; i++) Kn = spv_op2(c, SpvOpIMul, I, Kn, spv_dim(c, k->red[i]));
     uint32_t tc = i64c(c, T);
     uint32_t tiles_m = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, M, i64c(c, T - 1)), tc);
     uint32_t tiles_n = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, N, i64c(c, T - 1)), tc);
     uint32_t tiles_k = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, Kn, i64c(c, BK - 1)), i64c(c, BK));
     uint32_t groups = spv_op2(c, SpvOpIMul, I, tiles_m, tiles_n);
-    for (int ax = 0; ax < ob->rank; ax++)
-        if (ax != t->m_axis && ax != t->n_axis) groups = spv_op2(c, SpvOpIMul, I, groups, spv_dim(c, ob->dims[ax]));
+    for (int ax = 0; ax < t->n_axis; ax++)
+        if (ax != t->m_axis) groups = spv_op2(c, SpvOpIMul, I, groups, spv_dim(c, ob->dims[ax]));
     uint32_t in_range = spv_op2(c, SpvOpULessThan, B, wgi, groups); /* the same in the whole workgroup */
 
     uint32_t work = spv_id(b), end = spv_id(b);
@@ -270,8 +299,8 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     uint32_t tn = spv_op2(c, SpvOpUMod, I, wgi, tiles_n), r = spv_op2(c, SpvOpUDiv, I, wgi, tiles_n);
     uint32_t tm = spv_op2(c, SpvOpUMod, I, r, tiles_m);
     r = spv_op2(c, SpvOpUDiv, I, r, tiles_m);
-    for (int ax = ob->rank - 1; ax >= 0; ax--) { /* the batch point */
-        if (ax == t->m_axis || ax == t->n_axis) continue;
+    for (int ax = t->n_axis - 1; ax >= 0; ax--) { /* the batch point */
+        if (ax == t->m_axis) continue;
         uint32_t d = spv_dim(c, ob->dims[ax]);
         c->idx[ax] = spv_op2(c, SpvOpUMod, I, r, d);
         r = spv_op2(c, SpvOpUDiv, I, r, d);
@@ -291,8 +320,8 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     uint32_t k0 = spv_op2(c, SpvOpIMul, I, kt.iv, i64c(c, BK));
     for (uint32_t q = 0; q < R; q++) {
         uint32_t e = spv_op2(c, SpvOpIAdd, U, li, u32c(c, 256 * q));
-        load_share(c, t->a, t->m_axis, m0, M, k0, Kn, e, false, T, as, et, p_elem); /* A: the reduction innermost */
-        load_share(c, t->b, t->n_axis, n0, N, k0, Kn, e, true, T, bs, et, p_elem);  /* B: the columns innermost */
+        load_share(c, t->a, t->m_axis, t->m_axis + 1, m0, M, k0, Kn, e, false, T, as, et, p_elem); /* A: the reduction innermost */
+        load_share(c, t->b, t->n_axis, ob->rank, n0, N, k0, Kn, e, true, T, bs, et, p_elem); /* B: the columns innermost */
     }
     barrier(c);
     uint32_t sum[16];
@@ -324,7 +353,7 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
             uint32_t m = spv_op2(c, SpvOpIAdd, I, m0, spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpIAdd, U, ty, u32c(c, 16 * i))));
             uint32_t n = spv_op2(c, SpvOpIAdd, I, n0, spv_op1(c, SpvOpUConvert, I, spv_op2(c, SpvOpIAdd, U, tx, u32c(c, 16 * j))));
             c->idx[t->m_axis] = m;
-            c->idx[t->n_axis] = n;
+            set_flat(c, t->n_axis, ob->rank, n);
             uint32_t inside = spv_op2(c, SpvOpLogicalAnd, B, spv_op2(c, SpvOpSLessThan, B, m, M), spv_op2(c, SpvOpSLessThan, B, n, N));
             uint32_t slot = spv_op2(c, SpvOpIAdd, U, spv_op2(c, SpvOpIMul, U, spv_op2(c, SpvOpIAdd, U, ty, u32c(c, 16 * i)), u32c(c, T)),
                                     spv_op2(c, SpvOpIAdd, U, tx, u32c(c, 16 * j)));

@@ -220,7 +220,7 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
     st->tile = m->tile;
     st->tile_m = m->tile_m;
     st->tile_n = m->tile_n;
-    if (m->tile && (m->tile_m < 0 || m->tile_n < 0 || m->tile_m >= x->s->man->bufs[ms->out[0]].rank ||
+    if (m->tile && (m->tile_m < 0 || m->tile_n <= m->tile_m || m->tile_m >= x->s->man->bufs[ms->out[0]].rank ||
                     m->tile_n >= x->s->man->bufs[ms->out[0]].rank)) {
         snprintf(err, n, "node %s: tiled axes out of range", ms->node);
         return -1;
@@ -342,11 +342,14 @@ static int signature(rt_vk_exec *x, const vk_seg *g, char *err, size_t n) {
         int64_t numel = s->bs[ms->out[0]].numel;
         uint64_t groups = ((uint64_t)numel + x->wg - 1) / x->wg;
         const vk_step *vs = &x->steps[t];
-        if (vs->tile) { /* tiles of the (m, n) plane times the other axes */
+        if (vs->tile) { /* tiles of the (m, n) plane times the other axes; n: the axes from tile_n on */
             const int64_t *sh = s->bs[ms->out[0]].shape;
+            uint64_t nn = 1;
             groups = 1;
             for (int ax = 0; ax < s->man->bufs[ms->out[0]].rank; ax++)
-                groups *= ax == vs->tile_m || ax == vs->tile_n ? ((uint64_t)sh[ax] + vs->tile - 1) / vs->tile : (uint64_t)sh[ax];
+                if (ax >= vs->tile_n) nn *= (uint64_t)sh[ax];
+                else groups *= ax == vs->tile_m ? ((uint64_t)sh[ax] + vs->tile - 1) / vs->tile : (uint64_t)sh[ax];
+            groups *= (nn + vs->tile - 1) / vs->tile;
         }
         uint64_t gx = groups < x->vk->limits.maxComputeWorkGroupCount[0] ? groups : x->vk->limits.maxComputeWorkGroupCount[0];
         uint64_t gy = gx ? (groups + gx - 1) / gx : 0;

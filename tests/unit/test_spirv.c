@@ -87,6 +87,10 @@ static const tcase cases[] = {
      "graph \"g\" { input %x: f32[2,70,40]\n input %w: f32[2,40,66]\n input %bias: f32[66]\n"
      " %y: f32[2,70,66] = MatMul(%x, %w)\n %z: f32[2,70,66] = Add(%y, %bias)\n %t: f32[2,70,66] = Tanh(%z)\n"
      " output %t\n}\n", 0, 1, 0},
+    {"tiled Conv as an implicit GEMM over the flattened output pixels (N = 10 x 10, 64 x 64 tiles), batch 2",
+     "graph \"g\" { input %img: f32[2,8,10,10]\n input %k: f32[64,8,3,3]\n input %kb: f32[64]\n"
+     " %c: f32[2,64,10,10] = Conv(%img, %k, %kb) {pads=[1,1,1,1]}\n %r: f32[2,64,10,10] = Relu(%c)\n"
+     " output %r\n}\n", 0, 1, 0},
     {"gather, transpose, concat",
      "graph \"g\" { input %d: f32[5,4]\n input %idx: i64[3]\n"
      " %g: f32[3,4] = Gather(%d, %idx) {axis=0}\n %t: f32[4,3] = Transpose(%g) {perm=[1,0]}\n"
