@@ -116,6 +116,7 @@ void rt_gen_free(rt_gen *g) {
     free(g);
 }
 
+smelt_session *rt_gen_session(rt_gen *g) { return g->s; }
 void rt_gen_reset(rt_gen *g) { g->past = 0; }
 int64_t rt_gen_pos(const rt_gen *g) { return g->past; }
 int64_t rt_gen_n_vocab(const rt_gen *g) { return g->n_vocab; }

@@ -26,6 +26,9 @@ typedef struct rt_gen rt_gen;
  * outputs) with a context of n_ctx positions. */
 int rt_gen_new(smelt_model *m, int threads, int64_t n_ctx, rt_gen **out, char *err, size_t err_size);
 void rt_gen_free(rt_gen *g);
+/* The session the steps run on (to attach another executor, such as
+ * runtime/vulkan's, before the first step; free g before that executor). */
+smelt_session *rt_gen_session(rt_gen *g);
 /* Forget the cache (position 0). */
 void rt_gen_reset(rt_gen *g);
 int64_t rt_gen_pos(const rt_gen *g);

@@ -6,7 +6,10 @@
  * For tests, --prompt-ids gives the prompt as token ids, --print-ids prints
  * the generated ids, and --eval-ids IDS --logits-out F.npy writes the logits
  * of every position of IDS run through the decode path (the prompt-ids at
- * once, then one token per step) instead of generating. */
+ * once, then one token per step) instead of generating. --target vulkan
+ * [--device N] runs the steps with the Vulkan executor attached to the
+ * generator's session (the SPIR-V the artifact carries; a GGUF file is
+ * compiled with it), or on the CPU, said on stderr, without a device. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +23,16 @@
 #include "runtime/chat_template.h"
 #include "runtime/generate.h"
 #include "runtime/npy.h"
+#include "runtime/vulkan/vk.h"
+#include "run_vulkan.h"
 
 extern const cli_verb verb_run;
 
 typedef struct gen_opts {
     const char *model, *prompt, *prompt_ids, *eval_ids, *logits_out;
     int64_t n_predict, n_ctx;
-    int threads, chat, print_ids;
+    int threads, chat, print_ids, vulkan;
+    cli_vk_opts vk;
     rt_sampler_params sp;
 } gen_opts;
 
@@ -118,8 +124,10 @@ static int eval_logits(rt_gen *g, const int32_t *pre, int64_t n_pre, const gen_o
 
 static int generate(const gen_opts *go, diag *d) {
     gen_model gm;
-    if (gen_model_open(go->model, &gm, d)) return -1;
+    if (gen_model_open(go->model, go->vulkan, &gm, d)) return -1;
     rt_gen *g = NULL;
+    rt_vk *vk = NULL;
+    rt_vk_exec *x = NULL;
     int32_t *ids = NULL, *out = NULL;
     int64_t n = 0;
     char err[1024];
@@ -128,6 +136,7 @@ static int generate(const gen_opts *go, diag *d) {
         diag_error(d, "%s: %s", go->model, err);
         goto done;
     }
+    if (go->vulkan && cli_vk_attach_session(rt_gen_session(g), &go->vk, &vk, &x, d) < 0) goto done;
     if (prompt_tokens(go, &gm, &ids, &n, d)) goto done;
     if (go->eval_ids) {
         rc = eval_logits(g, ids, n, go, d);
@@ -156,7 +165,9 @@ static int generate(const gen_opts *go, diag *d) {
 done:
     free(ids);
     free(out);
-    rt_gen_free(g);
+    rt_gen_free(g); /* the session before its executor */
+    rt_vk_exec_free(x);
+    rt_vk_close(vk);
     gen_model_close(&gm);
     return rc;
 }
@@ -168,7 +179,8 @@ static int num(const char *s, double lo, double hi, double *v) {
 }
 
 int cli_generate(int argc, char **argv) {
-    gen_opts go = {.n_predict = 128, .n_ctx = 0};
+    gen_opts go = {.n_predict = 128, .n_ctx = 0, .vk = {-1, 0, 0}};
+    const char *target = "cpu";
     rt_sampler_defaults(&go.sp);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -185,6 +197,8 @@ int cli_generate(int argc, char **argv) {
         if (!strcmp(a, "--prompt")) go.prompt = s;
         else if (!strcmp(a, "--prompt-ids")) go.prompt_ids = s;
         else if (!strcmp(a, "--eval-ids")) go.eval_ids = s;
+        else if (!strcmp(a, "--target")) target = s;
+        else if (!strcmp(a, "--device") && !num(s, 0, 1 << 16, &v)) go.vk.device = (int)v;
         else if (!strcmp(a, "--logits-out")) go.logits_out = s;
         else if (!strcmp(a, "-n") && !num(s, 0, 1 << 24, &v)) go.n_predict = (int64_t)v;
         else if (!strcmp(a, "--ctx") && !num(s, 1, 1 << 24, &v)) go.n_ctx = (int64_t)v;
@@ -202,6 +216,11 @@ int cli_generate(int argc, char **argv) {
     if (!go.prompt == !go.prompt_ids) return cli_usage_error(&verb_run, "give one of --prompt TEXT, --prompt-ids IDS");
     if (!go.eval_ids != !go.logits_out) return cli_usage_error(&verb_run, "--eval-ids and --logits-out go together");
     if (!go.n_ctx) go.n_ctx = 2048;
+    go.vulkan = !strcmp(target, "vulkan");
+    go.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;
+    if (!go.vulkan && strcmp(target, "cpu"))
+        return cli_usage_error(&verb_run, "generation runs on --target cpu or vulkan, not '%s'", target);
+    if (go.vk.device >= 0 && !go.vulkan) return cli_usage_error(&verb_run, "--device needs --target vulkan");
     diag d;
     diag_init(&d);
     return generate(&go, &d) ? cli_fail(&d) : EXIT_OK;

@@ -87,24 +87,39 @@ done:
     return rc;
 }
 
+int cli_vk_attach_session(smelt_session *s, const cli_vk_opts *vo, rt_vk **vk, rt_vk_exec **x, diag *d) {
+    char err[2048];
+    uint32_t on = 0;
+    *vk = NULL;
+    *x = NULL;
+    if (rt_vk_open(vo->device, vk, err, sizeof err)) {
+        if (vo->device >= 0) return diag_error(d, "%s", err); /* a device that was asked for by number */
+        fprintf(stderr, "smelt run: %s: running on the CPU\n", err);
+        return 1;
+    }
+    if (rt_vk_attach_artifact(*vk, s, vo->profile, x, &on, err, sizeof err)) {
+        rt_vk_close(*vk);
+        *vk = NULL;
+        return diag_error(d, "%s", err);
+    }
+    if (vo->verbose) fprintf(stderr, "vulkan: %u steps on the device\n", on);
+    return 0;
+}
+
 int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
                             double load_start_ms, const char *outdir, diag *d) {
     char err[2048];
     rt_vk *vk = NULL;
-    if (rt_vk_open(vo->device, &vk, err, sizeof err)) {
-        if (vo->device >= 0) return diag_error(d, "%s", err); /* a device that was asked for by number */
-        fprintf(stderr, "smelt run: %s: running on the CPU\n", err);
-        return cli_run_model(m, in, threads, repeat, vo->profile, load_start_ms, outdir, d);
-    }
     smelt_session *s = NULL;
     rt_vk_exec *x = NULL;
-    uint32_t on = 0;
     int rc = -1;
-    if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err) ||
-        rt_vk_attach_artifact(vk, s, vo->profile, &x, &on, err, sizeof err)) {
-        diag_error(d, "%s", err);
-    } else {
-        if (vo->verbose) fprintf(stderr, "vulkan: %u steps on the device\n", on);
+    if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err)) return diag_error(d, "%s", err);
+    int on = cli_vk_attach_session(s, vo, &vk, &x, d);
+    if (on == 1) {
+        smelt_session_free(s);
+        return cli_run_model(m, in, threads, repeat, vo->profile, load_start_ms, outdir, d);
+    }
+    if (on == 0) {
         rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
         if (rc == 0 && vo->profile) print_profile(x, NULL);
     }

@@ -23,4 +23,13 @@ typedef struct smelt_model smelt_model;
 int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
                             double load_start_ms, const char *outdir, diag *d);
 
+/* Attach the Vulkan executor with the SPIR-V that s's artifact carries
+ * (device vo->device): 0 attached (*vk, *x: free them after s); 1 no Vulkan
+ * device and none asked for by number: said on stderr, s runs on the CPU;
+ * -1 an error (d). */
+typedef struct smelt_session smelt_session;
+typedef struct rt_vk rt_vk;
+typedef struct rt_vk_exec rt_vk_exec;
+int cli_vk_attach_session(smelt_session *s, const cli_vk_opts *vo, rt_vk **vk, rt_vk_exec **x, diag *d);
+
 #endif
