@@ -498,7 +498,7 @@ int rt_vk_attach(rt_vk *vk, smelt_session *s, const rt_vk_module *mods, uint32_t
     uint32_t n_dev = 0, n_desc = 0, max_sig = 0;
     for (uint32_t t = 0; t < n_steps; t++) {
         x->steps[t].seg = -1;
-        if (!mods[t].words || s->man->steps[t].kernel < 0) continue;
+        if (!mods[t].words) continue; /* library steps too: codegen/spirv/spv_ggml.c */
         n_dev++;
         n_desc += 2 + s->man->steps[t].n_in;
         if (t == 0 || x->steps[t - 1].seg < 0) x->segs[x->n_segs++] = (vk_seg){.first = t};
