@@ -9,7 +9,9 @@
  * once, then one token per step) instead of generating. --target vulkan
  * [--device N] runs the steps with the Vulkan executor attached to the
  * generator's session (the SPIR-V the artifact carries; a GGUF file is
- * compiled with it), or on the CPU, said on stderr, without a device. */
+ * compiled with it), or on the CPU, said on stderr, without a device.
+ * --ignore-eos (benchmarks: always n tokens) does not stop at the end of
+ * generation and prints ids, not text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,7 @@ extern const cli_verb verb_run;
 typedef struct gen_opts {
     const char *model, *prompt, *prompt_ids, *eval_ids, *logits_out;
     int64_t n_predict, n_ctx;
-    int threads, chat, print_ids, vulkan;
+    int threads, chat, print_ids, vulkan, ignore_eos;
     cli_vk_opts vk;
     rt_sampler_params sp;
 } gen_opts;
@@ -147,7 +149,7 @@ static int generate(const gen_opts *go, diag *d) {
         goto done;
     }
     rt_gen_stats st;
-    if (rt_generate(g, gm.tok, ids, n, &go->sp, go->n_predict, go->print_ids ? NULL : emit_text, NULL, out, &st, err,
+    if (rt_generate(g, go->ignore_eos ? NULL : gm.tok, ids, n, &go->sp, go->n_predict, go->print_ids ? NULL : emit_text, NULL, out, &st, err,
                     sizeof err)) {
         diag_error(d, "%s: %s", go->model, err);
         goto done;
@@ -187,6 +189,7 @@ int cli_generate(int argc, char **argv) {
         double v;
         if (!strcmp(a, "--chat")) { go.chat = 1; continue; }
         if (!strcmp(a, "--print-ids")) { go.print_ids = 1; continue; }
+        if (!strcmp(a, "--ignore-eos")) { go.ignore_eos = go.print_ids = 1; continue; } /* for benchmarks */
         if (a[0] != '-') {
             if (go.model) return cli_usage_error(&verb_run, "more than one model given");
             go.model = a;
