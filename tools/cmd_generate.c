@@ -97,6 +97,11 @@ static int prompt_tokens(const gen_opts *go, const gen_model *gm, int32_t **ids,
     return *n > 0 ? 0 : diag_error(d, "the prompt has no tokens");
 }
 
+/* The generator's KV cache and logits in the Vulkan executor's memory,
+ * bound in place (rt_gen_set_memory). */
+static void *vk_alloc(void *x, uint64_t bytes, bool host_reads) { return rt_vk_host_alloc(x, bytes, host_reads); }
+static void vk_release(void *x, void *p) { rt_vk_host_free(x, p); }
+
 /* --eval-ids: the logits of every position, as a .npy [n, vocab]. */
 static int eval_logits(rt_gen *g, const int32_t *pre, int64_t n_pre, const gen_opts *go, diag *d) {
     int32_t *ids;
@@ -139,6 +144,10 @@ static int generate(const gen_opts *go, diag *d) {
         goto done;
     }
     if (go->vulkan && cli_vk_attach_session(rt_gen_session(g), &go->vk, &vk, &x, d) < 0) goto done;
+    if (x && rt_gen_set_memory(g, &(rt_gen_memory){x, vk_alloc, vk_release}, err, sizeof err)) {
+        diag_error(d, "%s: %s", go->model, err);
+        goto done;
+    }
     if (prompt_tokens(go, &gm, &ids, &n, d)) goto done;
     if (go->eval_ids) {
         rc = eval_logits(g, ids, n, go, d);

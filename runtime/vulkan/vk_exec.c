@@ -9,7 +9,9 @@
  * before each run. Buffers outside both (the caller's inputs and output
  * storage, buffers of data-dependent size on the heap) get a mirror in an
  * "io" buffer, copied in before and out after the dispatches that touch
- * them.
+ * them. Caller arrays bound every run (a KV cache, the logits) can live
+ * in buffers of the executor's instead (rt_vk_host_alloc): bound in
+ * place, no copies.
  *
  * Steps: consecutive device steps form a segment with one command buffer
  * (bind, dispatch, barrier per step, a barrier to the host at the end).
@@ -79,6 +81,8 @@ struct rt_vk_exec {
     VkFence fence;
     VkQueryPool queries;
     vk_buf weights, syms, io, arena, dummy;
+    vk_buf *shared;               /* rt_vk_host_alloc's buffers (buf NULL: free slot) */
+    uint32_t n_shared;
     uint32_t next_gen;
     vk_bind *cur;                 /* the signature being computed */
     vk_mirror *mirrors;
@@ -113,9 +117,12 @@ static void buf_free(rt_vk *vk, vk_buf *b) {
     b->gen = gen;
 }
 
+enum { BUF_DEVICE, BUF_HOST, BUF_HOST_CACHED };
+
 /* A storage buffer of `size` bytes: host-visible (and mapped) when host is
- * set, else device-local preferred. */
-static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, bool host, const char *what, char *err, size_t n) {
+ * BUF_HOST (device-local preferred) or BUF_HOST_CACHED (host-cached
+ * preferred: memory the host reads fast), else device-local preferred. */
+static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, int host, const char *what, char *err, size_t n) {
     rt_vk *vk = x->vk;
     buf_free(vk, b);
     size = (size + IO_ALIGN - 1) / IO_ALIGN * IO_ALIGN + IO_ALIGN; /* room for ranges rounded up */
@@ -128,7 +135,8 @@ static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, bool host, const ch
     VkMemoryRequirements req;
     vk->fn.vkGetBufferMemoryRequirements(vk->device, b->buf, &req);
     VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    int t = host ? mem_type(vk, req.memoryTypeBits, hv, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
+    int t = host ? mem_type(vk, req.memoryTypeBits, hv,
+                            host == BUF_HOST_CACHED ? VK_MEMORY_PROPERTY_HOST_CACHED_BIT : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
                  : mem_type(vk, req.memoryTypeBits, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
     if (t < 0) {
         snprintf(err, n, "Vulkan: %s: the device has no suitable memory type", what);
@@ -269,7 +277,41 @@ static vk_buf *buf_by_gen(rt_vk_exec *x, uint32_t gen) {
     vk_buf *all[] = {&x->weights, &x->syms, &x->io, &x->arena, &x->dummy};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (all[i]->buf && all[i]->gen == gen) return all[i];
+    for (uint32_t i = 0; i < x->n_shared; i++)
+        if (x->shared[i].buf && x->shared[i].gen == gen) return &x->shared[i];
     return NULL;
+}
+
+/* The rt_vk_host_alloc buffer holding [p, p + bytes), or NULL. */
+static vk_buf *shared_of(rt_vk_exec *x, const unsigned char *p, uint64_t bytes) {
+    for (uint32_t i = 0; i < x->n_shared; i++) {
+        vk_buf *b = &x->shared[i];
+        if (b->map && p >= b->map && p + bytes <= b->map + b->size) return b;
+    }
+    return NULL;
+}
+
+void *rt_vk_host_alloc(rt_vk_exec *x, uint64_t bytes, bool host_reads) {
+    uint32_t i = 0;
+    while (i < x->n_shared && x->shared[i].buf) i++;
+    if (i == x->n_shared) {
+        vk_buf *nb = realloc(x->shared, (x->n_shared + 1) * sizeof *nb);
+        if (!nb) return NULL;
+        x->shared = nb;
+        memset(&x->shared[x->n_shared++], 0, sizeof *nb);
+    }
+    if (buf_make(x, &x->shared[i], bytes ? bytes : 1, host_reads ? BUF_HOST_CACHED : BUF_HOST, "caller memory", x->err,
+                 sizeof x->err))
+        return NULL;
+    return x->shared[i].map;
+}
+
+void rt_vk_host_free(rt_vk_exec *x, void *p) {
+    vk_buf *b = p ? shared_of(x, p, 0) : NULL;
+    if (b && b->map == p) {
+        x->vk->fn.vkDeviceWaitIdle(x->vk->device);
+        buf_free(x->vk, b);
+    }
 }
 
 static int add_mirror(rt_vk_exec *x, void *host, uint64_t bytes, bool out, uint64_t *offset) {
@@ -314,8 +356,11 @@ static int resolve(rt_vk_exec *x, int32_t b, bool out, vk_bind *d, char *err, si
     }
     unsigned char *p = s->addr[b];
     const unsigned char *w = s->m->desc->weights;
+    const vk_buf *sh = shared_of(x, p, bytes);
     if (x->arena.map && p >= x->arena.map && p + bytes <= x->arena.map + x->arena.size)
         *d = (vk_bind){x->arena.gen, (uint64_t)(p - x->arena.map), range};
+    else if (sh && (uint64_t)(p - sh->map) % x->vk->limits.minStorageBufferOffsetAlignment == 0)
+        *d = (vk_bind){sh->gen, (uint64_t)(p - sh->map), range}; /* in place: no mirror */
     else if (w && p >= w && p + bytes <= w + s->m->desc->weights_len)
         *d = (vk_bind){x->weights.gen, (uint64_t)(p - w), range};
     else {
@@ -568,6 +613,8 @@ void rt_vk_exec_free(rt_vk_exec *x) {
     for (uint32_t g = 0; x->segs && g < x->n_segs; g++) free(x->segs[g].sig);
     vk_buf *all[] = {&x->weights, &x->syms, &x->io, &x->arena, &x->dummy};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(vk, all[i]);
+    for (uint32_t i = 0; i < x->n_shared; i++) buf_free(vk, &x->shared[i]);
+    free(x->shared);
     if (x->queries) vk->fn.vkDestroyQueryPool(vk->device, x->queries, NULL);
     if (x->pool) vk->fn.vkDestroyDescriptorPool(vk->device, x->pool, NULL);
     if (x->cmd_pool) vk->fn.vkDestroyCommandPool(vk->device, x->cmd_pool, NULL);
