@@ -64,7 +64,8 @@ const cli_verb verb_run = {
     "--repeat-penalty (1, off) over --repeat-last-n (64) tokens, --seed (0). --ctx N:\n"
     "positions of the KV cache (2048). --target vulkan runs the steps on a Vulkan\n"
     "device (a GGUF file is compiled with its SPIR-V; an artifact needs\n"
-    "--target cpu,vulkan), on the CPU, said on stderr, without one.\n" PASS_ARGS_USAGE,
+    "--target cpu,vulkan), on the CPU, said on stderr, without one. --ignore-eos\n"
+    "(benchmarks) generates all N tokens and prints their ids.\n" PASS_ARGS_USAGE,
     run_run};
 
 #define MAX_INPUTS 256

@@ -145,6 +145,11 @@ static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, int host, const cha
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
                                .memoryTypeIndex = (uint32_t)t};
     r = vk->fn.vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+    int t2 = host ? mem_type(vk, req.memoryTypeBits & ~(1u << t), hv, VK_MEMORY_PROPERTY_HOST_CACHED_BIT) : -1;
+    if (r != VK_SUCCESS && t2 >= 0) { /* device memory the host maps can be a small heap (a 256 MiB BAR): host memory */
+        ai.memoryTypeIndex = (uint32_t)(t = t2);
+        r = vk->fn.vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+    }
     if (r != VK_SUCCESS) {
         snprintf(err, n, "Vulkan: %s (%llu bytes): %s", what, (unsigned long long)size, rt_vk_result(r));
         return -1;

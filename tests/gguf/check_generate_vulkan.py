@@ -30,7 +30,8 @@ Q8_0 and Q4_0, compiled with `smelt compile --target cpu,vulkan`:
            SPIR-V) gives what the artifact gives.
   nodev    without a Vulkan device (VK_ICD_FILENAMES pointing nowhere) the
            artifact runs on the CPU, says so on stderr, and gives the CPU
-           path's tokens.
+           path's tokens; a device number that does not exist is an error
+           (exit 1) naming it.
 """
 import json
 import os
@@ -105,6 +106,10 @@ def one(arch, t, tmp):
         got_gguf, _ = greedy(path, g["prompt"])
         cg.check(got_gguf == got, f"{name} gguf: {got_gguf} != the artifact's {got}")
         env = dict(os.environ, VK_ICD_FILENAMES=os.path.join(tmp, "none.json"))
+        p = subprocess.run([cg.SMELT, "run", so, "--prompt-ids", "1,2", "-n", "2", "--device", "99"] + VK,
+                           capture_output=True, text=True)
+        cg.check(p.returncode == 1 and "no Vulkan device 99" in p.stderr,
+                 f"{name} --device 99: rc {p.returncode}, stderr {p.stderr.strip()!r}")
         got_cpu, err = greedy(so, g["prompt"], env)
         cg.check(got_cpu == want and "running on the CPU" in err,
                  f"{name} nodev: {got_cpu} (llama.cpp {want}), stderr {err.strip()!r}")
