@@ -8,15 +8,19 @@
  * quantizes activations to q8 as ggml's CPU backend does; llama.cpp's
  * Vulkan backend dequantizes, as here).
  *
- * Shape: one workgroup of WG invocations per ROWS rows of W and one row of
- * x (a matrix-vector product; prefill runs one per row of x). Each
- * invocation takes every WG-th "group" of the row (one 32-bit word of the
- * block's quants: 4 or 8 or 16 weights, the same group index in each of
- * the ROWS rows, so the activations are loaded once per group as vec4s),
- * then the partial sums are added in workgroup memory (a tree of barriers)
- * and invocation r writes row r. The dispatch is the runtime's tiled one
- * (spv.h's spv_tiling) with tile ROWS over the last output axis for both
- * M and N: a workgroup per point of the leading axes and per ROWS outputs.
+ * Shape: one workgroup of WG invocations per ROWS rows of W and ROWS rows
+ * of x (a ROWS x ROWS tile of the output; a vector x has one row). Each
+ * invocation takes every WG-th "group" of a row of W (one 32-bit word of
+ * the block's quants: 4, 8 or 16 weights), dequantizes it in the ROWS rows
+ * of W and multiplies it with the matching vec4s of each row of x (rows of
+ * x past M are skipped, uniformly in the workgroup: decode, M = 1, does the
+ * work of one row); then the partial sums are added in workgroup memory (a
+ * tree of barriers) and invocation i writes output i. So a decode step
+ * reads W once, spread over all invocations (matrix-vector), and prefill
+ * reads it once per ROWS rows of x. The dispatch is the runtime's tiled
+ * one (spv.h's spv_tiling), tile ROWS over the last two output axes
+ * (workgroup w: N tile w % (N / ROWS), then the M tile, then the point of
+ * the leading axes).
  */
 #include <string.h>
 
@@ -290,6 +294,39 @@ static void if_end(gg *g, uint32_t merge) {
     spv_label(g->c, merge);
 }
 
+/* The workgroup's n partial sums per invocation (Function variables acc)
+ * added in workgroup memory (a tree of barriers): invocation i < n gets
+ * sum i (a value; meaningless for i >= n). */
+static uint32_t reduce(gg *g, const uint32_t *acc, uint32_t n, uint32_t li) {
+    spv_ctx *c = g->c;
+    spv_builder *b = &c->b;
+    uint32_t ops[2] = {g->F, uc(g, n * WG)};
+    uint32_t arr = spv_type(b, OpTypeArray, ops, 2);
+    ops[0] = StorageWorkgroup, ops[1] = arr;
+    uint32_t p_arr = spv_type(b, SpvOpTypePointer, ops, 2);
+    ops[1] = g->F;
+    uint32_t p_sh = spv_type(b, SpvOpTypePointer, ops, 2), wsc = StorageWorkgroup;
+    uint32_t red = spv_op(b, &b->types, SpvOpVariable, p_arr, &wsc, 1), slot[ROWS * ROWS];
+    for (uint32_t i = 0; i < n; i++) {
+        ops[0] = red, ops[1] = addc(g, li, i * WG);
+        slot[i] = spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2);
+        spv_store(c, slot[i], spv_op1(c, SpvOpLoad, g->F, acc[i]));
+    }
+    barrier(g);
+    for (uint32_t half = WG / 2; half; half /= 2) {
+        uint32_t merge = if_begin(g, op2(g, SpvOpULessThan, g->B, li, uc(g, half)));
+        for (uint32_t i = 0; i < n; i++) {
+            ops[0] = red, ops[1] = addc(g, li, i * WG + half);
+            uint32_t o = spv_op1(c, SpvOpLoad, g->F, spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2));
+            spv_store(c, slot[i], op2(g, SpvOpFAdd, g->F, spv_op1(c, SpvOpLoad, g->F, slot[i]), o));
+        }
+        if_end(g, merge);
+        barrier(g);
+    }
+    ops[0] = red, ops[1] = mulc(g, op2(g, SpvOpUMod, g->U, li, uc(g, n)), WG);
+    return spv_op1(c, SpvOpLoad, g->F, spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2));
+}
+
 bool spv_ggml_kernel(const kir_kernel *k) { return k->kind == KK_LIB && k->lib && !strcmp(k->lib, "MatMulGGML"); }
 
 void spv_emit_ggml(spv_ctx *c, spv_tiling *tile) {
@@ -326,14 +363,7 @@ void spv_emit_ggml(spv_ctx *c, spv_tiling *tile) {
     g->x_var = ssbo(g, g->v4f, 16, SPV_BINDING_READS, false, &g->p_x4);
     g->w_var = ssbo(g, g->U, 4, SPV_BINDING_READS + 1, false, &g->p_wu);
     c->n_bindings = 4;
-    /* workgroup memory: ROWS x WG partial sums */
-    ops[0] = g->F, ops[1] = uc(g, ROWS * WG);
-    uint32_t arr = spv_type(b, OpTypeArray, ops, 2);
-    ops[0] = StorageWorkgroup, ops[1] = arr;
-    uint32_t p_arr = spv_type(b, SpvOpTypePointer, ops, 2);
-    ops[1] = g->F;
-    uint32_t p_sh = spv_type(b, SpvOpTypePointer, ops, 2), wsc = StorageWorkgroup;
-    uint32_t red = spv_op(b, &b->types, SpvOpVariable, p_arr, &wsc, 1);
+    uint32_t MX = yb->rank >= 2 ? ROWS : 1; /* rows of x per workgroup */
     uint32_t wid = spv_builtin_var(c, BuiltInWorkgroupId, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
     uint32_t lix = spv_builtin_var(c, BuiltInLocalInvocationIndex, true);
 
@@ -342,72 +372,67 @@ void spv_emit_ggml(spv_ctx *c, spv_tiling *tile) {
     uint32_t w3 = spv_op1(c, SpvOpLoad, c->t_v3u32, wid), n3 = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
     uint32_t li = spv_op1(c, SpvOpLoad, U, lix);
     uint32_t wgi = add(g, op2(g, SpvOpIMul, U, spv_extract(c, w3, 1), spv_extract(c, n3, 0)), spv_extract(c, w3, 0));
-    uint32_t rows = spv_c_i64(c, 1); /* points of the leading axes: rows of x */
-    for (int ax = 0; ax + 1 < yb->rank; ax++) rows = spv_op2(c, SpvOpIMul, I, rows, spv_dim(c, yb->dims[ax]));
+    uint32_t lead = spv_c_i64(c, 1), M = spv_c_i64(c, 1); /* x: lead x M rows (M the tiled axis) */
+    for (int ax = 0; ax + 2 < yb->rank; ax++) lead = spv_op2(c, SpvOpIMul, I, lead, spv_dim(c, yb->dims[ax]));
+    if (yb->rank >= 2) M = spv_dim(c, yb->dims[yb->rank - 2]);
+    uint32_t MT = spv_op2(c, SpvOpUDiv, I, spv_op2(c, SpvOpIAdd, I, M, spv_c_i64(c, MX - 1)), spv_c_i64(c, MX));
     ops[0] = g->w_var, ops[1] = 0;
     g->nwords = spv_op(b, c->cur, OpArrayLength, U, ops, 2);
     uint32_t in_range = spv_op2(c, SpvOpULessThan, g->B, spv_op1(c, SpvOpUConvert, I, wgi),
-                                spv_op2(c, SpvOpIMul, I, rows, spv_c_i64(c, NB)));
+                                spv_op2(c, SpvOpIMul, I, spv_op2(c, SpvOpIMul, I, lead, MT), spv_c_i64(c, NB)));
+    uint32_t Mu = spv_op1(c, SpvOpUConvert, U, M), MTu = spv_op1(c, SpvOpUConvert, U, MT);
 
     uint32_t work = spv_id(b), end = spv_id(b);
     c->cur = &c->body;
     spv_label(c, work);
-    uint32_t m = op2(g, SpvOpUDiv, U, wgi, uc(g, NB)), n0 = mulc(g, op2(g, SpvOpUMod, U, wgi, uc(g, NB)), ROWS);
-    uint32_t row_at[ROWS], acc[ROWS];
+    /* workgroup w: N tile w % NB, then M tile, then the leading point */
+    uint32_t rest = op2(g, SpvOpUDiv, U, wgi, uc(g, NB)), n0 = mulc(g, op2(g, SpvOpUMod, U, wgi, uc(g, NB)), ROWS);
+    uint32_t m0 = mulc(g, op2(g, SpvOpUMod, U, rest, MTu), MX);
+    uint32_t xr0 = add(g, op2(g, SpvOpIMul, U, op2(g, SpvOpUDiv, U, rest, MTu), Mu), m0); /* row of x */
+    uint32_t row_at[ROWS], valid[ROWS], acc[ROWS * ROWS];
     for (uint32_t r = 0; r < ROWS; r++) { /* rows past N read row N - 1; not written */
         uint32_t n = addc(g, n0, r);
         n = spv_sel(c, U, op2(g, SpvOpULessThan, g->B, n, uc(g, N)), n, uc(g, N - 1));
         row_at[r] = mulc(g, n, row_bytes);
-        acc[r] = spv_fn_var(c, g->F);
-        spv_store(c, acc[r], spv_c_f32(c, 0));
     }
-    uint32_t x_row4 = mulc(g, m, K / 4);
+    for (uint32_t j = 0; j < MX; j++) valid[j] = op2(g, SpvOpULessThan, g->B, addc(g, m0, j), Mu);
+    for (uint32_t i = 0; i < ROWS * MX; i++) {
+        acc[i] = spv_fn_var(c, g->F);
+        spv_store(c, acc[i], spv_c_f32(c, 0));
+    }
     spv_loop l;
     spv_loop_begin(c, &l, spv_c_i64(c, (gpr + WG - 1) / WG));
     uint32_t q = add(g, li, mulc(g, spv_op1(c, SpvOpUConvert, U, l.iv), WG));
     uint32_t inside = if_begin(g, op2(g, SpvOpULessThan, g->B, q, uc(g, gpr)));
     uint32_t bi = op2(g, SpvOpUDiv, U, q, uc(g, gpb)), gi = op2(g, SpvOpUMod, U, q, uc(g, gpb));
-    uint32_t off[MAX_SETS], xv[MAX_SETS], wv[MAX_SETS];
+    uint32_t off[MAX_SETS], wv[ROWS][MAX_SETS];
     int sets = group_offsets(g, gi, off);
-    uint32_t xb4 = add(g, x_row4, mulc(g, bi, ti->block_elems / 4));
-    for (int s = 0; s < sets; s++)
-        xv[s] = spv_op1(c, SpvOpLoad, g->v4f,
-                        elem_ptr(g, g->x_var, g->p_x4, add(g, xb4, op2(g, SpvOpShiftRightLogical, U, off[s], uc(g, 2)))));
-    for (uint32_t r = 0; r < ROWS; r++) {
-        group_weights(g, add(g, row_at[r], mulc(g, bi, ti->block_bytes)), gi, wv);
-        uint32_t sum = spv_op1(c, SpvOpLoad, g->F, acc[r]);
-        for (int s = 0; s < sets; s++) sum = op2(g, SpvOpFAdd, g->F, sum, op2(g, OpDot, g->F, wv[s], xv[s]));
-        spv_store(c, acc[r], sum);
+    for (uint32_t r = 0; r < ROWS; r++) group_weights(g, add(g, row_at[r], mulc(g, bi, ti->block_bytes)), gi, wv[r]);
+    for (uint32_t j = 0; j < MX; j++) { /* rows of x past M: skipped (the same in the whole workgroup) */
+        uint32_t skip = j ? if_begin(g, valid[j]) : 0;
+        uint32_t xb4 = add(g, mulc(g, addc(g, xr0, j), K / 4), mulc(g, bi, ti->block_elems / 4)), xv[MAX_SETS];
+        for (int s = 0; s < sets; s++)
+            xv[s] = spv_op1(c, SpvOpLoad, g->v4f,
+                            elem_ptr(g, g->x_var, g->p_x4, add(g, xb4, op2(g, SpvOpShiftRightLogical, U, off[s], uc(g, 2)))));
+        for (uint32_t r = 0; r < ROWS; r++) {
+            uint32_t sum = spv_op1(c, SpvOpLoad, g->F, acc[j * ROWS + r]);
+            for (int s = 0; s < sets; s++) sum = op2(g, SpvOpFAdd, g->F, sum, op2(g, OpDot, g->F, wv[r][s], xv[s]));
+            spv_store(c, acc[j * ROWS + r], sum);
+        }
+        if (j) if_end(g, skip);
     }
     if_end(g, inside);
     spv_loop_end(c, &l);
-    /* the partial sums added in workgroup memory */
-    uint32_t slot[ROWS];
-    for (uint32_t r = 0; r < ROWS; r++) {
-        ops[0] = red, ops[1] = addc(g, li, r * WG);
-        slot[r] = spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2);
-        spv_store(c, slot[r], spv_op1(c, SpvOpLoad, g->F, acc[r]));
-    }
-    barrier(g);
-    for (uint32_t half = WG / 2; half; half /= 2) {
-        uint32_t merge = if_begin(g, op2(g, SpvOpULessThan, g->B, li, uc(g, half)));
-        for (uint32_t r = 0; r < ROWS; r++) {
-            ops[0] = red, ops[1] = addc(g, li, r * WG + half);
-            uint32_t o = spv_op1(c, SpvOpLoad, g->F, spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2));
-            spv_store(c, slot[r], op2(g, SpvOpFAdd, g->F, spv_op1(c, SpvOpLoad, g->F, slot[r]), o));
-        }
-        if_end(g, merge);
-        barrier(g);
-    }
-    /* invocation r < ROWS writes row n0 + r */
-    uint32_t n = add(g, n0, li);
-    uint32_t writes = if_begin(g, op2(g, SpvOpLogicalAnd, g->B, op2(g, SpvOpULessThan, g->B, li, uc(g, ROWS)),
-                                      op2(g, SpvOpULessThan, g->B, n, uc(g, N))));
-    ops[0] = red, ops[1] = mulc(g, li, WG);
-    uint32_t v = spv_op1(c, SpvOpLoad, g->F, spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2));
-    spv_store(c, elem_ptr(g, g->y_var, g->p_yf, add(g, mulc(g, m, N), n)), v);
+    /* invocation i < ROWS x MX writes output (row of x i / ROWS, row of W i % ROWS) */
+    uint32_t v = reduce(g, acc, ROWS * MX, li), i_r = op2(g, SpvOpUMod, U, li, uc(g, ROWS));
+    uint32_t i_j = op2(g, SpvOpUDiv, U, li, uc(g, ROWS)), n = add(g, n0, i_r);
+    uint32_t ok = op2(g, SpvOpLogicalAnd, g->B, op2(g, SpvOpULessThan, g->B, li, uc(g, ROWS * MX)),
+                      op2(g, SpvOpLogicalAnd, g->B, op2(g, SpvOpULessThan, g->B, n, uc(g, N)),
+                          op2(g, SpvOpULessThan, g->B, add(g, m0, i_j), Mu)));
+    uint32_t writes = if_begin(g, ok);
+    spv_store(c, elem_ptr(g, g->y_var, g->p_yf, add(g, mulc(g, add(g, xr0, i_j), N), n)), v);
     if_end(g, writes);
     uint32_t iface[3] = {wid, nwg, lix};
     spv_end_compute(c, in_range, work, end, iface, 3, WG);
-    *tile = (spv_tiling){.m_axis = yb->rank - 1, .n_axis = yb->rank - 1, .tile = ROWS};
+    *tile = (spv_tiling){.m_axis = yb->rank - (yb->rank >= 2 ? 2 : 1), .n_axis = yb->rank - 1, .tile = ROWS};
 }
