@@ -7,7 +7,7 @@ the same GGUF files in the same run.
 
   python3 bench/vulkan/llm_decode.py --smelt build/smelt --work /tmp/ld \\
       [--gguf .cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf ...] [--tg 128] [--prompt 16]
-      [--runs 3] [--peak-gbs 3350] [--llama-bench /path/llama-bench] [--cpu-threads 16] [--out T.md]
+      [--runs 3] [--pp 512] [--peak-gbs 3350] [--llama-bench /path/llama-bench] [--cpu-threads 16] [--out T.md]
 
 Self-contained (python3 and the smelt binary; no numpy, no gguf package):
 each GGUF is compiled with `smelt compile --target cpu,vulkan` (LLVM's
@@ -16,7 +16,8 @@ libraries on LD_LIBRARY_PATH, as gpu_bench.py) once; then --runs runs of
 (P: --prompt ids 1..n, TG decode steps whatever is sampled), each run a
 fresh process; tg is the median of the runs' "generation" tokens/s (decode
 steps / their wall time, greedy pick included). With --cpu-threads, the
-same artifact on the host CPU too.
+same artifact on the host CPU too. pp (--pp N, 0: not measured): tokens/s
+of one prefill of N ids (`-n 1`, the "prompt" line; median of the runs).
 
 Bytes per decode token: every weight tensor of the GGUF (header parsed
 here) but the token embedding, which is gathered one row per token,
@@ -124,10 +125,12 @@ def run(cmd, env=None):
     return p.stdout + p.stderr
 
 
-def smelt_tg(a, so, vulkan, threads=None):
-    ids = ",".join(str(i + 1) for i in range(a.prompt))
-    cmd = [a.smelt, "run", so, "--prompt-ids", ids, "--ignore-eos", "-n", str(a.tg + 1), "--temp", "0", "--ctx",
-           str(a.prompt + a.tg + 8)]
+def smelt_tg(a, so, vulkan, threads=None, pp=0):
+    """Median decode tokens/s (pp: prefill tokens/s of pp ids) and the steps on the device."""
+    n_prompt, n_gen = (pp, 1) if pp else (a.prompt, a.tg + 1)
+    ids = ",".join(str(i % 200 + 1) for i in range(n_prompt))
+    cmd = [a.smelt, "run", so, "--prompt-ids", ids, "--ignore-eos", "-n", str(n_gen), "--temp", "0", "--ctx",
+           str(n_prompt + n_gen + 8)]
     if vulkan:
         cmd += ["--target", "vulkan"]
     if threads:
@@ -136,7 +139,10 @@ def smelt_tg(a, so, vulkan, threads=None):
     rates, on = [], ""
     for _ in range(a.runs):
         out = run(cmd, env)
-        m = re.search(r"generation: \d+ tokens, (\d+) decode steps in ([0-9.]+) ms", out)
+        if pp:
+            m = re.search(r"prompt: (\d+) tokens in ([0-9.]+) ms", out)
+        else:
+            m = re.search(r"generation: \d+ tokens, (\d+) decode steps in ([0-9.]+) ms", out)
         rates.append(int(m.group(1)) * 1000.0 / float(m.group(2)))
         d = re.search(r"vulkan: (\d+) steps on the device", out)
         on = d.group(1) if d else ("CPU (no Vulkan device)" if "running on the CPU" in out else on)
@@ -157,6 +163,7 @@ def main():
     ap.add_argument("--tg", type=int, default=128)
     ap.add_argument("--prompt", type=int, default=16)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pp", type=int, default=512)
     ap.add_argument("--peak-gbs", type=float, default=0)
     ap.add_argument("--llama-bench")
     ap.add_argument("--cpu-threads", type=int, default=0)
@@ -179,6 +186,8 @@ def main():
                "weights_mib": wb / 2**20, "kv_mib": kvb / 2**20, "tg": tg, "on": on}
         row["gbs"] = tg * (wb + kvb) / 1e9
         row["frac"] = row["gbs"] / peak if peak else None
+        if a.pp:
+            row["pp"], _ = smelt_tg(a, so, True, pp=a.pp)
         if a.cpu_threads:
             row["cpu_tg"], _ = smelt_tg(a, so, False, a.cpu_threads)
         if a.llama_bench:
@@ -188,14 +197,16 @@ def main():
     lines = [f"Device: {dev_name}; peak bandwidth {peak:.0f} GB/s ({peak_src}). Decode: prompt of {a.prompt} ids, "
              f"{a.tg} greedy decode steps (--ignore-eos), median of {a.runs} runs.", "",
              "| model | weights read / token | KV cache read / token (mean) | smelt Vulkan tg (tokens/s) | "
-             "GB/s | of peak |" + (" smelt CPU tg |" if a.cpu_threads else "") +
+             "GB/s | of peak |" + (f" smelt Vulkan pp{a.pp} |" if a.pp else "") + (" smelt CPU tg |" if a.cpu_threads else "") +
              (" llama.cpp tg | smelt / llama.cpp |" if a.llama_bench else ""),
-             "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if a.cpu_threads else "") +
+             "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if a.pp else "") + (" ---: |" if a.cpu_threads else "") +
              (" ---: | ---: |" if a.llama_bench else "")]
     for r in rows:
         frac = f"{100 * r['frac']:.1f}%" if r["frac"] is not None else "?"
         s = (f"| {r['model']} | {r['weights_mib']:.1f} MiB | {r['kv_mib']:.2f} MiB | {r['tg']:.1f} | {r['gbs']:.0f} | "
              f"{frac} |")
+        if a.pp:
+            s += f" {r['pp']:.0f} |"
         if a.cpu_threads:
             s += f" {r['cpu_tg']:.1f} ({a.cpu_threads} threads) |"
         if a.llama_bench:
