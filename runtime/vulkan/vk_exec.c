@@ -18,7 +18,8 @@
  * At each run a segment's bindings and group counts are computed from the
  * bound sizes and addresses; when they equal those it was recorded with,
  * the command buffer is submitted again as it is, otherwise the descriptor
- * sets are rewritten and it is recorded again. CPU steps run through
+ * sets that changed are rewritten and it is recorded again (an LLM's decode
+ * steps: the KV cache's bindings grow every step). CPU steps run through
  * rt_exec_step, after the previous segment's fence.
  */
 #include <stdio.h>
@@ -414,6 +415,8 @@ static int signature(rt_vk_exec *x, const vk_seg *g, char *err, size_t n) {
 static int record(rt_vk_exec *x, vk_seg *g, char *err, size_t n) {
     rt_vk *vk = x->vk;
     uint32_t k = 0;
+    bool was = g->recorded; /* g->sig holds what the descriptor sets hold */
+    g->recorded = false;    /* until this recording is complete */
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     VkResult r = vk->fn.vkResetCommandBuffer(g->cb, 0);
     if (r == VK_SUCCESS) r = vk->fn.vkBeginCommandBuffer(g->cb, &bi);
@@ -427,6 +430,7 @@ static int record(rt_vk_exec *x, vk_seg *g, char *err, size_t n) {
         VkWriteDescriptorSet ws = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = st->set,
                                    .descriptorCount = st->n_bind, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                    .pBufferInfo = bis};
+        bool same = was; /* the step's descriptors as recorded last time: not rewritten */
         for (uint32_t i = 0; i < st->n_bind; i++, k++) {
             vk_buf *b = buf_by_gen(x, x->cur[k].gen);
             if (!b) {
@@ -434,8 +438,10 @@ static int record(rt_vk_exec *x, vk_seg *g, char *err, size_t n) {
                 return -1;
             }
             bis[i] = (VkDescriptorBufferInfo){b->buf, x->cur[k].offset, x->cur[k].range};
+            same = same && g->sig[k].gen == x->cur[k].gen && g->sig[k].offset == x->cur[k].offset &&
+                   g->sig[k].range == x->cur[k].range;
         }
-        vk->fn.vkUpdateDescriptorSets(vk->device, 1, &ws, 0, NULL);
+        if (!same) vk->fn.vkUpdateDescriptorSets(vk->device, 1, &ws, 0, NULL);
         uint32_t gx = (uint32_t)x->cur[k].offset, gy = (uint32_t)x->cur[k].range;
         k++;
         if (x->queries)
