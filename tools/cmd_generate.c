@@ -11,7 +11,8 @@
  * generator's session (the SPIR-V the artifact carries; a GGUF file is
  * compiled with it), or on the CPU, said on stderr, without a device.
  * --ignore-eos (benchmarks: always n tokens) does not stop at the end of
- * generation and prints ids, not text. */
+ * generation and prints ids, not text; --profile (vulkan) prints the device
+ * time of each dispatch of the last step on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,7 @@ static int generate(const gen_opts *go, diag *d) {
             st.prompt_ms > 0 ? 1000.0 * (double)st.n_prompt / st.prompt_ms : 0.0);
     fprintf(stderr, "generation: %lld tokens, %lld decode steps in %.1f ms, %.2f tokens/s\n", (long long)st.n_gen,
             (long long)st.n_decode, st.gen_ms, st.gen_ms > 0 ? 1000.0 * (double)st.n_decode / st.gen_ms : 0.0);
+    if (x && go->vk.profile) cli_vk_print_profile(stderr, x, rt_gen_session(g)); /* the last decode step */
     rc = 0;
 done:
     free(ids);
@@ -198,6 +200,7 @@ int cli_generate(int argc, char **argv) {
         double v;
         if (!strcmp(a, "--chat")) { go.chat = 1; continue; }
         if (!strcmp(a, "--print-ids")) { go.print_ids = 1; continue; }
+        if (!strcmp(a, "--profile")) { go.vk.profile = 1; continue; }
         if (!strcmp(a, "--ignore-eos")) { go.ignore_eos = go.print_ids = 1; continue; } /* for benchmarks */
         if (a[0] != '-') {
             if (go.model) return cli_usage_error(&verb_run, "more than one model given");
@@ -233,6 +236,7 @@ int cli_generate(int argc, char **argv) {
     if (!go.vulkan && strcmp(target, "cpu"))
         return cli_usage_error(&verb_run, "generation runs on --target cpu or vulkan, not '%s'", target);
     if (go.vk.device >= 0 && !go.vulkan) return cli_usage_error(&verb_run, "--device needs --target vulkan");
+    if (go.vk.profile && !go.vulkan) return cli_usage_error(&verb_run, "with --prompt, --profile needs --target vulkan");
     diag d;
     diag_init(&d);
     return generate(&go, &d) ? cli_fail(&d) : EXIT_OK;

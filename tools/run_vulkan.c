@@ -12,6 +12,7 @@
 #include "artifact.h"
 #include "codegen/spirv/spv.h"
 #include "run_vulkan.h"
+#include "runtime/rt_session.h"
 #include "runtime/vulkan/vk.h"
 
 /* What the device offers; contractions are tiled on GPUs, or as
@@ -23,18 +24,16 @@ static void features_of(const rt_vk_device_info *i, spv_features *f) {
                         .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0};
 }
 
-/* Each dispatch's time (p, when given, names the kernels). */
-static void print_profile(const rt_vk_exec *x, const kir_program *p) {
+void cli_vk_print_profile(FILE *f, const rt_vk_exec *x, const smelt_session *s) {
     uint32_t n;
     const rt_vk_profile *pr = rt_vk_last_profile(x, &n);
     double total = 0;
-    printf("profile (device time of each dispatch in the last run):\n");
+    fprintf(f, "profile (device time of each dispatch in the last run):\n");
     for (uint32_t i = 0; i < n; i++) {
-        const char *name = p && p->kernels[pr[i].step].name ? p->kernels[pr[i].step].name : "";
-        printf("  %9.3f ms  step %u  %s\n", pr[i].ms, pr[i].step, name);
+        fprintf(f, "  %9.3f ms  step %u  %s\n", pr[i].ms, pr[i].step, s->man->steps[pr[i].step].node);
         total += pr[i].ms;
     }
-    printf("  %9.3f ms  total on the device, %u dispatches\n", total, n);
+    fprintf(f, "  %9.3f ms  total on the device, %u dispatches\n", total, n);
 }
 
 int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, const cli_vk_opts *vo, int threads,
@@ -75,7 +74,7 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
         goto done;
     }
     rc = cli_run_session(s, m, in, repeat, -1, outdir, d);
-    if (rc == 0 && vo->profile) print_profile(x, p);
+    if (rc == 0 && vo->profile) cli_vk_print_profile(stdout, x, s);
 done:
     smelt_session_free(s);
     rt_vk_exec_free(x);
@@ -121,7 +120,7 @@ int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_v
     }
     if (on == 0) {
         rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
-        if (rc == 0 && vo->profile) print_profile(x, NULL);
+        if (rc == 0 && vo->profile) cli_vk_print_profile(stdout, x, s);
     }
     smelt_session_free(s);
     rt_vk_exec_free(x);

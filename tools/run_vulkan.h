@@ -2,6 +2,8 @@
 #ifndef SMELT_TOOLS_RUN_VULKAN_H
 #define SMELT_TOOLS_RUN_VULKAN_H
 
+#include <stdio.h>
+
 #include "ir/interp.h"
 #include "ir/kir.h"
 
@@ -31,5 +33,8 @@ typedef struct smelt_session smelt_session;
 typedef struct rt_vk rt_vk;
 typedef struct rt_vk_exec rt_vk_exec;
 int cli_vk_attach_session(smelt_session *s, const cli_vk_opts *vo, rt_vk **vk, rt_vk_exec **x, diag *d);
+/* The device time of each dispatch of s's last run (attached with
+ * vo->profile), named by the manifest's nodes, and their total. */
+void cli_vk_print_profile(FILE *f, const rt_vk_exec *x, const smelt_session *s);
 
 #endif

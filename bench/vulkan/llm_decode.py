@@ -7,7 +7,7 @@ the same GGUF files in the same run.
 
   python3 bench/vulkan/llm_decode.py --smelt build/smelt --work /tmp/ld \\
       [--gguf .cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf ...] [--tg 128] [--prompt 16]
-      [--runs 3] [--pp 512] [--peak-gbs 3350] [--llama-bench /path/llama-bench] [--cpu-threads 16] [--out T.md]
+      [--runs 3] [--pp 512] [--profile] [--peak-gbs 3350] [--llama-bench /path/llama-bench] [--cpu-threads 16] [--out T.md]
 
 Self-contained (python3 and the smelt binary; no numpy, no gguf package):
 each GGUF is compiled with `smelt compile --target cpu,vulkan` (LLVM's
@@ -27,6 +27,10 @@ llama.cpp's --cache-type f32; llama.cpp's default is f16). Bandwidth
 fraction = tg x bytes / peak. The peak comes from --peak-gbs, else from
 the device name `smelt devices` prints (H100 SXM / HBM3 3350 GB/s, H100
 PCIe 2000, H200 4800; unknown: not computed).
+
+--profile: one more run with `--profile`: the device time of the last
+decode step's dispatches, summed by kind (the node name without its
+"blk.N." layer prefix), the 12 largest, against the step's wall time.
 
 llama-bench (--llama-bench): `llama-bench -m GGUF -p 0 -n TG -ngl 99 -r
 RUNS -o json`, its avg_ts as tg; the table gives smelt / llama.cpp.
@@ -149,6 +153,19 @@ def smelt_tg(a, so, vulkan, threads=None, pp=0):
     return statistics.median(rates), on
 
 
+def smelt_profile(a, so):
+    """The last decode step's device time per kind of dispatch (ms), and in all."""
+    ids = ",".join(str(i % 200 + 1) for i in range(a.prompt))
+    out = run([a.smelt, "run", so, "--prompt-ids", ids, "--ignore-eos", "-n", str(a.tg + 1), "--temp", "0", "--ctx",
+               str(a.prompt + a.tg + 8), "--target", "vulkan", "--profile"])
+    kinds, total = {}, 0.0
+    for m in re.finditer(r"^[ \t]+([0-9.]+) ms[ \t]+step \d+[ \t]*(\S*)[ \t]*$", out, re.M):
+        k = re.sub(r"^blk\.\d+\.", "", m.group(2))
+        kinds[k] = kinds.get(k, 0.0) + float(m.group(1))
+        total += float(m.group(1))
+    return sorted(kinds.items(), key=lambda kv: -kv[1])[:12], total
+
+
 def llama_tg(a, gguf):
     out = run([a.llama_bench, "-m", gguf, "-p", "0", "-n", str(a.tg), "-ngl", "99", "-r", str(a.runs), "-o", "json"])
     res = json.loads(out[out.index("["):out.rindex("]") + 1])
@@ -164,6 +181,7 @@ def main():
     ap.add_argument("--prompt", type=int, default=16)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--pp", type=int, default=512)
+    ap.add_argument("--profile", action="store_true")
     ap.add_argument("--peak-gbs", type=float, default=0)
     ap.add_argument("--llama-bench")
     ap.add_argument("--cpu-threads", type=int, default=0)
@@ -188,6 +206,8 @@ def main():
         row["frac"] = row["gbs"] / peak if peak else None
         if a.pp:
             row["pp"], _ = smelt_tg(a, so, True, pp=a.pp)
+        if a.profile:
+            row["profile"], row["device_ms"] = smelt_profile(a, so)
         if a.cpu_threads:
             row["cpu_tg"], _ = smelt_tg(a, so, False, a.cpu_threads)
         if a.llama_bench:
@@ -212,6 +232,11 @@ def main():
         if a.llama_bench:
             s += f" {r['llama_tg']:.1f} ({r['llama_backend']}) | {r['tg'] / r['llama_tg']:.2f}x |"
         lines.append(s)
+    for r in rows:
+        if "profile" in r:
+            lines += ["", f"{r['model']}: the last decode step's dispatches, {r['device_ms']:.3f} ms on the device "
+                      f"against {1000 / r['tg']:.3f} ms per decode step:", "", "| dispatches | ms |", "| --- | ---: |"]
+            lines += [f"| {k or '?'} | {v:.3f} |" for k, v in r["profile"]]
     lines += ["", "Steps on the device: " + "; ".join(f"{r['model']}: {r['on']}" for r in rows),
               "Command: " + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])]
     text = "\n".join(lines) + "\n"
