@@ -30,8 +30,8 @@ Q8_0 and Q4_0, compiled with `smelt compile --target cpu,vulkan`:
            SPIR-V) gives what the artifact gives.
   nodev    without a Vulkan device (VK_ICD_FILENAMES pointing nowhere) the
            artifact runs on the CPU, says so on stderr, and gives the CPU
-           path's tokens; a device number that does not exist is an error
-           (exit 1) naming it.
+           path's tokens; a device number that does not exist, and an
+           artifact compiled without SPIR-V, are errors (exit 1) that say so.
 """
 import json
 import os
@@ -110,6 +110,12 @@ def one(arch, t, tmp):
                            capture_output=True, text=True)
         cg.check(p.returncode == 1 and "no Vulkan device 99" in p.stderr,
                  f"{name} --device 99: rc {p.returncode}, stderr {p.stderr.strip()!r}")
+        plain = os.path.join(tmp, "plain.so")
+        cg.run(["compile", path, "-o", plain])
+        p = subprocess.run([cg.SMELT, "run", plain, "--prompt-ids", "1,2", "-n", "2"] + VK, capture_output=True,
+                           text=True)
+        cg.check(p.returncode == 1 and "was not compiled for Vulkan" in p.stderr,
+                 f"{name} artifact without SPIR-V: rc {p.returncode}, stderr {p.stderr.strip()!r}")
         got_cpu, err = greedy(so, g["prompt"], env)
         cg.check(got_cpu == want and "running on the CPU" in err,
                  f"{name} nodev: {got_cpu} (llama.cpp {want}), stderr {err.strip()!r}")
