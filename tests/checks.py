@@ -1,12 +1,13 @@
 """tests/checks.py — pass/fail counting for the Python test suites: each
-check that fails prints `FAIL what`; summary() prints the suite's
-`NAME: N passed, N failed` line (tests/run.sh reads it) and returns the
-exit code. New suites import this instead of defining their own check()."""
+check that fails prints `FAIL what`, skip() counts (and prints) a check
+that cannot run here; summary() prints the suite's `NAME: N passed,
+N failed[, N skipped]` line (tests/run.sh reads it) and returns the exit
+code. New suites import this instead of defining their own check()."""
 
 
 class Checks:
     def __init__(self):
-        self.passed = self.failed = 0
+        self.passed = self.failed = self.skipped = 0
 
     def __call__(self, ok, what):
         if ok:
@@ -16,6 +17,11 @@ class Checks:
             print(f"FAIL {what}")
         return ok
 
+    def skip(self, what, n=1):
+        self.skipped += n
+        print(f"SKIP {what}")
+
     def summary(self, name):
-        print(f"{name}: {self.passed} passed, {self.failed} failed")
+        tail = f", {self.skipped} skipped" if self.skipped else ""
+        print(f"{name}: {self.passed} passed, {self.failed} failed{tail}")
         return 1 if self.failed else 0
