@@ -27,7 +27,7 @@
 #include "codegen/spirv/spv_internal.h"
 
 #define WG 64   /* invocations per workgroup */
-#define ROWS 4  /* rows of W per workgroup */
+#define ROWS 4  /* rows of W, and of x, per workgroup */
 #define MAX_SETS 4
 
 enum { OpArrayLength = 68, OpCompositeConstruct = 80, OpVectorTimesScalar = 142, OpDot = 148, OpTypeArray = 28,
