@@ -188,8 +188,9 @@ def main():
     ap.add_argument("--out")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    dev = run([a.smelt, "devices"]).strip().splitlines()
-    dev_name = dev[0].split(": ", 1)[-1] if dev else "?"
+    dev = [ln for ln in run([a.smelt, "devices"]).splitlines() if re.match(r"\d+: ", ln)]
+    gpu = [ln for ln in dev if "(discrete" in ln or "(integrated" in ln]  # what --target vulkan picks
+    dev_name = (gpu or dev or ["?"])[0].split(": ", 1)[-1]
     peak, peak_src = a.peak_gbs, "--peak-gbs"
     if not peak:
         peak, peak_src = next(((p, f"{k} (from the device name)") for k, p in PEAKS if k in dev_name), (0, "unknown"))
