@@ -243,9 +243,11 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
                                    .pCode = m->words};
     VkResult r = vk->fn.vkCreateShaderModule(vk->device, &si, NULL, &st->mod);
     if (r != VK_SUCCESS) return errv(err, n, "shader module", r);
-    VkDescriptorSetLayoutBinding lb[64];
-    if (st->n_bind > 64) {
-        snprintf(err, n, "node %s: more than 62 buffers", ms->node);
+    /* a step binds as many buffers as its kernel reads (the device's limit
+     * was checked when the module was made or attached) */
+    VkDescriptorSetLayoutBinding *lb = calloc(st->n_bind, sizeof *lb);
+    if (!lb) {
+        snprintf(err, n, "node %s: out of memory", ms->node);
         return -1;
     }
     for (uint32_t i = 0; i < st->n_bind; i++)
@@ -253,8 +255,9 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
                                                .descriptorCount = 1, .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo li = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                           .bindingCount = st->n_bind, .pBindings = lb};
-    if ((r = vk->fn.vkCreateDescriptorSetLayout(vk->device, &li, NULL, &st->dsl)) != VK_SUCCESS)
-        return errv(err, n, "descriptor set layout", r);
+    r = vk->fn.vkCreateDescriptorSetLayout(vk->device, &li, NULL, &st->dsl);
+    free(lb);
+    if (r != VK_SUCCESS) return errv(err, n, "descriptor set layout", r);
     VkPipelineLayoutCreateInfo pli = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1,
                                       .pSetLayouts = &st->dsl};
     if ((r = vk->fn.vkCreatePipelineLayout(vk->device, &pli, NULL, &st->layout)) != VK_SUCCESS)
