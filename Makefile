@@ -122,7 +122,7 @@ $(BUILD)/tests/test_cg_llvm: tests/unit/test_cg_llvm.c $(call obj,$(TEST_SUPPORT
 	$(CC) $(CFLAGS) -isystem $(LLVM_INCDIR) $(LDFLAGS) $< $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt.a $(LDLIBS) -o $@
 
 # The SPIR-V backend's test builds artifacts and runs them with the CLI's helpers.
-$(BUILD)/tests/test_spirv: tests/unit/test_spirv.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/artifact.o $(BUILD)/obj/tools/step_profile.o $(BUILD)/obj/tools/calibrate.o $(BUILD)/obj/tools/dir_list.o $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
+$(BUILD)/tests/test_spirv $(BUILD)/tests/test_spirv_ggml: $(BUILD)/tests/%: tests/unit/%.c $(call obj,$(TEST_SUPPORT)) $(BUILD)/obj/tools/artifact.o $(BUILD)/obj/tools/step_profile.o $(BUILD)/obj/tools/calibrate.o $(BUILD)/obj/tools/dir_list.o $(BUILD)/obj/tools/tensor_io.o $(BUILD)/libsmelt.a $(BUILD)/libsmeltrt_vk.a $(BUILD)/libsmeltrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -o $@
 

@@ -21,6 +21,9 @@ struct rt_gen {
     int n_caches, logits_out;
     gen_cache *c;
     int64_t *tok64;     /* n_ctx */
+    rt_gen_memory mem;  /* alloc NULL: the caches are calloc'd, the logits the session's */
+    float *logits;      /* with mem: logits_rows rows of n_vocab */
+    int64_t logits_rows;
 };
 
 static int find_output(smelt_model *m, const char *name) {
@@ -110,12 +113,45 @@ int rt_gen_new(smelt_model *m, int threads, int64_t n_ctx, rt_gen **out, char *e
 void rt_gen_free(rt_gen *g) {
     if (!g) return;
     smelt_session_free(g->s);
-    for (int i = 0; g->c && i < g->n_caches; i++) free(g->c[i].data);
+    for (int i = 0; g->c && i < g->n_caches; i++)
+        if (g->mem.alloc) g->mem.release(g->mem.ctx, g->c[i].data);
+        else free(g->c[i].data);
+    if (g->mem.alloc) g->mem.release(g->mem.ctx, g->logits);
     free(g->c);
     free(g->tok64);
     free(g);
 }
 
+smelt_session *rt_gen_session(rt_gen *g) { return g->s; }
+
+int rt_gen_set_memory(rt_gen *g, const rt_gen_memory *mem, char *err, size_t err_size) {
+    uint64_t bytes = (uint64_t)g->n_ctx * (uint64_t)g->row * sizeof(float);
+    for (int i = 0; i < g->n_caches; i++) {
+        float *d = mem->alloc(mem->ctx, bytes, false);
+        if (!d) return fail(err, err_size, "model", "out of memory for the KV cache");
+        if (g->mem.alloc) g->mem.release(g->mem.ctx, g->c[i].data);
+        else free(g->c[i].data);
+        g->c[i].data = d;
+    }
+    if (g->mem.alloc) g->mem.release(g->mem.ctx, g->logits);
+    g->mem = *mem;
+    g->logits = NULL;
+    g->logits_rows = 0;
+    g->past = 0;
+    return 0;
+}
+
+/* With another executor's memory: the logits of n tokens there. */
+static int bind_logits(rt_gen *g, int64_t n, char *err, size_t err_size) {
+    if (n > g->logits_rows) {
+        g->mem.release(g->mem.ctx, g->logits);
+        g->logits_rows = 0;
+        if (!(g->logits = g->mem.alloc(g->mem.ctx, (uint64_t)(n * g->n_vocab) * sizeof(float), true)))
+            return fail(err, err_size, "model", "out of memory for the logits");
+        g->logits_rows = n;
+    }
+    return smelt_set_output(g->s, g->logits_out, g->logits, (size_t)(n * g->n_vocab) * sizeof(float), err, err_size);
+}
 void rt_gen_reset(rt_gen *g) { g->past = 0; }
 int64_t rt_gen_pos(const rt_gen *g) { return g->past; }
 int64_t rt_gen_n_vocab(const rt_gen *g) { return g->n_vocab; }
@@ -142,6 +178,7 @@ int rt_gen_eval(rt_gen *g, const int32_t *tokens, int64_t n, const float **logit
                              err_size))
             return -1;
     }
+    if (g->mem.alloc && bind_logits(g, n, err, err_size)) return -1;
     if (smelt_run(g->s, err, err_size)) return -1;
     const void *data;
     int64_t shape[16];

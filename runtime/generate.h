@@ -7,12 +7,14 @@
  * The cache is one array per input cache_k.L / cache_v.L of n_ctx rows of
  * kv_heads * head floats. A step binds input L to its first `past` rows and
  * output k.L / v.L to the rows past .. past+n-1, so the graph writes the new
- * keys and values in place: nothing is copied between steps, and a decode
+ * keys and values in place: nothing is copied between steps (another
+ * executor's memory can hold them: rt_gen_set_memory), and a decode
  * step costs one pass over the weights plus attention over past+1 keys.
  */
 #ifndef SMELT_RT_GENERATE_H
 #define SMELT_RT_GENERATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +28,20 @@ typedef struct rt_gen rt_gen;
  * outputs) with a context of n_ctx positions. */
 int rt_gen_new(smelt_model *m, int threads, int64_t n_ctx, rt_gen **out, char *err, size_t err_size);
 void rt_gen_free(rt_gen *g);
+/* The session the steps run on (to attach another executor, such as
+ * runtime/vulkan's, before the first step; free g before that executor). */
+smelt_session *rt_gen_session(rt_gen *g);
+/* Memory of another executor for the KV cache and the logits, so that its
+ * device reads and writes them in place (runtime/vulkan's
+ * rt_vk_host_alloc): alloc(ctx, bytes, host_reads) (host_reads: the
+ * logits, which the sampler reads), release(ctx, p). Call before the first
+ * step; the cache is emptied. */
+typedef struct rt_gen_memory {
+    void *ctx;
+    void *(*alloc)(void *ctx, uint64_t bytes, bool host_reads);
+    void (*release)(void *ctx, void *p);
+} rt_gen_memory;
+int rt_gen_set_memory(rt_gen *g, const rt_gen_memory *mem, char *err, size_t err_size);
 /* Forget the cache (position 0). */
 void rt_gen_reset(rt_gen *g);
 int64_t rt_gen_pos(const rt_gen *g);

@@ -4,7 +4,8 @@
 # Each suite is a program that ends with a line `NAME: N passed, N failed
 # [, N skipped]`; this script runs them all (C unit tests from BUILD/tests,
 # then the script suites under tests/*/run_*.sh with BUILD passed on),
-# sums the counts, and ends with `N passed, N failed, N skipped`. A suite
+# prints each suite's line with its wall time in seconds, sums the counts,
+# and ends with `N passed, N failed, N skipped`. A suite
 # that crashes or prints no summary counts as one failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -16,8 +17,10 @@ mkdir -p tests/out
 run_suite() { # name, command...
   local name=$1; shift
   local log="tests/out/$name.log"
+  local t0=$SECONDS
   "$@" > "$log" 2>&1
   local rc=$?
+  local took=$((SECONDS - t0))
   local line
   line=$(grep -E '^[A-Za-z0-9_./-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
   if [ -z "$line" ]; then
@@ -33,7 +36,7 @@ run_suite() { # name, command...
   grep -q skipped <<<"$line" && s=$(sed -E 's/.*, ([0-9]+) skipped.*/\1/' <<<"$line")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  echo "$line"
+  echo "$line  [${took}s]"
   if [ "$f" -ne 0 ]; then grep -E '^FAIL' "$log" | head -n 30 | sed 's/^/    /'; fi
 }
 

@@ -25,6 +25,11 @@ int cli_run_passes(ir_graph *g, const pass_options *popts, diag *d);
 int cli_build_artifact(kir_program *p, const cg_options *o, cli_emit emit, const char *model, cg_bytes *main,
                        cg_bytes *header, diag *d);
 
+/* The artifact's "vulkan" section (docs/artifact.md): every kernel's SPIR-V
+ * compiled for all features (cmd_compile.c); *data and *json malloc'd, for
+ * the caller to free after building. */
+int cli_spirv_section(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d);
+
 /* Load a shared object held in memory: written to a temporary file in
  * $TMPDIR, loaded with smelt_load, removed. name is for messages. */
 int cli_load_shared(const cg_bytes *so, const char *name, smelt_model **m, diag *d);

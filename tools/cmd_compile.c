@@ -130,10 +130,10 @@ static int parse_targets(const char *list, char *buf, size_t size, const char **
     return 0;
 }
 
-/* The SPIR-V of every kernel that has one, for the artifact (a section);
- * contractions of f16 operands also as cooperative-matrix GEMMs, chosen at
- * load time where the device has them. */
-static int spirv_extra(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
+/* The SPIR-V of every kernel that has one, for the artifact (a section;
+ * artifact.h); contractions of f16 operands also as cooperative-matrix
+ * GEMMs, chosen at load time where the device has them. */
+int cli_spirv_section(const kir_program *p, cg_extra *x, unsigned char **data, char **json, diag *d) {
     spv_features f;
     spv_features_all(&f);
     const char *tile = getenv("SMELT_VK_TILE"); /* contractions tiled unless 0 (for comparisons) */
@@ -262,7 +262,7 @@ static int run_compile(int argc, char **argv) {
     if (g && !cli_lower_graph(g, &popts, 1, &p, &d)) {
         o.shared_weights = vulkan; /* the SPIR-V kernels read the constants */
         if (spirv_asm) rc = write_spirv_asm(p, model, out, &d);
-        else if (vulkan && spirv_extra(p, &extras[o.n_extras++], &xdata, &xjson, &d)) rc = -1;
+        else if (vulkan && cli_spirv_section(p, &extras[o.n_extras++], &xdata, &xjson, &d)) rc = -1;
         else if ((o.n_extras += gguf && gen_tokenizer_section(model, &extras[o.n_extras], &tdata),
                   !cli_build_artifact(p, &o, emit, model, &main, &header, &d)))
             rc = write_outputs(out, emit, &main, &header, &d);

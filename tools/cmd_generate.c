@@ -6,7 +6,13 @@
  * For tests, --prompt-ids gives the prompt as token ids, --print-ids prints
  * the generated ids, and --eval-ids IDS --logits-out F.npy writes the logits
  * of every position of IDS run through the decode path (the prompt-ids at
- * once, then one token per step) instead of generating. */
+ * once, then one token per step) instead of generating. --target vulkan
+ * [--device N] runs the steps with the Vulkan executor attached to the
+ * generator's session (the SPIR-V the artifact carries; a GGUF file is
+ * compiled with it), or on the CPU, said on stderr, without a device.
+ * --ignore-eos (benchmarks: always n tokens) does not stop at the end of
+ * generation and prints ids, not text; --profile (vulkan) prints the device
+ * time of each dispatch of the last step on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +26,16 @@
 #include "runtime/chat_template.h"
 #include "runtime/generate.h"
 #include "runtime/npy.h"
+#include "runtime/vulkan/vk.h"
+#include "run_vulkan.h"
 
 extern const cli_verb verb_run;
 
 typedef struct gen_opts {
     const char *model, *prompt, *prompt_ids, *eval_ids, *logits_out;
     int64_t n_predict, n_ctx;
-    int threads, chat, print_ids;
+    int threads, chat, print_ids, vulkan, ignore_eos;
+    cli_vk_opts vk;
     rt_sampler_params sp;
 } gen_opts;
 
@@ -89,6 +98,11 @@ static int prompt_tokens(const gen_opts *go, const gen_model *gm, int32_t **ids,
     return *n > 0 ? 0 : diag_error(d, "the prompt has no tokens");
 }
 
+/* The generator's KV cache and logits in the Vulkan executor's memory,
+ * bound in place (rt_gen_set_memory). */
+static void *vk_alloc(void *x, uint64_t bytes, bool host_reads) { return rt_vk_host_alloc(x, bytes, host_reads); }
+static void vk_release(void *x, void *p) { rt_vk_host_free(x, p); }
+
 /* --eval-ids: the logits of every position, as a .npy [n, vocab]. */
 static int eval_logits(rt_gen *g, const int32_t *pre, int64_t n_pre, const gen_opts *go, diag *d) {
     int32_t *ids;
@@ -118,13 +132,20 @@ static int eval_logits(rt_gen *g, const int32_t *pre, int64_t n_pre, const gen_o
 
 static int generate(const gen_opts *go, diag *d) {
     gen_model gm;
-    if (gen_model_open(go->model, &gm, d)) return -1;
+    if (gen_model_open(go->model, go->vulkan, &gm, d)) return -1;
     rt_gen *g = NULL;
+    rt_vk *vk = NULL;
+    rt_vk_exec *x = NULL;
     int32_t *ids = NULL, *out = NULL;
     int64_t n = 0;
     char err[1024];
     int rc = -1;
     if (rt_gen_new(gm.m, go->threads, go->n_ctx, &g, err, sizeof err)) {
+        diag_error(d, "%s: %s", go->model, err);
+        goto done;
+    }
+    if (go->vulkan && cli_vk_attach_session(rt_gen_session(g), &go->vk, &vk, &x, d) < 0) goto done;
+    if (x && rt_gen_set_memory(g, &(rt_gen_memory){x, vk_alloc, vk_release}, err, sizeof err)) {
         diag_error(d, "%s: %s", go->model, err);
         goto done;
     }
@@ -138,7 +159,7 @@ static int generate(const gen_opts *go, diag *d) {
         goto done;
     }
     rt_gen_stats st;
-    if (rt_generate(g, gm.tok, ids, n, &go->sp, go->n_predict, go->print_ids ? NULL : emit_text, NULL, out, &st, err,
+    if (rt_generate(g, go->ignore_eos ? NULL : gm.tok, ids, n, &go->sp, go->n_predict, go->print_ids ? NULL : emit_text, NULL, out, &st, err,
                     sizeof err)) {
         diag_error(d, "%s: %s", go->model, err);
         goto done;
@@ -152,11 +173,14 @@ static int generate(const gen_opts *go, diag *d) {
             st.prompt_ms > 0 ? 1000.0 * (double)st.n_prompt / st.prompt_ms : 0.0);
     fprintf(stderr, "generation: %lld tokens, %lld decode steps in %.1f ms, %.2f tokens/s\n", (long long)st.n_gen,
             (long long)st.n_decode, st.gen_ms, st.gen_ms > 0 ? 1000.0 * (double)st.n_decode / st.gen_ms : 0.0);
+    if (x && go->vk.profile) cli_vk_print_profile(stderr, x, rt_gen_session(g)); /* the last decode step */
     rc = 0;
 done:
     free(ids);
     free(out);
-    rt_gen_free(g);
+    rt_gen_free(g); /* the session before its executor */
+    rt_vk_exec_free(x);
+    rt_vk_close(vk);
     gen_model_close(&gm);
     return rc;
 }
@@ -168,13 +192,16 @@ static int num(const char *s, double lo, double hi, double *v) {
 }
 
 int cli_generate(int argc, char **argv) {
-    gen_opts go = {.n_predict = 128, .n_ctx = 0};
+    gen_opts go = {.n_predict = 128, .n_ctx = 0, .vk = {-1, 0, 0}};
+    const char *target = "cpu";
     rt_sampler_defaults(&go.sp);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         double v;
         if (!strcmp(a, "--chat")) { go.chat = 1; continue; }
         if (!strcmp(a, "--print-ids")) { go.print_ids = 1; continue; }
+        if (!strcmp(a, "--profile")) { go.vk.profile = 1; continue; }
+        if (!strcmp(a, "--ignore-eos")) { go.ignore_eos = go.print_ids = 1; continue; } /* for benchmarks */
         if (a[0] != '-') {
             if (go.model) return cli_usage_error(&verb_run, "more than one model given");
             go.model = a;
@@ -185,6 +212,8 @@ int cli_generate(int argc, char **argv) {
         if (!strcmp(a, "--prompt")) go.prompt = s;
         else if (!strcmp(a, "--prompt-ids")) go.prompt_ids = s;
         else if (!strcmp(a, "--eval-ids")) go.eval_ids = s;
+        else if (!strcmp(a, "--target")) target = s;
+        else if (!strcmp(a, "--device") && !num(s, 0, 1 << 16, &v)) go.vk.device = (int)v;
         else if (!strcmp(a, "--logits-out")) go.logits_out = s;
         else if (!strcmp(a, "-n") && !num(s, 0, 1 << 24, &v)) go.n_predict = (int64_t)v;
         else if (!strcmp(a, "--ctx") && !num(s, 1, 1 << 24, &v)) go.n_ctx = (int64_t)v;
@@ -202,6 +231,12 @@ int cli_generate(int argc, char **argv) {
     if (!go.prompt == !go.prompt_ids) return cli_usage_error(&verb_run, "give one of --prompt TEXT, --prompt-ids IDS");
     if (!go.eval_ids != !go.logits_out) return cli_usage_error(&verb_run, "--eval-ids and --logits-out go together");
     if (!go.n_ctx) go.n_ctx = 2048;
+    go.vulkan = !strcmp(target, "vulkan");
+    go.vk.verbose = getenv("SMELT_VK_VERBOSE") != NULL;
+    if (!go.vulkan && strcmp(target, "cpu"))
+        return cli_usage_error(&verb_run, "generation runs on --target cpu or vulkan, not '%s'", target);
+    if (go.vk.device >= 0 && !go.vulkan) return cli_usage_error(&verb_run, "--device needs --target vulkan");
+    if (go.vk.profile && !go.vulkan) return cli_usage_error(&verb_run, "with --prompt, --profile needs --target vulkan");
     diag d;
     diag_init(&d);
     return generate(&go, &d) ? cli_fail(&d) : EXIT_OK;

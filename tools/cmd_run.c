@@ -28,7 +28,8 @@ const cli_verb verb_run = {
     "                 [--no-specialize] [--no-fuse] [--no-opt] [--print-after=PASS] [--print-after-all]\n"
     "                 [--threads N] [--repeat N] [--quantize f16|bf16|int8|q8_0|q4_0|q4_k ...] [--precision f16|bf16] [--device N] [--profile]\n"
     "       smelt run MODEL.gguf|MODEL.so --prompt TEXT [-n N] [--chat] [--temp T] [--top-k K]\n"
-    "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n\n"
+    "                 [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]\n"
+    "                 [--target cpu|vulkan] [--device N] [--profile] [--ignore-eos]\n\n"
     "Runs MODEL on the given inputs and writes each output as OUTDIR/NAME.npy\n"
     "with its exact dtype. Dtypes numpy has no type for (bf16, float8, float4,\n"
     "4- and 2-bit ints) are written one element per '<u2' / '|u1' (float bits)\n"
@@ -61,7 +62,11 @@ const cli_verb verb_run = {
     "prompt and generation speeds. --chat wraps TEXT in the model's chat template.\n"
     "Sampling: --temp (0.8; 0 is greedy), --top-k (40), --top-p (0.95), --min-p (0.05),\n"
     "--repeat-penalty (1, off) over --repeat-last-n (64) tokens, --seed (0). --ctx N:\n"
-    "positions of the KV cache (2048).\n" PASS_ARGS_USAGE,
+    "positions of the KV cache (2048). --target vulkan runs the steps on a Vulkan\n"
+    "device (a GGUF file is compiled with its SPIR-V; an artifact needs\n"
+    "--target cpu,vulkan), on the CPU, said on stderr, without one; --profile\n"
+    "prints each dispatch's device time in the last step. --ignore-eos\n"
+    "(benchmarks) generates all N tokens and prints their ids.\n" PASS_ARGS_USAGE,
     run_run};
 
 #define MAX_INPUTS 256

@@ -1,7 +1,7 @@
 /* gen_model.c — opening a model for generation (gen_model.h). A GGUF file
  * is imported as its generation step (gguf_import_file_kv), compiled for
  * this CPU with its tokenizer section (as `smelt compile` does) and loaded
- * from memory; an artifact is loaded. Either way the tokenizer and chat
+ * from memory (with its SPIR-V for --target vulkan); an artifact is loaded. Either way the tokenizer and chat
  * template come from the loaded model's tokenizer section. */
 #include "gen_model.h"
 
@@ -78,23 +78,28 @@ int gen_tokenizer_open(const char *path, rt_tokenizer **tok, char **chat, diag *
     return rc ? diag_error(d, "%s: the model carries no tokenizer", path) : 0;
 }
 
-static int compile_gguf(const char *path, gen_model *gm, diag *d) {
+static int compile_gguf(const char *path, bool vulkan, gen_model *gm, diag *d) {
     ir_graph *g = gguf_import_file_kv(path, d);
     if (!g) return -1;
     pass_options popts;
     pass_args_init(&popts);
     kir_program *p = NULL;
     const char *slash = strrchr(path, '/');
-    cg_options o = {.opt_level = -1, .pic = 1, .model = slash ? slash + 1 : path};
-    cg_extra tok;
-    unsigned char *tok_data = NULL;
-    if (gen_tokenizer_section(path, &tok, &tok_data)) o.extras = &tok, o.n_extras = 1;
+    cg_options o = {.opt_level = -1, .pic = 1, .model = slash ? slash + 1 : path, .shared_weights = vulkan};
+    cg_extra extras[2]; /* the SPIR-V (vulkan), then the tokenizer, as smelt compile stores them */
+    unsigned char *tok_data = NULL, *spv_data = NULL;
+    char *spv_json = NULL;
+    o.extras = extras;
     cg_bytes so = {0};
     int rc = cli_lower_graph(g, &popts, 1, &p, d);
+    if (rc == 0 && vulkan) rc = cli_spirv_section(p, &extras[o.n_extras++], &spv_data, &spv_json, d);
+    if (rc == 0 && gen_tokenizer_section(path, &extras[o.n_extras], &tok_data)) o.n_extras++;
     if (rc == 0) rc = cli_build_artifact(p, &o, CLI_EMIT_SO, path, &so, NULL, d);
     if (rc == 0) rc = cli_load_shared(&so, path, &gm->m, d);
     cg_bytes_free(&so);
     free(tok_data);
+    free(spv_data);
+    free(spv_json);
     kir_free(p);
     ir_graph_free(g);
     return rc;
@@ -109,11 +114,11 @@ static int load_tokenizer(gen_model *gm, diag *d) {
     return 0;
 }
 
-int gen_model_open(const char *path, gen_model *gm, diag *d) {
+int gen_model_open(const char *path, bool vulkan, gen_model *gm, diag *d) {
     memset(gm, 0, sizeof *gm);
     int rc;
     if (model_detect_format(path) == MODEL_GGUF) {
-        rc = compile_gguf(path, gm, d);
+        rc = compile_gguf(path, vulkan, gm, d);
     } else if (cli_is_elf(path)) {
         char err[2048];
         rc = smelt_load(path, &gm->m, err, sizeof err);

@@ -21,8 +21,9 @@ typedef struct gen_model {
 } gen_model;
 
 /* Both kinds of model take their tokenizer from the compiled step's
- * "tokenizer" section (runtime/tokenizer_blob.h). */
-int gen_model_open(const char *path, gen_model *gm, diag *d);
+ * "tokenizer" section (runtime/tokenizer_blob.h). vulkan: a GGUF file's
+ * step is compiled with its "vulkan" section too (as --target cpu,vulkan). */
+int gen_model_open(const char *path, bool vulkan, gen_model *gm, diag *d);
 void gen_model_close(gen_model *gm);
 
 /* The "tokenizer" section of GGUF file path (its vocabulary and chat

@@ -12,6 +12,7 @@
 #include "artifact.h"
 #include "codegen/spirv/spv.h"
 #include "run_vulkan.h"
+#include "runtime/rt_session.h"
 #include "runtime/vulkan/vk.h"
 
 /* What the device offers; contractions are tiled on GPUs, or as
@@ -24,18 +25,16 @@ static void features_of(const rt_vk_device_info *i, spv_features *f) {
                         .coop = rt_vk_has_coop(i, 16, 16, 16) && !getenv("SMELT_VK_NO_COOP")};
 }
 
-/* Each dispatch's time (p, when given, names the kernels). */
-static void print_profile(const rt_vk_exec *x, const kir_program *p) {
+void cli_vk_print_profile(FILE *f, const rt_vk_exec *x, const smelt_session *s) {
     uint32_t n;
     const rt_vk_profile *pr = rt_vk_last_profile(x, &n);
     double total = 0;
-    printf("profile (device time of each dispatch in the last run):\n");
+    fprintf(f, "profile (device time of each dispatch in the last run):\n");
     for (uint32_t i = 0; i < n; i++) {
-        const char *name = p && p->kernels[pr[i].step].name ? p->kernels[pr[i].step].name : "";
-        printf("  %9.3f ms  step %u  %s\n", pr[i].ms, pr[i].step, name);
+        fprintf(f, "  %9.3f ms  step %u  %s\n", pr[i].ms, pr[i].step, s->man->steps[pr[i].step].node);
         total += pr[i].ms;
     }
-    printf("  %9.3f ms  total on the device, %u dispatches\n", total, n);
+    fprintf(f, "  %9.3f ms  total on the device, %u dispatches\n", total, n);
 }
 
 int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, const cli_vk_opts *vo, int threads,
@@ -81,7 +80,7 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
         goto done;
     }
     rc = cli_run_session(s, m, in, repeat, -1, outdir, d);
-    if (rc == 0 && vo->profile) print_profile(x, p);
+    if (rc == 0 && vo->profile) cli_vk_print_profile(stdout, x, s);
 done:
     smelt_session_free(s);
     rt_vk_exec_free(x);
@@ -93,26 +92,41 @@ done:
     return rc;
 }
 
+int cli_vk_attach_session(smelt_session *s, const cli_vk_opts *vo, rt_vk **vk, rt_vk_exec **x, diag *d) {
+    char err[2048];
+    uint32_t on = 0;
+    *vk = NULL;
+    *x = NULL;
+    if (rt_vk_open(vo->device, vk, err, sizeof err)) {
+        if (vo->device >= 0) return diag_error(d, "%s", err); /* a device that was asked for by number */
+        fprintf(stderr, "smelt run: %s: running on the CPU\n", err);
+        return 1;
+    }
+    if (rt_vk_attach_artifact(*vk, s, vo->profile, x, &on, err, sizeof err)) {
+        rt_vk_close(*vk);
+        *vk = NULL;
+        return diag_error(d, "%s", err);
+    }
+    if (vo->verbose) fprintf(stderr, "vulkan: %u steps on the device\n", on);
+    return 0;
+}
+
 int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
                             double load_start_ms, const char *outdir, diag *d) {
     char err[2048];
     rt_vk *vk = NULL;
-    if (rt_vk_open(vo->device, &vk, err, sizeof err)) {
-        if (vo->device >= 0) return diag_error(d, "%s", err); /* a device that was asked for by number */
-        fprintf(stderr, "smelt run: %s: running on the CPU\n", err);
-        return cli_run_model(m, in, threads, repeat, vo->profile, load_start_ms, outdir, d);
-    }
     smelt_session *s = NULL;
     rt_vk_exec *x = NULL;
-    uint32_t on = 0;
     int rc = -1;
-    if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err) ||
-        rt_vk_attach_artifact(vk, s, vo->profile, &x, &on, err, sizeof err)) {
-        diag_error(d, "%s", err);
-    } else {
-        if (vo->verbose) fprintf(stderr, "vulkan: %u steps on the device\n", on);
+    if (smelt_session_new(m, &(smelt_options){.threads = threads}, &s, err, sizeof err)) return diag_error(d, "%s", err);
+    int on = cli_vk_attach_session(s, vo, &vk, &x, d);
+    if (on == 1) {
+        smelt_session_free(s);
+        return cli_run_model(m, in, threads, repeat, vo->profile, load_start_ms, outdir, d);
+    }
+    if (on == 0) {
         rc = cli_run_session(s, m, in, repeat, load_start_ms, outdir, d);
-        if (rc == 0 && vo->profile) print_profile(x, NULL);
+        if (rc == 0 && vo->profile) cli_vk_print_profile(stdout, x, s);
     }
     smelt_session_free(s);
     rt_vk_exec_free(x);

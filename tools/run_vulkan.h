@@ -2,6 +2,8 @@
 #ifndef SMELT_TOOLS_RUN_VULKAN_H
 #define SMELT_TOOLS_RUN_VULKAN_H
 
+#include <stdio.h>
+
 #include "ir/interp.h"
 #include "ir/kir.h"
 
@@ -23,5 +25,17 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
 typedef struct smelt_model smelt_model;
 int cli_run_artifact_vulkan(smelt_model *m, const interp_tensor *in, const cli_vk_opts *vo, int threads, int repeat,
                             double load_start_ms, const char *outdir, diag *d);
+
+/* Attach the Vulkan executor with the SPIR-V that s's artifact carries
+ * (device vo->device): 0 attached (*vk, *x: free them after s); 1 no Vulkan
+ * device and none asked for by number: said on stderr, s runs on the CPU;
+ * -1 an error (d). */
+typedef struct smelt_session smelt_session;
+typedef struct rt_vk rt_vk;
+typedef struct rt_vk_exec rt_vk_exec;
+int cli_vk_attach_session(smelt_session *s, const cli_vk_opts *vo, rt_vk **vk, rt_vk_exec **x, diag *d);
+/* The device time of each dispatch of s's last run (attached with
+ * vo->profile), named by the manifest's nodes, and their total. */
+void cli_vk_print_profile(FILE *f, const rt_vk_exec *x, const smelt_session *s);
 
 #endif

@@ -100,10 +100,19 @@ uint32_t spv_extract(spv_ctx *c, uint32_t vec, uint32_t i);
 /* The main function from the streams: entry block (vars, pre, a selection
  * on in_range to `work`, merging at `end`), then body; the entry point. */
 void spv_finish_main(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end, const uint32_t *iface, uint32_t n_iface);
+/* The same for a fixed workgroup size (LocalSize local_size, 1, 1), after
+ * the body's branch to `end`, the end block and the function's end. */
+void spv_end_compute(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end, const uint32_t *iface,
+                     uint32_t n_iface, uint32_t local_size);
 
 /* spv_contraction.c: matched contractions as a shared-memory tiled GEMM */
 bool spv_match_contraction(spv_ctx *c, spv_tiling *t);
 void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep);
+
+/* spv_ggml.c: MatMulGGML with block-format weights dequantized in the
+ * kernel (a ROWS-row tiling of the last output axis) */
+bool spv_ggml_kernel(const kir_kernel *k);
+void spv_emit_ggml(spv_ctx *c, spv_tiling *tile);
 
 /* spv_kernel.c: one loop kernel's module (0, 1 when it cannot be
  * expressed: c->why says why; -1: out of memory) */

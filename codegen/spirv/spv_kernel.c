@@ -294,6 +294,17 @@ void spv_finish_main(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end,
     c->main_fn = main_fn;
 }
 
+void spv_end_compute(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end, const uint32_t *iface,
+                     uint32_t n_iface, uint32_t local_size) {
+    spv_branch(c, end);
+    spv_label(c, end);
+    spv_inst(&c->b, c->cur, SpvOpReturn, NULL, 0);
+    spv_inst(&c->b, c->cur, SpvOpFunctionEnd, NULL, 0);
+    spv_finish_main(c, in_range, work, end, iface, n_iface);
+    uint32_t mode[5] = {c->main_fn, 17 /* LocalSize */, local_size, 1, 1};
+    spv_inst(&c->b, &c->b.modes, SpvOpExecutionMode, mode, 5);
+}
+
 static int emit_main(spv_ctx *c, signed char *dep) {
     const kir_buffer *ob = &c->p->bufs[c->k->out];
     spv_builder *b = &c->b;
@@ -393,8 +404,9 @@ int spv_emit_kernel(const kir_program *p, uint32_t ki, const spv_features *f, sp
     init_types(c);
     c->cur = &c->body;
     if (k->rrank > SPV_MAX_DEPTH - 2) spv_fail(c, "too many reduction axes");
-    if (!c->failed && bind_buffers(c, ki)) goto done;
-    if (!c->failed && f->tiled && spv_match_contraction(c, &out->tile)) spv_emit_tiled(c, &out->tile, dep);
+    if (k->kind == KK_LIB) spv_emit_ggml(c, &out->tile); /* the library kernels spv_ggml.c expresses */
+    else if (!c->failed && bind_buffers(c, ki)) goto done;
+    else if (!c->failed && f->tiled && spv_match_contraction(c, &out->tile)) spv_emit_tiled(c, &out->tile, dep);
     else if (!c->failed) emit_main(c, dep);
     if (c->failed) {
         rc = 1;

@@ -1,7 +1,8 @@
 /* spv_program.c — the SPIR-V modules of a whole kernel program: one per
- * loop kernel the backend can express for the device's features; library
- * kernels and the others are marked to run on the host, with the reason;
- * and the form an artifact carries them in (spv_pack).
+ * loop kernel the backend can express for the device's features and per
+ * MatMulGGML (spv_ggml.c); other library kernels and the rest are marked
+ * to run on the host, with the reason; and the form an artifact carries
+ * them in (spv_pack).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ int spv_compile(const kir_program *p, const spv_features *f, spv_program *out, d
     for (uint32_t i = 0; i < p->n_kernels; i++) {
         const kir_kernel *k = &p->kernels[i];
         spv_kernel *sk = &out->k[i];
-        if (k->kind == KK_LIB) {
+        if (k->kind == KK_LIB && !spv_ggml_kernel(k)) {
             snprintf(sk->why, sizeof sk->why, "library routine %s", k->lib);
             continue;
         }

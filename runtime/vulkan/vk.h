@@ -105,6 +105,16 @@ int rt_vk_attach(rt_vk *vk, smelt_session *s, const rt_vk_module *mods, uint32_t
 int rt_vk_attach_artifact(rt_vk *vk, smelt_session *s, bool profile, rt_vk_exec **out, uint32_t *n_device,
                           char *err, size_t err_size);
 const rt_vk_profile *rt_vk_last_profile(const rt_vk_exec *x, uint32_t *n);
+/* Memory the host addresses and the device reads and writes in place (a
+ * host-visible buffer of its own): a caller array in it, bound as an input
+ * or output of every run (an LLM's KV cache), needs no copy to or from the
+ * device. host_reads: the host reads it after runs (logits): host-cached
+ * memory where the device has it, else device-local where the host can map
+ * that. NULL when out of memory. Freed by rt_vk_host_free or with the
+ * executor; offsets into it are bound in place when they meet the
+ * device's storage-buffer alignment (else mirrored as other caller memory). */
+void *rt_vk_host_alloc(rt_vk_exec *x, uint64_t bytes, bool host_reads);
+void rt_vk_host_free(rt_vk_exec *x, void *p);
 void rt_vk_exec_free(rt_vk_exec *x);
 
 #endif

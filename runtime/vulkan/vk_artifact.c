@@ -70,7 +70,7 @@ int rt_vk_attach_artifact(rt_vk *vk, smelt_session *s, bool profile, rt_vk_exec 
         if (num(e, "step", 0, n_steps - 1.0, &step) || num(e, "offset", 0, (double)room, &off) ||
             num(e, "words", 5, (double)room / 4, &words) || num(e, "tile", 0, 64, &tile) || num(e, "m", -1, 31, &m) ||
             num(e, "n", -1, 31, &n) || num(e, "needs", 0, 65535, &needs) || num(e, "bindings", 1, 1e6, &bindings) ||
-            off % 4 || (uint64_t)off + (uint64_t)words * 4 > room || s->man->steps[step].kernel < 0 ||
+            off % 4 || (uint64_t)off + (uint64_t)words * 4 > room ||
             bindings != 2 + s->man->steps[step].n_in) {
             snprintf(err, err_size, "%s: the manifest's vulkan module %lld is malformed", s->m->name, (long long)count);
             goto done;

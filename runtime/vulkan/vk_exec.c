@@ -9,14 +9,17 @@
  * before each run. Buffers outside both (the caller's inputs and output
  * storage, buffers of data-dependent size on the heap) get a mirror in an
  * "io" buffer, copied in before and out after the dispatches that touch
- * them.
+ * them. Caller arrays bound every run (a KV cache, the logits) can live
+ * in buffers of the executor's instead (rt_vk_host_alloc): bound in
+ * place, no copies.
  *
  * Steps: consecutive device steps form a segment with one command buffer
  * (bind, dispatch, barrier per step, a barrier to the host at the end).
  * At each run a segment's bindings and group counts are computed from the
  * bound sizes and addresses; when they equal those it was recorded with,
  * the command buffer is submitted again as it is, otherwise the descriptor
- * sets are rewritten and it is recorded again. CPU steps run through
+ * sets that changed are rewritten and it is recorded again (an LLM's decode
+ * steps: the KV cache's bindings grow every step). CPU steps run through
  * rt_exec_step, after the previous segment's fence.
  */
 #include <stdio.h>
@@ -79,6 +82,8 @@ struct rt_vk_exec {
     VkFence fence;
     VkQueryPool queries;
     vk_buf weights, syms, io, arena, dummy;
+    vk_buf *shared;               /* rt_vk_host_alloc's buffers (buf NULL: free slot) */
+    uint32_t n_shared;
     uint32_t next_gen;
     vk_bind *cur;                 /* the signature being computed */
     vk_mirror *mirrors;
@@ -113,9 +118,12 @@ static void buf_free(rt_vk *vk, vk_buf *b) {
     b->gen = gen;
 }
 
+enum { BUF_DEVICE, BUF_HOST, BUF_HOST_CACHED };
+
 /* A storage buffer of `size` bytes: host-visible (and mapped) when host is
- * set, else device-local preferred. */
-static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, bool host, const char *what, char *err, size_t n) {
+ * BUF_HOST (device-local preferred) or BUF_HOST_CACHED (host-cached
+ * preferred: memory the host reads fast), else device-local preferred. */
+static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, int host, const char *what, char *err, size_t n) {
     rt_vk *vk = x->vk;
     buf_free(vk, b);
     size = (size + IO_ALIGN - 1) / IO_ALIGN * IO_ALIGN + IO_ALIGN; /* room for ranges rounded up */
@@ -128,7 +136,8 @@ static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, bool host, const ch
     VkMemoryRequirements req;
     vk->fn.vkGetBufferMemoryRequirements(vk->device, b->buf, &req);
     VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    int t = host ? mem_type(vk, req.memoryTypeBits, hv, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
+    int t = host ? mem_type(vk, req.memoryTypeBits, hv,
+                            host == BUF_HOST_CACHED ? VK_MEMORY_PROPERTY_HOST_CACHED_BIT : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
                  : mem_type(vk, req.memoryTypeBits, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
     if (t < 0) {
         snprintf(err, n, "Vulkan: %s: the device has no suitable memory type", what);
@@ -137,6 +146,11 @@ static int buf_make(rt_vk_exec *x, vk_buf *b, uint64_t size, bool host, const ch
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
                                .memoryTypeIndex = (uint32_t)t};
     r = vk->fn.vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+    int t2 = host ? mem_type(vk, req.memoryTypeBits & ~(1u << t), hv, VK_MEMORY_PROPERTY_HOST_CACHED_BIT) : -1;
+    if (r != VK_SUCCESS && t2 >= 0) { /* device memory the host maps can be a small heap (a 256 MiB BAR): host memory */
+        ai.memoryTypeIndex = (uint32_t)(t = t2);
+        r = vk->fn.vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+    }
     if (r != VK_SUCCESS) {
         snprintf(err, n, "Vulkan: %s (%llu bytes): %s", what, (unsigned long long)size, rt_vk_result(r));
         return -1;
@@ -220,7 +234,7 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
     st->tile = m->tile;
     st->tile_m = m->tile_m;
     st->tile_n = m->tile_n;
-    if (m->tile && (m->tile_m < 0 || m->tile_n <= m->tile_m || m->tile_m >= x->s->man->bufs[ms->out[0]].rank ||
+    if (m->tile && (m->tile_m < 0 || m->tile_n < m->tile_m || m->tile_m >= x->s->man->bufs[ms->out[0]].rank ||
                     m->tile_n >= x->s->man->bufs[ms->out[0]].rank)) {
         snprintf(err, n, "node %s: tiled axes out of range", ms->node);
         return -1;
@@ -229,9 +243,11 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
                                    .pCode = m->words};
     VkResult r = vk->fn.vkCreateShaderModule(vk->device, &si, NULL, &st->mod);
     if (r != VK_SUCCESS) return errv(err, n, "shader module", r);
-    VkDescriptorSetLayoutBinding lb[64];
-    if (st->n_bind > 64) {
-        snprintf(err, n, "node %s: more than 62 buffers", ms->node);
+    /* a step binds as many buffers as its kernel reads (the device's limit
+     * was checked when the module was made or attached) */
+    VkDescriptorSetLayoutBinding *lb = calloc(st->n_bind, sizeof *lb);
+    if (!lb) {
+        snprintf(err, n, "node %s: out of memory", ms->node);
         return -1;
     }
     for (uint32_t i = 0; i < st->n_bind; i++)
@@ -239,8 +255,9 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
                                                .descriptorCount = 1, .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo li = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                           .bindingCount = st->n_bind, .pBindings = lb};
-    if ((r = vk->fn.vkCreateDescriptorSetLayout(vk->device, &li, NULL, &st->dsl)) != VK_SUCCESS)
-        return errv(err, n, "descriptor set layout", r);
+    r = vk->fn.vkCreateDescriptorSetLayout(vk->device, &li, NULL, &st->dsl);
+    free(lb);
+    if (r != VK_SUCCESS) return errv(err, n, "descriptor set layout", r);
     VkPipelineLayoutCreateInfo pli = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, .setLayoutCount = 1,
                                       .pSetLayouts = &st->dsl};
     if ((r = vk->fn.vkCreatePipelineLayout(vk->device, &pli, NULL, &st->layout)) != VK_SUCCESS)
@@ -269,7 +286,41 @@ static vk_buf *buf_by_gen(rt_vk_exec *x, uint32_t gen) {
     vk_buf *all[] = {&x->weights, &x->syms, &x->io, &x->arena, &x->dummy};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (all[i]->buf && all[i]->gen == gen) return all[i];
+    for (uint32_t i = 0; i < x->n_shared; i++)
+        if (x->shared[i].buf && x->shared[i].gen == gen) return &x->shared[i];
     return NULL;
+}
+
+/* The rt_vk_host_alloc buffer holding [p, p + bytes), or NULL. */
+static vk_buf *shared_of(rt_vk_exec *x, const unsigned char *p, uint64_t bytes) {
+    for (uint32_t i = 0; i < x->n_shared; i++) {
+        vk_buf *b = &x->shared[i];
+        if (b->map && p >= b->map && p + bytes <= b->map + b->size) return b;
+    }
+    return NULL;
+}
+
+void *rt_vk_host_alloc(rt_vk_exec *x, uint64_t bytes, bool host_reads) {
+    uint32_t i = 0;
+    while (i < x->n_shared && x->shared[i].buf) i++;
+    if (i == x->n_shared) {
+        vk_buf *nb = realloc(x->shared, (x->n_shared + 1) * sizeof *nb);
+        if (!nb) return NULL;
+        x->shared = nb;
+        memset(&x->shared[x->n_shared++], 0, sizeof *nb);
+    }
+    if (buf_make(x, &x->shared[i], bytes ? bytes : 1, host_reads ? BUF_HOST_CACHED : BUF_HOST, "caller memory", x->err,
+                 sizeof x->err))
+        return NULL;
+    return x->shared[i].map;
+}
+
+void rt_vk_host_free(rt_vk_exec *x, void *p) {
+    vk_buf *b = p ? shared_of(x, p, 0) : NULL;
+    if (b && b->map == p) {
+        x->vk->fn.vkDeviceWaitIdle(x->vk->device);
+        buf_free(x->vk, b);
+    }
 }
 
 static int add_mirror(rt_vk_exec *x, void *host, uint64_t bytes, bool out, uint64_t *offset) {
@@ -314,8 +365,11 @@ static int resolve(rt_vk_exec *x, int32_t b, bool out, vk_bind *d, char *err, si
     }
     unsigned char *p = s->addr[b];
     const unsigned char *w = s->m->desc->weights;
+    const vk_buf *sh = shared_of(x, p, bytes);
     if (x->arena.map && p >= x->arena.map && p + bytes <= x->arena.map + x->arena.size)
         *d = (vk_bind){x->arena.gen, (uint64_t)(p - x->arena.map), range};
+    else if (sh && (uint64_t)(p - sh->map) % x->vk->limits.minStorageBufferOffsetAlignment == 0)
+        *d = (vk_bind){sh->gen, (uint64_t)(p - sh->map), range}; /* in place: no mirror */
     else if (w && p >= w && p + bytes <= w + s->m->desc->weights_len)
         *d = (vk_bind){x->weights.gen, (uint64_t)(p - w), range};
     else {
@@ -367,6 +421,8 @@ static int signature(rt_vk_exec *x, const vk_seg *g, char *err, size_t n) {
 static int record(rt_vk_exec *x, vk_seg *g, char *err, size_t n) {
     rt_vk *vk = x->vk;
     uint32_t k = 0;
+    bool was = g->recorded; /* g->sig holds what the descriptor sets hold */
+    g->recorded = false;    /* until this recording is complete */
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     VkResult r = vk->fn.vkResetCommandBuffer(g->cb, 0);
     if (r == VK_SUCCESS) r = vk->fn.vkBeginCommandBuffer(g->cb, &bi);
@@ -380,6 +436,7 @@ static int record(rt_vk_exec *x, vk_seg *g, char *err, size_t n) {
         VkWriteDescriptorSet ws = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = st->set,
                                    .descriptorCount = st->n_bind, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                    .pBufferInfo = bis};
+        bool same = was; /* the step's descriptors as recorded last time: not rewritten */
         for (uint32_t i = 0; i < st->n_bind; i++, k++) {
             vk_buf *b = buf_by_gen(x, x->cur[k].gen);
             if (!b) {
@@ -387,8 +444,10 @@ static int record(rt_vk_exec *x, vk_seg *g, char *err, size_t n) {
                 return -1;
             }
             bis[i] = (VkDescriptorBufferInfo){b->buf, x->cur[k].offset, x->cur[k].range};
+            same = same && g->sig[k].gen == x->cur[k].gen && g->sig[k].offset == x->cur[k].offset &&
+                   g->sig[k].range == x->cur[k].range;
         }
-        vk->fn.vkUpdateDescriptorSets(vk->device, 1, &ws, 0, NULL);
+        if (!same) vk->fn.vkUpdateDescriptorSets(vk->device, 1, &ws, 0, NULL);
         uint32_t gx = (uint32_t)x->cur[k].offset, gy = (uint32_t)x->cur[k].range;
         k++;
         if (x->queries)
@@ -501,7 +560,7 @@ int rt_vk_attach(rt_vk *vk, smelt_session *s, const rt_vk_module *mods, uint32_t
     uint32_t n_dev = 0, n_desc = 0, max_sig = 0;
     for (uint32_t t = 0; t < n_steps; t++) {
         x->steps[t].seg = -1;
-        if (!mods[t].words || s->man->steps[t].kernel < 0) continue;
+        if (!mods[t].words) continue; /* library steps too: codegen/spirv/spv_ggml.c */
         n_dev++;
         n_desc += 2 + s->man->steps[t].n_in;
         if (t == 0 || x->steps[t - 1].seg < 0) x->segs[x->n_segs++] = (vk_seg){.first = t};
@@ -571,6 +630,8 @@ void rt_vk_exec_free(rt_vk_exec *x) {
     for (uint32_t g = 0; x->segs && g < x->n_segs; g++) free(x->segs[g].sig);
     vk_buf *all[] = {&x->weights, &x->syms, &x->io, &x->arena, &x->dummy};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) buf_free(vk, all[i]);
+    for (uint32_t i = 0; i < x->n_shared; i++) buf_free(vk, &x->shared[i]);
+    free(x->shared);
     if (x->queries) vk->fn.vkDestroyQueryPool(vk->device, x->queries, NULL);
     if (x->pool) vk->fn.vkDestroyDescriptorPool(vk->device, x->pool, NULL);
     if (x->cmd_pool) vk->fn.vkDestroyCommandPool(vk->device, x->cmd_pool, NULL);

@@ -31,27 +31,16 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import Checks  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMELT = os.path.join(ROOT, os.environ.get("BUILD", "build"), "smelt")
 EXAMPLE = os.path.join(ROOT, "examples", "tiny_cnn.onnx")
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 QEMU = shutil.which("qemu-aarch64-static")
-passed = failed = skipped = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}")
-
-
-def skip(what):
-    global skipped
-    skipped += 1
-    print(f"SKIP {what}")
+check = Checks()
+skip = check.skip
 
 
 def smelt(*args):
@@ -637,8 +626,7 @@ def main():
         test_library_attrs(tmp)
         test_inspect_memory(tmp)
         test_vulkan(tmp)
-    print(f"cli: {passed} passed, {failed} failed, {skipped} skipped")
-    sys.exit(1 if failed else 0)
+    sys.exit(check.summary("cli"))
 
 
 if __name__ == "__main__":

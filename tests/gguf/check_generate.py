@@ -46,6 +46,7 @@ and 2.32 for 12693, smelt's 2.43 and 2.49): a 30-layer Q4_1 model
 accumulates logit differences of ~0.1, more than such a gap; the number of
 leading tokens that agree is printed.
 """
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -54,6 +55,9 @@ import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import Checks  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SMELT = os.environ.get("SMELT", os.path.join(BUILD, "smelt"))
@@ -76,16 +80,7 @@ TOL = {"f32": 1e-3, "f16": 5e-3, "q8_0": 0.05, "q4_0": 0.05, "q4_1": 0.05, "q5_0
 # models of make_models.py ARCH_TYPES)
 ARCHS = {"llama": list(TOL), "qwen2": list(TOL), "qwen3": ["f32", "f16", "q8_0", "q4_0", "q4_k"],
          "gemma3": ["f32", "f16", "q8_0", "q4_0", "q4_k"]}
-passed = failed = skipped = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = Checks()
 
 
 def sha256(path):
@@ -155,10 +150,8 @@ SMOLLM = ".cache/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def smollm(tmp):
-    global skipped
     if not os.path.exists(SMOLLM):
-        skipped += 1
-        print(f"SKIP smollm2: {SMOLLM} is absent (tools/deps.sh fetches it)")
+        check.skip(f"smollm2: {SMOLLM} is absent (tools/deps.sh fetches it)")
         return
     g = json.load(open(os.path.join(GOLD, "smollm2.json")))
     if sha256(SMOLLM) != g["sha256"]:
@@ -221,9 +214,7 @@ def one(arch, t, tmp):
     run(["compile", path, "-o", so])
     name = f"{arch}_{t}"
     if name in XFAIL_GREEDY:
-        global skipped
-        skipped += 1
-        print(f"XFAIL {name} greedy: {XFAIL_GREEDY[name]}")
+        check.skip(f"(expected failure) {name} greedy: {XFAIL_GREEDY[name]}")
     elif t in EXACT:
         out = run(["run", so, "--prompt-ids", ids(g["prompt"]), "-n", "32", "--temp", "0", "--print-ids", "--ctx", "64",
                    "--threads", "1"]).strip()
@@ -262,20 +253,22 @@ def one(arch, t, tmp):
 def main():
     if not all(os.path.exists(os.path.join(GG, f"{a}_{t}.gguf")) for a, ts in ARCHS.items() for t in ts):
         subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), GG], check=True, capture_output=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        for arch, types in ARCHS.items():
-            for t in types:
-                try:
-                    one(arch, t, tmp)
-                except RuntimeError as e:
-                    check(False, f"{arch}_{t}: {e}")
-        for extra in (no_tokenizer, smollm):
-            try:
-                extra(tmp)
-            except RuntimeError as e:
-                check(False, f"{extra.__name__}: {e}")
-    print(f"generate: {passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
+    # the cases run side by side on the machine's cores, each in its own folder
+    cases = [(f"{arch}_{t}", lambda tmp, arch=arch, t=t: one(arch, t, tmp)) for arch, ts in ARCHS.items() for t in ts]
+    cases += [(extra.__name__, extra) for extra in (no_tokenizer, smollm)]
+
+    def run_case(case, top):
+        name, fn = case
+        tmp = os.path.join(top, name)
+        os.mkdir(tmp)
+        try:
+            fn(tmp)
+        except RuntimeError as e:
+            check(False, f"{name}: {e}")
+
+    with tempfile.TemporaryDirectory() as top, concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        list(pool.map(lambda c: run_case(c, top), cases))
+    return check.summary("generate")
 
 
 if __name__ == "__main__":

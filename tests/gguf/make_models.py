@@ -94,6 +94,9 @@ def spm_vocab(n):
             break
         toks.append("\u2581" + w)
         types.append(1)
+    while len(toks) < n:  # larger vocabularies (bench/vulkan/make_bench_gguf.py)
+        toks.append("\u2581w%d" % len(toks))
+        types.append(1)
     scores = [0.0] * 3 + [0.0] * 256 + [-float(i) for i in range(len(toks) - 259)]
     return toks, scores, types
 

@@ -5,8 +5,10 @@ run_quant.py.
     blocks/small/MODE/TARGET  a small graph (Gather from a 50x256 table,
         MatMul K=256, Gemm transB K=96 with bias, MatMul K=80) with
         --quantize-all --quantize-min 0, on cpu (compiled artifact), interp
-        and, where `smelt devices` lists one, vulkan (MatMulGGML runs on the
-        host there). q8_0 / q4_0: against numpy over gguf-py's own
+        and, where `smelt devices` lists one, vulkan (MatMulGGML's SPIR-V
+        kernels, codegen/spirv/spv_ggml.c, multiply the dequantized weights
+        with f32 activations, as llama.cpp's Vulkan backend does: its
+        oracle below has no q8 activations). q8_0 / q4_0: against numpy over gguf-py's own
         quantization: the table and each weight (as rows [N, K]) quantized
         by gguf.quants.quantize and dequantized, the activations of each
         quantized contraction quantized to q8_0 as ggml's x86 code does
@@ -17,7 +19,10 @@ run_quant.py.
         MatMul stays float, and `quantize-report` must say why. q4_k: gguf-py
         has no q4_k quantizer (its bytes are checked against llama.cpp in
         tests/gguf); cosine with the float graph >= 0.99 and cpu, interp
-        (and vulkan) within 1e-3 of each other; K=96 and K=80 stay float.
+        (and vulkan) within 1e-3 of each other (vulkan: plus what q8_K
+        activations alone move the output, measured in numpy on the float
+        weights, q8k_shift, as check_generate.py's gelu_f16_shift); K=96
+        and K=80 stay float.
     blocks/bert_base/MODE     `smelt compile --quantize MODE` of BERT-base
         (default skip rules: first / last contraction and tables under 4096
         elements stay float), run, against the float outputs of onnxruntime:
@@ -89,13 +94,36 @@ def q8_activations(x):
     return (q * d).reshape(np.shape(x))
 
 
-def small_want(w, ids, mode):
-    """The small graph as ggml computes it, over gguf-py's quantization."""
+def q8k_activations(x):
+    """x quantized per block of 256 as ggml's quantize_row_q8_K does (the
+    signed value of largest magnitude m, iscale = -127 / m, q = round(iscale
+    x) at most 127, x = q / iscale) and back."""
+    b = np.asarray(x, np.float32).reshape(-1, 256)
+    m = b[np.arange(len(b)), np.abs(b).argmax(axis=1)][:, None]
+    with np.errstate(divide="ignore"):
+        iscale = np.where(m != 0, np.float32(-127) / m, np.float32(0)).astype(np.float32)
+    q = np.minimum(np.rint(b * iscale), 127)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(iscale != 0, q / iscale, 0).reshape(np.shape(x)).astype(np.float64)
+
+
+def q8k_shift(w, ids):
+    """How far q8_K activations alone move the small graph's output under
+    q4_k (mm1, K=256, is the one quantized contraction), on the float weights."""
+    e = w["E"][ids].astype(np.float64)
+    da = (q8k_activations(e) - e) @ w["W1"]
+    return float(np.abs((da @ w["W2"].T) @ w["W3"]).max())
+
+
+def small_want(w, ids, mode, q8=True):
+    """The small graph as ggml computes it, over gguf-py's quantization
+    (q8: activations quantized as ggml's CPU code does; else f32)."""
     import gguf
     qt = {"q8_0": gguf.GGMLQuantizationType.Q8_0, "q4_0": gguf.GGMLQuantizationType.Q4_0}[mode]
+    act = q8_activations if q8 else (lambda x: x)
     e = gguf_round(w["E"], qt)[ids]
-    a = q8_activations(e) @ gguf_round(w["W1"].T, qt).T
-    b = q8_activations(a) @ gguf_round(w["W2"], qt).T + w["b2"]
+    a = act(e) @ gguf_round(w["W1"].T, qt).T
+    b = act(a) @ gguf_round(w["W2"], qt).T + w["b2"]
     return b @ w["W3"].astype(np.float64)  # K=80: float
 
 
@@ -122,9 +150,9 @@ def small_case(exe, mode, targets, tmp, run_smelt, log):
         return f"quantize-report says {kept or rep.stderr.strip()[:200]}, expected {want_kept}"
     ref = got[targets[0]]
     if mode != "q4_k":
-        want = small_want(w, ids, mode)
-        tol = SMALL_ATOL_REL * np.abs(want).max()
         for t, y in got.items():
+            want = small_want(w, ids, mode, q8=t != "vulkan")
+            tol = SMALL_ATOL_REL * np.abs(want).max()
             err = np.abs(y - want).max()
             log(f"    {t}: max abs error vs gguf-py + numpy {err:.3g} (bound {tol:.3g})")
             if err > tol:
@@ -134,9 +162,10 @@ def small_case(exe, mode, targets, tmp, run_smelt, log):
     tol = SMALL_SPREAD_REL * np.abs(ref).max()
     for t, y in got.items():
         c, spread = cosine(y, f), np.abs(y - ref).max()
-        log(f"    {t}: cosine with float {c:.6f}, max abs difference from {targets[0]} {spread:.3g}")
-        if c < SMALL_MIN_COSINE or spread > tol:
-            return f"{t}: cosine {c:.6f} (bound {SMALL_MIN_COSINE}) or spread {spread:.3g} (bound {tol:.3g})"
+        tol_t = tol + (q8k_shift(w, ids) if t == "vulkan" else 0.0)
+        log(f"    {t}: cosine with float {c:.6f}, max abs difference from {targets[0]} {spread:.3g} (bound {tol_t:.3g})")
+        if c < SMALL_MIN_COSINE or spread > tol_t:
+            return f"{t}: cosine {c:.6f} (bound {SMALL_MIN_COSINE}) or spread {spread:.3g} (bound {tol_t:.3g})"
     return None
 
 

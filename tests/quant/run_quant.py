@@ -58,6 +58,7 @@ matches to float rounding.
 The last line is `quant: N passed, N failed`.
 """
 import argparse
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -443,28 +444,35 @@ def main():
                     help="every case on the interpreter too (by default only ResNet-50's node cases run there)")
     ap.add_argument("--kinds", default="nodes,model,modes,blocks")
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("-j", type=int, default=os.cpu_count() or 2, help="cases run side by side")
     args = ap.parse_args()
-    results = []
+    # chains of cases: a chain runs in order (blocks/bert_base/q4_k compares
+    # with q4_0's cosines), the chains run side by side on the machine's cores
+    # (the models are made first, here, so no two cases make one)
+    chains = []
     kinds = args.kinds.split(",")
     for base in make_quantized.BASES if "modes" in kinds else []:
         if args.only and not any(o.startswith(base) for o in args.only):
             continue
         err = export_models.ensure(args.cache, base)
         for mode in args.modes.split(","):
-            results.append(run_case(f"modes/{base}/{mode}", err,
-                                    lambda tmp: mode_case(args.smelt, args.cache, base, mode, tmp)))
+            chains.append([(f"modes/{base}/{mode}", err,
+                            lambda tmp, base=base, mode=mode: mode_case(args.smelt, args.cache, base, mode, tmp))])
     if "blocks" in kinds:
         targets = ["cpu", "interp"] + (["vulkan"] if block_modes.vulkan_available(args.smelt) else [])
         cosines = {}
+        bert_chain = []
         for mode in block_modes.BLOCK_MODES:
             if not args.only or "small" in args.only:
-                results.append(run_case(f"blocks/small/{mode}", None, lambda tmp: block_modes.small_case(
-                    args.smelt, mode, targets, tmp, run_smelt, log)))
+                chains.append([(f"blocks/small/{mode}", None, lambda tmp, mode=mode: block_modes.small_case(
+                    args.smelt, mode, targets, tmp, run_smelt, log))])
             if not args.only or "bert_base" in args.only:
-                results.append(run_case(f"blocks/bert_base/{mode}", export_models.ensure(args.cache, "bert_base"),
-                                        lambda tmp: block_modes.bert_case(
-                                            args.smelt, args.cache, mode, tmp, export_models.load_case,
-                                            export_models.output_file, run_smelt, log, cosines)))
+                bert_chain.append((f"blocks/bert_base/{mode}", export_models.ensure(args.cache, "bert_base"),
+                                   lambda tmp, mode=mode: block_modes.bert_case(
+                                       args.smelt, args.cache, mode, tmp, export_models.load_case,
+                                       export_models.output_file, run_smelt, log, cosines)))
+        if bert_chain:
+            chains.append(bert_chain)
     for name in [n for n in (args.only or make_quantized.names()) if n not in make_quantized.BASES + ["small"]]:
         err = make_quantized.ensure(args.cache, name)
         d = os.path.join(args.cache, name)
@@ -472,8 +480,10 @@ def main():
             interp_ok = args.all_interp or (kind == "nodes" and "bert" not in name)
             for target in [t for t in args.targets.split(",") if t != "interp" or interp_ok]:
                 case = node_case if kind == "nodes" else model_case
-                results.append(run_case(f"{kind}/{name}/{target}", err,
-                                        lambda tmp: case(args.smelt, d, target, tmp)))
+                chains.append([(f"{kind}/{name}/{target}", err,
+                                lambda tmp, case=case, d=d, target=target: case(args.smelt, d, target, tmp))])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
+        results = [ok for oks in pool.map(lambda chain: [run_case(*c) for c in chain], chains) for ok in oks]
     passed, failed = results.count(True), results.count(False)
     print(f"quant: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -31,6 +31,9 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import Checks  # noqa: E402
+
 SEP = "\n__ggml_vocab_test__\n"
 VOCAB_DIR = ".cache/llama-vocab"
 # name -> control tokens put between the inputs
@@ -54,17 +57,7 @@ UNSUPPORTED = {
     "falcon": "tokenizer.ggml.pre",
 }
 
-passed = failed = skipped = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL " + what)
-    return ok
+check = Checks()
 
 
 def read_inputs(path):
@@ -186,14 +179,14 @@ def check_vocab(smelt, name, specials):
     if not check(r.returncode == 0, "%s: smelt tokenize failed: %s" % (name, r.stderr.decode()[-500:])):
         return
     lines = r.stdout.decode("utf-8").split("\n")
-    p0, f0 = passed, failed
+    p0 = check.passed
     for i, text in enumerate(inputs):
         ids = [int(x) for x in lines[2 * i].split()]
         dec = unescape(lines[2 * i + 1][2:])
         check(ids == expected[i], "%s: input %d %r: ids %s, expected %s" % (name, i, text[:40], ids[:24], expected[i][:24]))
         check(dec == text.encode("utf-8"), "%s: input %d %r decodes to %r" % (name, i, text[:40], dec[:60]))
     ids_ok = sum(1 for i in range(len(inputs)) if [int(x) for x in lines[2 * i].split()] == expected[i])
-    print("%-10s ids %d/%d, round trips %d/%d" % (name, ids_ok, len(inputs), (passed - p0) - ids_ok, len(inputs)))
+    print("%-10s ids %d/%d, round trips %d/%d" % (name, ids_ok, len(inputs), (check.passed - p0) - ids_ok, len(inputs)))
 
     tok_ids, types, get = vocab_info(model)
     # add_special: BOS (no vocabulary here adds EOS)
@@ -272,9 +265,7 @@ def check_chat(smelt):
         if path is None:
             src = kv["tokenizer.chat_template"]
         elif not os.path.exists(path):
-            global skipped
-            skipped += 1
-            print("skipping %s: missing" % path)
+            check.skip("%s: missing" % path)
             continue
         else:
             src = open(path, encoding="utf-8").read()
@@ -303,27 +294,23 @@ def check_chat(smelt):
 
 
 def main():
-    global skipped
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     smelt = os.path.join(build, "smelt")
     os.makedirs("tests/out", exist_ok=True)
     if not os.path.isdir(VOCAB_DIR):
-        print("skipping: %s is missing (run tools/deps.sh)" % VOCAB_DIR)
-        skipped += len(VOCABS)
+        check.skip("%s is missing (run tools/deps.sh)" % VOCAB_DIR, len(VOCABS))
     else:
         for name, specials in VOCABS.items():
             if not os.path.exists(os.path.join(VOCAB_DIR, "ggml-vocab-%s.gguf.out" % name)):
-                skipped += 1
-                print("skipping %s: not in %s" % (name, VOCAB_DIR))
+                check.skip("%s: not in %s" % (name, VOCAB_DIR))
                 continue
             check_vocab(smelt, name, specials)
         for name, key in UNSUPPORTED.items():
             check_unsupported(smelt, name, key)
-        p0, f0 = passed, failed
+        p0, f0 = check.passed, check.failed
         check_chat(smelt)
-        print("chat templates: %d passed, %d failed" % (passed - p0, failed - f0))
-    print("tokenizer: %d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
-    return 1 if failed else 0
+        print("chat templates: %d passed, %d failed" % (check.passed - p0, check.failed - f0))
+    return check.summary("tokenizer")
 
 
 if __name__ == "__main__":
