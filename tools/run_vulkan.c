@@ -22,7 +22,8 @@ static void features_of(const rt_vk_device_info *i, spv_features *f) {
     *f = (spv_features){.float64 = i->float64, .int8 = i->int8, .int16 = i->int16, .storage8 = i->storage8,
                         .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers,
                         .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0,
-                        .coop = rt_vk_has_coop(i, 16, 16, 16) && !getenv("SMELT_VK_NO_COOP")};
+                        .coop = rt_vk_has_coop(i, 16, 16, 16) && !getenv("SMELT_VK_NO_COOP"),
+                        .one_n_axis = getenv("SMELT_VK_ONE_N") != NULL};
 }
 
 void cli_vk_print_profile(FILE *f, const rt_vk_exec *x, const smelt_session *s) {

@@ -37,14 +37,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "..", "tests", "models"), HERE]  # half_ref (or a copy beside this file)
 
 
-def smelt_run(a, model, inputs, outdir, repeat, precision=None, extra=()):
+def smelt_run(a, model, inputs, outdir, repeat, precision=None, extra=(), env=None):
     cmd = [a.smelt, "run", model, "--target", "vulkan", "--repeat", str(repeat), "--profile", "-o", outdir, *extra]
     if precision:
         cmd += ["--precision", precision]
     for name, path in inputs:
         cmd += ["-i", f"{name}={path}"]
     t0 = time.time()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)}: {r.stderr[-2000:]}")
     text = r.stdout + r.stderr
@@ -107,20 +107,22 @@ def bench_gemm(a, rows):
                                   [helper.make_tensor_value_info(x, et, [n, n]) for x in "AB"],
                                   [helper.make_tensor_value_info("C", et, [n, n])])
             onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
-            pa, pb = os.path.join(a.work, f"A_{prec}.npy"), os.path.join(a.work, f"B_{prec}.npy")
+            pa, pb = os.path.join(a.work, f"A{n}_{prec}.npy"), os.path.join(a.work, f"B{n}_{prec}.npy")
             np.save(pa, A.astype(npt))
             np.save(pb, B.astype(npt))
-            out = os.path.join(a.work, f"mm{n}{prec}")
-            try:
-                s = smelt_run(a, path, [("A", pa), ("B", pb)], out, 5)
-            except RuntimeError as e:
-                print("FAILED", e, flush=True)
-                continue
-            err = rel_err(np.load(os.path.join(out, "C.npy")), r.cpu().numpy())
-            ms = s["max_step"]
-            rows.append(("gemm", f"MatMul {n}^3 {prec}", ms, flop / ms / 1e9, tt, flop / tt / 1e9, err,
-                         "cuBLAS hgemm" if prec == "f16" else "cuBLAS sgemm, TF32 off"))
-            print(rows[-1], flush=True)
+            # f16: on cooperative matrices where the device has them, and on the plain tiles
+            for label, env in ((prec, None),) + (((f"{prec}, no coop", {"SMELT_VK_NO_COOP": "1"}),) if prec == "f16" else ()):
+                out = os.path.join(a.work, f"mm{n}{prec}{'x' if env else ''}")
+                try:
+                    s = smelt_run(a, path, [("A", pa), ("B", pb)], out, 5, env=env)
+                except RuntimeError as e:
+                    print("FAILED", e, flush=True)
+                    continue
+                err = rel_err(np.load(os.path.join(out, "C.npy")), r.cpu().numpy())
+                ms = s["max_step"]
+                rows.append(("gemm", f"MatMul {n}^3 {label}", ms, flop / ms / 1e9, tt, flop / tt / 1e9, err,
+                             "cuBLAS hgemm" if prec == "f16" else "cuBLAS sgemm, TF32 off"))
+                print(rows[-1], flush=True)
 
 
 def bench_model(a, rows, label, model, args, names, batch):

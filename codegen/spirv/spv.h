@@ -41,6 +41,7 @@ typedef struct spv_features {
                                       CPU device such as lavapipe barriers cost more) */
     bool coop;                     /* VK_NV_cooperative_matrix 16x16x16 f16 -> f32 with
                                       shaderFloat16 and subgroups of 32 (rt_vk_has_coop) */
+    bool one_n_axis;               /* tiles' N: the innermost axis only (for comparisons) */
 } spv_features;
 
 #define SPV_BINDING_SYMS 0

@@ -9,7 +9,7 @@
  * workgroup of 256 invocations computes one T x T tile of the (M, N) plane
  * at one batch point (T = 16, or 64 where M and N are both at least 64,
  * each invocation then computing 4 x 4 outputs held in registers): per step
- * of 16 along the flattened reduction, the invocations evaluate the tile's
+ * of BK = 32 along the flattened reduction, the invocations evaluate the tile's
  * elements of a and b into workgroup memory (each element once, instead of
  * once per output that uses it), then after a barrier accumulate from
  * there. The post expression (bias, activation) is applied before each
@@ -19,7 +19,7 @@
  * values f16 holds exactly, the device's VK_NV_cooperative_matrix 16 x 16
  * x 16 f16 -> f32): the staged elements are f16 in workgroup memory; each
  * of the 8 subgroups of 32 owns two 16 x 16 accumulators (rows 16 (s / 2),
- * columns 32 (s % 2)) and per step multiplies one A by two B fragments
+ * columns 32 (s % 2)) and per 16 of the step multiplies one A by two B fragments
  * (OpCooperativeMatrixMulAddNV); at the end the accumulators go through a
  * 64 x 64 f32 array in workgroup memory to the same per-output epilogue.
  * (The NV extension, not VK_KHR_cooperative_matrix: SPIRV-Tools 2023.1,
@@ -55,7 +55,7 @@ bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
      * b reads and a does not (a Conv's output rows with its columns) */
     int n_axis = ob->rank - 1;
     int64_t nsize = ir_dim_is_const(ob->dims[n_axis]) ? ob->dims[n_axis].c : -1;
-    if (ok) {
+    if (ok && !c->f->one_n_axis) {
         memset(seen, 0, p->n_exprs);
         uint32_t ma = kir_idx_mask(p, a, mask, seen), mb = kir_idx_mask(p, b, mask, seen);
         while (nsize > 0 && n_axis - 1 > m_axis && !(ma >> (n_axis - 1) & 1) && (mb >> (n_axis - 1) & 1) &&
@@ -75,11 +75,30 @@ bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
     return true;
 }
 
+/* the step along the flattened reduction: elements of each operand staged
+ * per barrier pair */
+#define BK 32
+
 static uint32_t u32c(spv_ctx *c, uint32_t v) { return spv_c_u32(c, v); }
 static uint32_t i64c(spv_ctx *c, int64_t v) { return spv_c_i64(c, v); }
 
-/* Set the domain indices of axes [axis, end) from flat index at (row-major). */
+/* Set the domain indices of axes [axis, end) from flat index at (row-major);
+ * in 32-bit arithmetic where the axes are constant and their product fits
+ * (64-bit division is emulated on GPUs). */
 static void set_flat(spv_ctx *c, int axis, int end, uint32_t at) {
+    const ir_dim *dims = c->p->bufs[c->k->out].dims;
+    int64_t prod = 1;
+    for (int ax = axis; ax < end && prod > 0; ax++) prod = ir_dim_is_const(dims[ax]) ? prod * dims[ax].c : -1;
+    if (end - axis > 1 && prod > 0 && prod < ((int64_t)1 << 31)) {
+        uint32_t U = c->t_u32, a32 = spv_op1(c, SpvOpUConvert, U, at);
+        for (int ax = end - 1; ax >= axis; ax--) {
+            uint32_t d = u32c(c, (uint32_t)dims[ax].c);
+            uint32_t v = ax == axis ? a32 : spv_op2(c, SpvOpUMod, U, a32, d);
+            c->idx[ax] = spv_op1(c, SpvOpUConvert, c->t_i64, v);
+            if (ax > axis) a32 = spv_op2(c, SpvOpUDiv, U, a32, d);
+        }
+        return;
+    }
     for (int ax = end - 1; ax >= axis; ax--) {
         if (ax == axis) {
             c->idx[ax] = at;
@@ -129,7 +148,7 @@ static void load_elem(spv_ctx *c, uint32_t e, int axis, int axis_end, uint32_t a
 static void load_share(spv_ctx *c, uint32_t op, int axis, int axis_end, uint32_t base, uint32_t limit, uint32_t k0,
                        uint32_t Kn, uint32_t e, bool axis_inner, uint32_t T, uint32_t tile, uint32_t et,
                        uint32_t p_elem) {
-    uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, BK = 16;
+    uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool;
     uint32_t pos = axis_inner ? spv_op2(c, SpvOpUMod, U, e, u32c(c, T)) : spv_op2(c, SpvOpUDiv, U, e, u32c(c, BK));
     uint32_t kk = axis_inner ? spv_op2(c, SpvOpUDiv, U, e, u32c(c, T)) : spv_op2(c, SpvOpUMod, U, e, u32c(c, BK));
     uint32_t at = spv_op2(c, SpvOpIAdd, I, base, spv_op1(c, SpvOpUConvert, I, pos));
@@ -203,16 +222,19 @@ static void coop_begin(spv_ctx *c, coop_gemm *g, uint32_t sg, uint32_t T) {
     (void)T;
 }
 
-/* One step of 16 along the reduction from the staged tiles. */
+/* One step of BK along the reduction from the staged tiles, 16 at a time. */
 static void coop_step(spv_ctx *c, const coop_gemm *g, uint32_t as, uint32_t bs, uint32_t p_h, uint32_t T) {
-    uint32_t stride = u32c(c, T);
-    uint32_t lo[3] = {shared_ptr(c, as, p_h, g->a_off), stride, spv_c_bool(c, true)};
-    uint32_t a = spv_op(&c->b, c->cur, SpvOpCooperativeMatrixLoadNV, g->t_a, lo, 3);
-    for (int j = 0; j < 2; j++) {
-        uint32_t lb[3] = {shared_ptr(c, bs, p_h, g->b_off[j]), stride, spv_c_bool(c, false)};
-        uint32_t bm = spv_op(&c->b, c->cur, SpvOpCooperativeMatrixLoadNV, g->t_a, lb, 3);
-        uint32_t ma[3] = {a, bm, spv_op1(c, SpvOpLoad, g->t_c, g->acc[j])};
-        spv_store(c, g->acc[j], spv_op(&c->b, c->cur, SpvOpCooperativeMatrixMulAddNV, g->t_c, ma, 3));
+    for (uint32_t kk = 0; kk < BK; kk += 16) {
+        uint32_t stride = u32c(c, T), ko = u32c(c, kk * T), U = c->t_u32;
+        uint32_t lo[3] = {shared_ptr(c, as, p_h, spv_op2(c, SpvOpIAdd, U, g->a_off, ko)), stride, spv_c_bool(c, true)};
+        uint32_t a = spv_op(&c->b, c->cur, SpvOpCooperativeMatrixLoadNV, g->t_a, lo, 3);
+        for (int j = 0; j < 2; j++) {
+            uint32_t lb[3] = {shared_ptr(c, bs, p_h, spv_op2(c, SpvOpIAdd, U, g->b_off[j], ko)), stride,
+                              spv_c_bool(c, false)};
+            uint32_t bm = spv_op(&c->b, c->cur, SpvOpCooperativeMatrixLoadNV, g->t_a, lb, 3);
+            uint32_t ma[3] = {a, bm, spv_op1(c, SpvOpLoad, g->t_c, g->acc[j])};
+            spv_store(c, g->acc[j], spv_op(&c->b, c->cur, SpvOpCooperativeMatrixMulAddNV, g->t_c, ma, 3));
+        }
     }
 }
 
@@ -257,13 +279,13 @@ static void store_point(spv_ctx *c, uint32_t acc, uint32_t inside) {
 
 /* Workgroup: 256 invocations, tile T x T of the (M, N) plane, R = T / 16
  * outputs per invocation along each of M and N (rows ty + 16 i, columns
- * tx + 16 j), steps of BK = 16 along the reduction. */
+ * tx + 16 j), steps of BK along the reduction. */
 void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     (void)dep;
     spv_builder *b = &c->b;
     const kir_kernel *k = c->k;
     const kir_buffer *ob = &c->p->bufs[k->out];
-    uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, F = c->t_f32, T = t->tile, R = T / 16, BK = 16;
+    uint32_t U = c->t_u32, I = c->t_i64, B = c->t_bool, F = c->t_f32, T = t->tile, R = T / 16;
     uint32_t wid = spv_builtin_var(c, 26 /* WorkgroupId */, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
     uint32_t lix = spv_builtin_var(c, 29 /* LocalInvocationIndex */, true);
     uint32_t sgid = t->coop ? spv_builtin_var(c, SpvBuiltInSubgroupId, true) : 0;
@@ -318,7 +340,7 @@ void spv_emit_tiled(spv_ctx *c, const spv_tiling *t, signed char *dep) {
     spv_loop_begin(c, &kt, tiles_k);
     spv_scope_push(c);
     uint32_t k0 = spv_op2(c, SpvOpIMul, I, kt.iv, i64c(c, BK));
-    for (uint32_t q = 0; q < R; q++) {
+    for (uint32_t q = 0; q < BK * T / 256; q++) {
         uint32_t e = spv_op2(c, SpvOpIAdd, U, li, u32c(c, 256 * q));
         load_share(c, t->a, t->m_axis, t->m_axis + 1, m0, M, k0, Kn, e, false, T, as, et, p_elem); /* A: the reduction innermost */
         load_share(c, t->b, t->n_axis, ob->rank, n0, N, k0, Kn, e, true, T, bs, et, p_elem); /* B: the columns innermost */

@@ -391,6 +391,20 @@ static void test_coop(void) {
         }
         if (coop != cs[i].coop) fprintf(stderr, "coop case %zu: %d cooperative-matrix kernels\n", i, coop);
         CHECK(coop == cs[i].coop);
+        /* an artifact carries the plain modules and, after them, the cooperative ones */
+        spv_program plain;
+        f.coop = false;
+        CHECK(spv_compile(p, &f, &plain, &d) == 0);
+        unsigned char *data = NULL;
+        char *json = NULL;
+        uint64_t len = 0;
+        CHECK(spv_pack(&plain, &sp, &data, &len, &json, &d) == 0);
+        int entries = 0;
+        for (const char *s = json; s && (s = strstr(s, "\"step\":")); s++) entries++;
+        CHECK(entries == (int)plain.n_device + coop);
+        free(data);
+        free(json);
+        spv_program_free(&plain);
         spv_program_free(&sp);
         kir_free(p);
         ir_graph_free(g);
