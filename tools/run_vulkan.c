@@ -23,7 +23,7 @@ static void features_of(const rt_vk_device_info *i, spv_features *f) {
                         .storage16 = i->storage16, .max_storage_buffers = i->max_storage_buffers,
                         .tiled = tile && *tile ? *tile != '0' : strcmp(i->type, "cpu") != 0,
                         .coop = rt_vk_has_coop(i, 16, 16, 16) && !getenv("SMELT_VK_NO_COOP"),
-                        .one_n_axis = getenv("SMELT_VK_ONE_N") != NULL};
+                        .one_n_axis = getenv("SMELT_VK_ONE_N") != NULL, .big_tile_groups = SPV_MIN_BIG_GROUPS};
 }
 
 void cli_vk_print_profile(FILE *f, const rt_vk_exec *x, const smelt_session *s) {

@@ -42,6 +42,8 @@ typedef struct spv_features {
     bool coop;                     /* VK_NV_cooperative_matrix 16x16x16 f16 -> f32 with
                                       shaderFloat16 and subgroups of 32 (rt_vk_has_coop) */
     bool one_n_axis;               /* tiles' N: the innermost axis only (for comparisons) */
+    uint32_t big_tile_groups;      /* 64 x 64 tiles only where they make at least this many
+                                      workgroups (SPV_MIN_BIG_GROUPS; 0: wherever M, N >= 64) */
 } spv_features;
 
 #define SPV_BINDING_SYMS 0
@@ -56,6 +58,10 @@ typedef struct spv_features {
  * flattened (a Conv's output rows and columns: one GEMM column per output
  * pixel); m_axis < n_axis; the workgroup size is fixed, not specialized. */
 #define SPV_TILE 16
+/* Fewer 64 x 64 workgroups than this leave most of a large GPU idle:
+ * ResNet-50's batch-1 Convs ran 2x slower in 64 x 64 tiles than in 16 x 16
+ * ones on an H100 (132 SMs). */
+#define SPV_MIN_BIG_GROUPS 256
 typedef struct spv_tiling {
     int32_t m_axis, n_axis;        /* output axes; tile 0: not tiled */
     uint32_t tile;

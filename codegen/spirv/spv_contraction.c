@@ -68,8 +68,13 @@ bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
     /* a tile mostly idle is slower than one invocation per element */
     ir_dim md = ob->dims[m_axis], nd = nsize > 0 ? ir_dim_const(nsize) : ob->dims[ob->rank - 1];
     if ((ir_dim_is_const(md) && md.c < SPV_TILE / 2) || (ir_dim_is_const(nd) && nd.c < SPV_TILE / 2)) return false;
-    /* large planes: 64 x 64 tiles, 4 x 4 outputs per invocation */
+    /* large planes: 64 x 64 tiles, 4 x 4 outputs per invocation, where
+     * that still makes at least f->big_tile_groups workgroups */
     bool big = ir_dim_is_const(md) && md.c >= 64 && ir_dim_is_const(nd) && nd.c >= 64;
+    int64_t groups = big ? (md.c / 64) * (nd.c / 64) : 0;
+    for (int ax = 0; big && ax < n_axis && groups < c->f->big_tile_groups; ax++)
+        if (ax != m_axis) groups = ir_dim_is_const(ob->dims[ax]) ? groups * ob->dims[ax].c : c->f->big_tile_groups;
+    big = big && groups >= c->f->big_tile_groups;
     bool coop = c->f->coop && big && spv_f16_exact(p, a) && spv_f16_exact(p, b);
     *t = (spv_tiling){.m_axis = m_axis, .n_axis = n_axis, .tile = big ? 64 : SPV_TILE, .a = a, .b = b, .coop = coop};
     return true;
@@ -77,7 +82,7 @@ bool spv_match_contraction(spv_ctx *c, spv_tiling *t) {
 
 /* the step along the flattened reduction: elements of each operand staged
  * per barrier pair */
-#define BK 32
+#define BK 16
 
 static uint32_t u32c(spv_ctx *c, uint32_t v) { return spv_c_u32(c, v); }
 static uint32_t i64c(spv_ctx *c, int64_t v) { return spv_c_i64(c, v); }

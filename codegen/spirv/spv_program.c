@@ -14,7 +14,8 @@
 
 void spv_features_all(spv_features *f) {
     *f = (spv_features){.float64 = true, .int8 = true, .int16 = true, .storage8 = true, .storage16 = true,
-                        .max_storage_buffers = 1u << 30, .tiled = true, .coop = true};
+                        .max_storage_buffers = 1u << 30, .tiled = true, .coop = true,
+                        .big_tile_groups = SPV_MIN_BIG_GROUPS};
 }
 
 int spv_compile(const kir_program *p, const spv_features *f, spv_program *out, diag *d) {
