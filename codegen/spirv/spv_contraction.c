@@ -7,9 +7,10 @@
  * N (read by b only; a and b swap when a reads it), M the innermost other
  * axis read by a only; every other domain axis is a batch axis. A
  * workgroup of 256 invocations computes one T x T tile of the (M, N) plane
- * at one batch point (T = 16, or 64 where M and N are both at least 64,
+ * at one batch point (T = 16, or 64 where M and N are both at least 64 and
+ * such tiles make f->big_tile_groups workgroups,
  * each invocation then computing 4 x 4 outputs held in registers): per step
- * of BK = 32 along the flattened reduction, the invocations evaluate the tile's
+ * of BK = 16 along the flattened reduction, the invocations evaluate the tile's
  * elements of a and b into workgroup memory (each element once, instead of
  * once per output that uses it), then after a barrier accumulate from
  * there. The post expression (bias, activation) is applied before each
