@@ -75,7 +75,7 @@ int cli_run_vulkan(kir_program *p, const char *model, const interp_tensor *in, c
         goto done;
     }
     for (uint32_t k = 0; k < sp.n_kernels; k++) mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words, sp.k[k].tile.tile, sp.k[k].tile.m_axis,
-                                              sp.k[k].tile.n_axis};
+                                              sp.k[k].tile.n_axis, sp.k[k].tile.per_group};
     if (rt_vk_attach(vk, s, mods, sp.n_kernels, vo->profile, &x, err, sizeof err)) {
         diag_error(d, "%s: %s", model, err);
         goto done;

@@ -68,6 +68,8 @@ typedef struct spv_tiling {
     uint32_t a, b;                 /* the product's operands (a reads M, b reads N) */
     bool coop;                     /* the products on cooperative matrices (tile 64;
                                       the module needs RT_VK_NEEDS_COOP) */
+    bool per_group;                /* not tiled: one workgroup per output element
+                                      (a workgroup reduction, spv_kernel.c) */
 } spv_tiling;
 
 typedef struct spv_kernel {

@@ -150,6 +150,18 @@ static void accumulate(spv_ctx *c, uint32_t acc_var, uint32_t best_var, uint32_t
     store(c, acc_var, r);
 }
 
+/* The kernel's post expression of the accumulated value acc (dtype *t on
+ * entry, the result's on return). */
+static uint32_t apply_post(spv_ctx *c, uint32_t acc, ir_dtype *t) {
+    const kir_kernel *k = c->k;
+    if (k->post == KIR_NONE) return acc;
+    c->acc = acc;
+    *t = c->p->exprs[k->post].dtype;
+    uint32_t v = spv_emit_expr(c, k->post);
+    c->acc = 0;
+    return v;
+}
+
 /* The value of the kernel at the current domain point (dtype in *t). */
 static uint32_t emit_point(spv_ctx *c, signed char *dep, ir_dtype *t) {
     const kir_kernel *k = c->k;
@@ -190,15 +202,8 @@ static uint32_t emit_point(spv_ctx *c, signed char *dep, ir_dtype *t) {
     }
     uint32_t acc = spv_op1(c, SpvOpLoad, art, acc_var);
     if (ir_dtype_is_float(at)) acc = spv_round_to(c, acc, at);
-    if (k->post == KIR_NONE) {
-        *t = at;
-        return acc;
-    }
-    c->acc = acc;
-    *t = p->exprs[k->post].dtype;
-    uint32_t v = spv_emit_expr(c, k->post);
-    c->acc = 0;
-    return v;
+    *t = at;
+    return apply_post(c, acc, t);
 }
 
 /* v (register of dtype vt) as the output buffer's dtype ot */
@@ -305,7 +310,156 @@ void spv_end_compute(spv_ctx *c, uint32_t in_range, uint32_t work, uint32_t end,
     spv_inst(&c->b, &c->b.modes, SpvOpExecutionMode, mode, 5);
 }
 
-static int emit_main(spv_ctx *c, signed char *dep) {
+/* ---- workgroup reductions ----
+ *
+ * A float SUM/PROD/MAX/MIN (f32 accumulator) with few outputs and a long
+ * reduction runs one workgroup per output element instead: invocation li
+ * accumulates the flat reduction indices li, li + wg, li + 2 wg, ...
+ * (unravelled over the reduction axes), the partials are combined in a tree
+ * in workgroup memory, and invocation 0 applies the post expression and
+ * stores. The rule (outputs' constant part < SPV_WG_RED_MAX_OUT, reduction
+ * extent >= SPV_WG_RED_MIN, or symbolic): with one invocation per output a
+ * reduction of one row (RMSNorm's sum of squares over 576) is one GPU
+ * thread doing 576 dependent loads; with many outputs the per-invocation
+ * loops already fill the GPU and read contiguous rows. */
+#define SPV_WG_RED_MAX_OUT 16384
+#define SPV_WG_RED_MIN 64
+#define SPV_WG_RED_SLOTS 256 /* >= the runtime's workgroup size (vk_exec.c) */
+
+static bool wg_reduce_fits(spv_ctx *c) {
+    const kir_kernel *k = c->k;
+    const kir_buffer *ob = &c->p->bufs[k->out];
+    if (k->reduce != KR_SUM && k->reduce != KR_PROD && k->reduce != KR_MAX && k->reduce != KR_MIN) return false;
+    if (k->rrank < 1 || !ir_dtype_is_float(k->acc_dtype) || spv_reg_type(c, k->acc_dtype) != c->t_f32) return false;
+    int64_t out = 1, red = 1;
+    bool red_sym = false;
+    for (int ax = 0; ax < ob->rank; ax++)
+        if (ir_dim_is_const(ob->dims[ax]) && __builtin_mul_overflow(out, ob->dims[ax].c, &out)) return false;
+    for (int i = 0; i < k->rrank; i++) {
+        if (!ir_dim_is_const(k->red[i])) red_sym = true;
+        else if (__builtin_mul_overflow(red, k->red[i].c, &red)) red = INT64_MAX;
+    }
+    return out < SPV_WG_RED_MAX_OUT && (red_sym || red >= SPV_WG_RED_MIN);
+}
+
+static void wg_barrier(spv_ctx *c) {
+    uint32_t ops[3] = {spv_c_u32(c, 2), spv_c_u32(c, 2), spv_c_u32(c, 0x108)}; /* Workgroup, Workgroup, AcqRel|WorkgroupMemory */
+    spv_inst(&c->b, c->cur, 224 /* OpControlBarrier */, ops, 3);
+}
+
+static uint32_t if_begin(spv_ctx *c, uint32_t cond) {
+    uint32_t then = spv_id(&c->b), merge = spv_id(&c->b), sm[2] = {merge, 0}, br[3] = {cond, then, merge};
+    spv_inst(&c->b, c->cur, SpvOpSelectionMerge, sm, 2);
+    spv_inst(&c->b, c->cur, SpvOpBranchConditional, br, 3);
+    label(c, then);
+    return merge;
+}
+
+static void if_end(spv_ctx *c, uint32_t merge) {
+    branch(c, merge);
+    label(c, merge);
+}
+
+/* i64 flat index -> indices over dims (innermost first) */
+static void unravel64(spv_ctx *c, uint32_t flat, const ir_dim *dims, int rank, uint32_t *idx) {
+    for (int ax = rank - 1; ax >= 0; ax--) {
+        if (ir_dim_is_const(dims[ax]) && dims[ax].c == 1) {
+            idx[ax] = spv_c_i64(c, 0);
+            continue;
+        }
+        uint32_t dv = spv_dim(c, dims[ax]);
+        idx[ax] = ax == 0 ? flat : spv_op2(c, SpvOpUMod, c->t_i64, flat, dv);
+        if (ax > 0) flat = spv_op2(c, SpvOpUDiv, c->t_i64, flat, dv);
+    }
+}
+
+static int emit_wg_reduce(spv_ctx *c, signed char *dep, uint32_t wgx) {
+    const kir_kernel *k = c->k;
+    const kir_buffer *ob = &c->p->bufs[k->out];
+    spv_builder *b = &c->b;
+    uint32_t wid = spv_builtin_var(c, 26 /* WorkgroupId */, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
+    uint32_t lix = spv_builtin_var(c, 29 /* LocalInvocationIndex */, true);
+    uint32_t F = c->t_f32, U = c->t_u32, L = c->t_i64;
+    c->cur = &c->pre;
+    uint32_t w = spv_op1(c, SpvOpLoad, c->t_v3u32, wid), nw = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
+    uint32_t li = spv_op1(c, SpvOpLoad, U, lix);
+    uint32_t lin = spv_op2(c, SpvOpIAdd, L,
+                           spv_op2(c, SpvOpIMul, L, spv_op1(c, SpvOpUConvert, L, spv_extract(c, w, 1)),
+                                   spv_op1(c, SpvOpUConvert, L, spv_extract(c, nw, 0))),
+                           spv_op1(c, SpvOpUConvert, L, spv_extract(c, w, 0)));
+    uint32_t numel = spv_c_i64(c, 1);
+    for (int ax = 0; ax < ob->rank; ax++) numel = spv_op2(c, SpvOpIMul, L, numel, spv_dim(c, ob->dims[ax]));
+    uint32_t in_range = spv_op2(c, SpvOpULessThan, c->t_bool, lin, numel);
+
+    uint32_t work = spv_id(b), end = spv_id(b);
+    c->cur = &c->body;
+    label(c, work);
+    unravel64(c, lin, ob->dims, ob->rank, c->idx);
+    hoist(c, dep, k->body);
+    if (c->failed) return 0;
+    ir_dtype bt = c->p->exprs[k->body].dtype, at = k->acc_dtype;
+    uint32_t acc_var = fn_var(c, F);
+    store(c, acc_var, init_value(c, at, k->reduce));
+    uint32_t R = spv_c_i64(c, 1);
+    for (int i = 0; i < k->rrank; i++) R = spv_op2(c, SpvOpIMul, L, R, spv_dim(c, k->red[i]));
+    uint32_t wg64 = spv_op1(c, SpvOpUConvert, L, wgx), li64 = spv_op1(c, SpvOpUConvert, L, li);
+    uint32_t iters = spv_op2(c, SpvOpUDiv, L, spv_op2(c, SpvOpIAdd, L, R, spv_op2(c, SpvOpISub, L, wg64, spv_c_i64(c, 1))), wg64);
+    loop lp;
+    spv_loop_begin(c, &lp, iters);
+    uint32_t r = spv_op2(c, SpvOpIAdd, L, spv_op2(c, SpvOpIMul, L, lp.iv, wg64), li64);
+    uint32_t merge = if_begin(c, spv_op2(c, SpvOpSLessThan, c->t_bool, r, R));
+    spv_scope_push(c);
+    unravel64(c, r, k->red, k->rrank, c->ridx);
+    uint32_t x = spv_emit_expr(c, k->body);
+    if (!x) return 0;
+    accumulate(c, acc_var, 0, x, bt, 0);
+    spv_scope_pop(c);
+    for (int i = 0; i < k->rrank; i++) c->ridx[i] = 0;
+    if_end(c, merge);
+    spv_loop_end(c, &lp);
+
+    /* the tree in workgroup memory */
+    uint32_t ops[2] = {F, spv_c_u32(c, SPV_WG_RED_SLOTS)};
+    uint32_t arr = spv_type(b, 28 /* OpTypeArray */, ops, 2);
+    ops[0] = 4 /* Workgroup */, ops[1] = arr;
+    uint32_t p_arr = spv_type(b, SpvOpTypePointer, ops, 2);
+    ops[1] = F;
+    uint32_t p_sh = spv_type(b, SpvOpTypePointer, ops, 2), wsc = 4;
+    uint32_t red = spv_op(b, &b->types, SpvOpVariable, p_arr, &wsc, 1);
+    ops[0] = red, ops[1] = li;
+    uint32_t slot = spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2);
+    store(c, slot, spv_op1(c, SpvOpLoad, F, acc_var));
+    wg_barrier(c);
+    for (uint32_t half = SPV_WG_RED_SLOTS / 2; half; half /= 2) {
+        uint32_t other = spv_op2(c, SpvOpIAdd, U, li, spv_c_u32(c, half));
+        uint32_t go = spv_op2(c, SpvOpLogicalAnd, c->t_bool, spv_op2(c, SpvOpULessThan, c->t_bool, li, spv_c_u32(c, half)),
+                              spv_op2(c, SpvOpULessThan, c->t_bool, other, wgx));
+        uint32_t m = if_begin(c, go);
+        ops[0] = red, ops[1] = other;
+        uint32_t o = spv_op1(c, SpvOpLoad, F, spv_op(b, c->cur, SpvOpAccessChain, p_sh, ops, 2));
+        accumulate(c, slot, 0, o, at, 0);
+        if_end(c, m);
+        wg_barrier(c);
+    }
+    uint32_t m0 = if_begin(c, spv_op2(c, SpvOpIEqual, c->t_bool, li, spv_c_u32(c, 0)));
+    uint32_t v = spv_round_to(c, spv_op1(c, SpvOpLoad, F, slot), at);
+    ir_dtype vt = at;
+    v = apply_post(c, v, &vt);
+    if (!v || c->failed) return 0;
+    v = to_output(c, v, vt, ob->dtype);
+    if (!v || c->failed) return 0;
+    spv_store_elem(c, k->out, lin, v);
+    if_end(c, m0);
+    branch(c, end);
+    label(c, end);
+    spv_inst(b, c->cur, SpvOpReturn, NULL, 0);
+    spv_inst(b, c->cur, SpvOpFunctionEnd, NULL, 0);
+    uint32_t iface[3] = {wid, nwg, lix};
+    spv_finish_main(c, in_range, work, end, iface, 3);
+    return 1;
+}
+
+static int emit_main(spv_ctx *c, signed char *dep, spv_tiling *t) {
     const kir_buffer *ob = &c->p->bufs[c->k->out];
     spv_builder *b = &c->b;
     uint32_t gid = spv_builtin_var(c, SpvBuiltInGlobalInvocationId, false), nwg = spv_builtin_var(c, SpvBuiltInNumWorkgroups, false);
@@ -317,6 +471,10 @@ static int emit_main(spv_ctx *c, signed char *dep) {
     uint32_t wgs = spv_op(b, &b->types, SpvOpSpecConstantComposite, c->t_v3u32, comp, 3);
     uint32_t bi = SpvBuiltInWorkgroupSize;
     spv_decorate(b, wgs, SpvDecoBuiltIn, &bi, 1);
+    if (wg_reduce_fits(c)) {
+        t->per_group = true;
+        return emit_wg_reduce(c, dep, wgx);
+    }
 
     c->cur = &c->pre;
     uint32_t g = spv_op1(c, SpvOpLoad, c->t_v3u32, gid), nw = spv_op1(c, SpvOpLoad, c->t_v3u32, nwg);
@@ -407,7 +565,7 @@ int spv_emit_kernel(const kir_program *p, uint32_t ki, const spv_features *f, sp
     if (k->kind == KK_LIB) spv_emit_ggml(c, &out->tile); /* the library kernels spv_ggml.c expresses */
     else if (!c->failed && bind_buffers(c, ki)) goto done;
     else if (!c->failed && f->tiled && spv_match_contraction(c, &out->tile)) spv_emit_tiled(c, &out->tile, dep);
-    else if (!c->failed) emit_main(c, dep);
+    else if (!c->failed) emit_main(c, dep, &out->tile);
     if (c->failed) {
         rc = 1;
         goto done;

@@ -79,6 +79,7 @@ int spv_pack(const spv_program *sp, const spv_program *alt, unsigned char **data
         cJSON_AddNumberToObject(e, "tile", m->tile.tile);
         cJSON_AddNumberToObject(e, "m", m->tile.tile ? m->tile.m_axis : -1);
         cJSON_AddNumberToObject(e, "n", m->tile.tile ? m->tile.n_axis : -1);
+        if (m->tile.per_group) cJSON_AddNumberToObject(e, "per_group", 1);
         cJSON_AddNumberToObject(e, "needs", m->needs);
         cJSON_AddNumberToObject(e, "bindings", m->n_bindings);
         cJSON_AddItemToArray(list, e);

@@ -65,6 +65,7 @@ typedef struct rt_vk_module {
      * spv_tiling); else one invocation per output element */
     uint32_t tile;
     int32_t tile_m, tile_n;
+    bool per_group; /* not tiled: one workgroup per output element */
 } rt_vk_module;
 
 /* What a module needs of the device beyond Vulkan 1.1 + shaderInt64

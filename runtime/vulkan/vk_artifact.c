@@ -75,10 +75,15 @@ int rt_vk_attach_artifact(rt_vk *vk, smelt_session *s, bool profile, rt_vk_exec 
             snprintf(err, err_size, "%s: the manifest's vulkan module %lld is malformed", s->m->name, (long long)count);
             goto done;
         }
+        int64_t per_group = 0; /* optional: artifacts before it have no workgroup reductions */
+        if (cJSON_GetObjectItemCaseSensitive(e, "per_group") && num(e, "per_group", 0, 1, &per_group)) {
+            snprintf(err, err_size, "%s: the manifest's vulkan module %lld is malformed", s->m->name, (long long)count);
+            goto done;
+        }
         count++;
         if (!device_has(&vk->info, needs, bindings)) continue;
         mods[step] = (rt_vk_module){(const uint32_t *)(const void *)(d->weights + base + off), (size_t)words,
-                                    (uint32_t)tile, (int32_t)m, (int32_t)n};
+                                    (uint32_t)tile, (int32_t)m, (int32_t)n, per_group != 0};
     }
     uint32_t on = 0;
     for (uint32_t t = 0; t < n_steps; t++) on += mods[t].words != NULL;

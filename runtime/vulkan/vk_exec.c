@@ -54,6 +54,7 @@ typedef struct vk_step {
     int32_t seg;                  /* its segment; -1: a CPU step */
     uint32_t tile;                /* rt_vk_module's tiling */
     int32_t tile_m, tile_n;
+    bool per_group;               /* one workgroup per output element */
 } vk_step;
 
 typedef struct vk_seg {
@@ -234,6 +235,7 @@ static int make_step(rt_vk_exec *x, uint32_t t, const rt_vk_module *m, char *err
     st->tile = m->tile;
     st->tile_m = m->tile_m;
     st->tile_n = m->tile_n;
+    st->per_group = m->per_group && !m->tile;
     if (m->tile && (m->tile_m < 0 || m->tile_n < m->tile_m || m->tile_m >= x->s->man->bufs[ms->out[0]].rank ||
                     m->tile_n >= x->s->man->bufs[ms->out[0]].rank)) {
         snprintf(err, n, "node %s: tiled axes out of range", ms->node);
@@ -396,6 +398,7 @@ static int signature(rt_vk_exec *x, const vk_seg *g, char *err, size_t n) {
         int64_t numel = s->bs[ms->out[0]].numel;
         uint64_t groups = ((uint64_t)numel + x->wg - 1) / x->wg;
         const vk_step *vs = &x->steps[t];
+        if (vs->per_group) groups = (uint64_t)numel;
         if (vs->tile) { /* tiles of the (m, n) plane times the other axes; n: the axes from tile_n on */
             const int64_t *sh = s->bs[ms->out[0]].shape;
             uint64_t nn = 1;

@@ -35,6 +35,7 @@
 #include "tools/artifact.h"
 
 static int skipped;
+static int per_group_seen; /* kernels compiled as workgroup reductions */
 
 typedef struct tcase {
     const char *name;
@@ -234,7 +235,8 @@ static void run_device(const tcase *tc, rt_vk *vk, kir_program *p, const spv_pro
     rt_vk_module mods[64];
     CHECK(sp->n_kernels <= 64);
     for (uint32_t k = 0; k < sp->n_kernels && k < 64; k++) mods[k] = (rt_vk_module){sp->k[k].words, sp->k[k].n_words, sp->k[k].tile.tile,
-                                                                         sp->k[k].tile.m_axis, sp->k[k].tile.n_axis};
+                                                                         sp->k[k].tile.m_axis, sp->k[k].tile.n_axis,
+                                                                         sp->k[k].tile.per_group};
     int ok = !cli_build_artifact(p, &o, CLI_EMIT_SO, "t.ir", &so, NULL, &d) && !cli_load_shared(&so, "t.ir", &m, &d);
     if (!ok) fprintf(stderr, "%s: %s\n", tc->name, d.msg);
     CHECK(ok);
@@ -301,6 +303,7 @@ static void run_case(const tcase *tc, rt_vk *vk) {
     int host = 0, tiled = 0;
     for (uint32_t k = 0; k < sp.n_kernels; k++) {
         tiled += sp.k[k].tile.tile > 0;
+        per_group_seen += sp.k[k].words && sp.k[k].tile.per_group;
         if (!sp.k[k].words) {
             host++;
             continue;
@@ -460,7 +463,7 @@ static void test_errors(rt_vk *vk) {
     if (p && !spv_compile(p, &f, &sp, &d) && !cli_build_artifact(p, &o, CLI_EMIT_SO, "t.ir", &so, NULL, &d) &&
         !cli_load_shared(&so, "t.ir", &m, &d) && !smelt_session_new(m, NULL, &s, err, sizeof err)) {
         rt_vk_module mods[4] = {{0}};
-        for (uint32_t k = 0; k < sp.n_kernels && k < 4; k++) mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words, 0, -1, -1};
+        for (uint32_t k = 0; k < sp.n_kernels && k < 4; k++) mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words, 0, -1, -1, false};
         CHECK(rt_vk_attach(vk, s, mods, sp.n_kernels, false, &x, err, sizeof err) == 0);
         size_t n = (size_t)(range / 4 + 16);
         float *in = calloc(n, sizeof *in);
@@ -481,6 +484,40 @@ static void test_errors(rt_vk *vk) {
     ir_graph_free(g);
 }
 
+/* Workgroup reductions (one workgroup per output element, spv_kernel.c):
+ * few outputs, long or symbolic reductions; sizes not multiples of the
+ * workgroup; several reduction axes; a fused epilogue (RMSNorm). */
+static const struct {
+    tcase tc;
+    int per_group; /* kernels expected to take the path */
+} wg_cases[] = {
+    {{"wg reduce: sum over 300, max/min over two axes (200), prod over 70",
+      "graph \"g\" { input %x: f32[3,300]\n input %y: f32[2,5,40]\n input %z: f32[2,70]\n"
+      " const %a1: i64[1] = [1]\n const %a12: i64[2] = [1,2]\n"
+      " %s: f32[3] = ReduceSum(%x, %a1) {keepdims=0}\n %m: f32[2,1,1] = ReduceMax(%y, %a12)\n"
+      " %n: f32[2] = ReduceMin(%y, %a12) {keepdims=0}\n %p: f32[2,1] = ReduceProd(%z, %a1)\n"
+      " output %s\n output %m\n output %n\n output %p\n}\n", 0, 0, 0}, 4},
+    {{"wg reduce: symbolic rows and symbolic reduction",
+      "graph \"g\" { sym n\n input %x: f32[n,100]\n input %y: f32[4,n]\n const %a1: i64[1] = [1]\n"
+      " %s: f32[n] = ReduceSum(%x, %a1) {keepdims=0}\n %m: f32[4,1] = ReduceMax(%y, %a1)\n"
+      " output %s\n output %m\n}\n", 0, 0, 0}, 2},
+    {{"wg reduce: RMSNorm (mean of squares, epsilon, sqrt, divide)",
+      "graph \"g\" { input %x: f32[2,576]\n const %a1: i64[1] = [1]\n const %eps: f32[1] = [0.00001]\n"
+      " %q: f32[2,576] = Mul(%x, %x)\n %m: f32[2,1] = ReduceMean(%q, %a1)\n %e: f32[2,1] = Add(%m, %eps)\n"
+      " %r: f32[2,1] = Sqrt(%e)\n %y: f32[2,576] = Div(%x, %r)\n output %y\n}\n", 0, 0, 0}, 1},
+};
+
+static void test_wg_reduce(rt_vk *vk) {
+    for (size_t i = 0; i < sizeof wg_cases / sizeof *wg_cases; i++) {
+        int before = per_group_seen;
+        run_case(&wg_cases[i].tc, vk);
+        if (per_group_seen - before != wg_cases[i].per_group)
+            fprintf(stderr, "FAIL %s: %d workgroup reductions, expected %d\n", wg_cases[i].tc.name, per_group_seen - before,
+                    wg_cases[i].per_group);
+        CHECK(per_group_seen - before == wg_cases[i].per_group);
+    }
+}
+
 int main(void) {
     char err[1024];
     rt_vk *vk = NULL;
@@ -492,6 +529,7 @@ int main(void) {
     test_tools();
     test_coop();
     test_errors(vk);
+    test_wg_reduce(vk);
     rt_vk_close(vk);
     printf("test_spirv: %d passed, %d failed, %d skipped\n", check_passed, check_failed, skipped);
     return check_failed ? 1 : 0;

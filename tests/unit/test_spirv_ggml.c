@@ -149,7 +149,7 @@ static void run_case(const gcase *c, rt_vk *vk) {
     rt_vk_exec *ex = NULL;
     rt_vk_module mods[8] = {{0}};
     for (uint32_t k = 0; k < sp.n_kernels && k < 8; k++)
-        mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words, sp.k[k].tile.tile, sp.k[k].tile.m_axis, sp.k[k].tile.n_axis};
+        mods[k] = (rt_vk_module){sp.k[k].words, sp.k[k].n_words, sp.k[k].tile.tile, sp.k[k].tile.m_axis, sp.k[k].tile.n_axis, sp.k[k].tile.per_group};
     int ok = sp.n_kernels <= 8 && !cli_build_artifact(p, &o, CLI_EMIT_SO, "t.ir", &so, NULL, &d) &&
              !cli_load_shared(&so, "t.ir", &m, &d);
     if (!ok) fprintf(stderr, "%s: %s\n", what, d.msg);
