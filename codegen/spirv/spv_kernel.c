@@ -11,6 +11,9 @@
  * in the accumulator dtype's register (f32, or f64), not in double as the
  * interpreter does. Structured control flow: one selection (the in-range
  * test) around the work, one OpLoopMerge loop per reduction axis.
+ * Reductions with few outputs and a long reduction run one workgroup per
+ * output element instead (emit_wg_reduce, below; spv_tiling.per_group tells
+ * the runtime to dispatch one workgroup per output element).
  */
 #include <stdlib.h>
 #include <string.h>
