@@ -10,7 +10,9 @@
  * only by float rounding order. The 32-element formats' kernels live in
  * qmatmul_x86_blocks.h, compiled twice: with maddubs + madd (AVX2) and with
  * AVX-VNNI's vpdpbusd (one instruction for the pair, the same integers);
- * the VNNI set is chosen where the CPU has AVX-VNNI.
+ * the VNNI set is chosen where the CPU has AVX-VNNI. Their GEMM tiles
+ * (rt_qgemm_x86) serve prefill: several activation rows per loaded weight
+ * block, with the dot products' floats.
  */
 #include "runtime/ggml_quant.h"
 #include "runtime/qmatmul_impl.h"
@@ -47,6 +49,11 @@ TGT static inline __m256i bits32(const uint8_t *p) {
 }
 
 TGT static inline __m256i load(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* The GEMM tiles' helpers are inlined and their loops over the tile's rows
+ * unrolled, so that the accumulators live in registers. */
+#define QG_INLINE static inline __attribute__((always_inline))
+#define QG_UNROLL _Pragma("GCC unroll 8")
 
 /* The 32-element formats, twice: AVX2's pair-multiply, then AVX-VNNI's. */
 #define QK_TGT TGT
@@ -148,9 +155,19 @@ rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     return f;
 }
 
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set) {
+    if (!strcmp(set, "avxvnni")) return gemm_vnni(t);
+    if (!strcmp(set, "avx2")) return gemm_avx2(t);
+    return NULL;
+}
+
 #else
 rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     (void)t, (void)want, (void)name;
+    return NULL;
+}
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set) {
+    (void)t, (void)set;
     return NULL;
 }
 #endif
