@@ -58,18 +58,22 @@ TGT static inline __m256i load(const uint8_t *p) { return _mm256_loadu_si256((co
 /* The 32-element formats, twice: AVX2's pair-multiply, then AVX-VNNI's. */
 #define QK_TGT TGT
 #define QK(name) name##_avx2
-#define QK_DOT_US(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#define QK_DOT_ACC(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#define QK_VNNI 0
 #include "runtime/qmatmul_x86_blocks.h"
 #undef QK_TGT
 #undef QK
-#undef QK_DOT_US
+#undef QK_DOT_ACC
+#undef QK_VNNI
 #define QK_TGT __attribute__((target("avx2,fma,avxvnni")))
 #define QK(name) name##_vnni
-#define QK_DOT_US(u, s) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (u), (s))
+#define QK_DOT_ACC(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#define QK_VNNI 1
 #include "runtime/qmatmul_x86_blocks.h"
 #undef QK_TGT
 #undef QK
-#undef QK_DOT_US
+#undef QK_DOT_ACC
+#undef QK_VNNI
 
 /* q4_K / q5_K: the sub-block scales multiply the int32 sums; the mins go
  * through the activation block's sums of 16 */
@@ -155,9 +159,9 @@ rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     return f;
 }
 
-rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set) {
-    if (!strcmp(set, "avxvnni")) return gemm_vnni(t);
-    if (!strcmp(set, "avx2")) return gemm_avx2(t);
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv) {
+    if (!strcmp(set, "avxvnni")) return gemm_vnni(t, gemv);
+    if (!strcmp(set, "avx2")) return gemm_avx2(t, gemv);
     return NULL;
 }
 
@@ -166,8 +170,8 @@ rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     (void)t, (void)want, (void)name;
     return NULL;
 }
-rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set) {
-    (void)t, (void)set;
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv) {
+    (void)t, (void)set, (void)gemv;
     return NULL;
 }
 #endif
