@@ -190,16 +190,26 @@ static int attn_qk_output(kir_program *p, ir_id node, uint32_t qk, uint32_t logi
     return kb_kernel(p, node, out, kb_cast(p, kb_buf(p, out)->dtype, v, false)) < 0 ? -1 : 0;
 }
 
-/* Y[b, h, i, e] (packed: Y[b, i, h * Dv + e]) = sum over j of probs[b, h, i, j] * V[b, h / group, j, e] */
+/* Y[b, h, i, e] (packed: Y[b, i, h * Dv + e]) = sum over j of probs[b, h, i, j] * V[b, h / group, j, e].
+ * A packed Y is computed as (B, Hq, Lq, Dv) into a temporary, then copied:
+ * there each head's rows are a plain matrix product (rows i, columns e), the
+ * shape the packed GEMM engine takes; written packed, the output's last
+ * axis is read by both operands and the contraction is a loop nest. */
 static int attn_values(kir_program *p, ir_id node, const attn_dims *a, uint32_t probs, const heads_view *v) {
-    uint32_t y = kb_value(p, NODE->out[0]), pt[4], vi[4];
-    heads_point(p, a->packed, a->v_head, pt);
+    uint32_t y = kb_value(p, NODE->out[0]), vi[4], pt[4];
+    ir_dim dims[4] = {a->batch, a->q_heads, a->q_len, a->v_head};
+    uint32_t dst = a->packed ? lr_temp(p, node, "values", kb_buf(p, probs)->dtype, 4, dims) : y;
+    for (int i = 0; i < 4; i++) pt[i] = kb_idx(p, i);
     uint32_t j = kb_ridx(p, 0), pi[4] = {pt[0], pt[1], pt[2], j};
     heads_at(p, v, pt[0], nn_ibin(p, KX_FLOORDIV, pt[1], kb_dim(p, a->group)), j, pt[3], vi);
     nn_contraction c = {.n = 2, .rrank = 1, .red = {a->total_len}};
     c.op[0] = operand_at(p, probs, pi);
     c.op[1] = operand_at(p, v->buf, vi);
-    return nn_contraction_emit(p, node, y, &c, kb_buf(p, probs)->dtype, KIR_NONE);
+    if (nn_contraction_emit(p, node, dst, &c, kb_buf(p, probs)->dtype, KIR_NONE)) return -1;
+    if (dst == y) return 0;
+    heads_point(p, true, a->v_head, pt);
+    // Y[b, i, h * Dv + e] = values[b, h, i, e]
+    return kb_kernel(p, node, y, kb_cast(p, kb_buf(p, y)->dtype, kb_load(p, dst, pt), false)) < 0 ? -1 : 0;
 }
 
 /* The softmax's type: softmax_precision where it is wider than t. */

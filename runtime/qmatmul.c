@@ -209,18 +209,19 @@ typedef struct qtype {
     int block; /* elements per block */
     rt_qdot_fn dot;
     const char *kernels; /* the set dot belongs to */
+    rt_qgemm_fn gemm, gemv; /* that set's tiles (prefill, decode), or NULL */
 } qtype;
 
 static bool qtype_of(ir_dtype t, qtype *q) {
     switch (t) {
-    case IR_Q4_0: *q = (qtype){RT_Q8_0, 32, dot_q4_0, "portable"}; break;
-    case IR_Q4_1: *q = (qtype){RT_Q8_1, 32, dot_q4_1, "portable"}; break;
-    case IR_Q5_0: *q = (qtype){RT_Q8_0, 32, dot_q5_0, "portable"}; break;
-    case IR_Q5_1: *q = (qtype){RT_Q8_1, 32, dot_q5_1, "portable"}; break;
-    case IR_Q8_0: *q = (qtype){RT_Q8_0, 32, dot_q8_0, "portable"}; break;
-    case IR_Q4_K: *q = (qtype){RT_Q8_K, 256, dot_q4_k, "portable"}; break;
-    case IR_Q5_K: *q = (qtype){RT_Q8_K, 256, dot_q5_k, "portable"}; break;
-    case IR_Q6_K: *q = (qtype){RT_Q8_K, 256, dot_q6_k, "portable"}; break;
+    case IR_Q4_0: *q = (qtype){RT_Q8_0, 32, dot_q4_0, "portable", NULL, NULL}; break;
+    case IR_Q4_1: *q = (qtype){RT_Q8_1, 32, dot_q4_1, "portable", NULL, NULL}; break;
+    case IR_Q5_0: *q = (qtype){RT_Q8_0, 32, dot_q5_0, "portable", NULL, NULL}; break;
+    case IR_Q5_1: *q = (qtype){RT_Q8_1, 32, dot_q5_1, "portable", NULL, NULL}; break;
+    case IR_Q8_0: *q = (qtype){RT_Q8_0, 32, dot_q8_0, "portable", NULL, NULL}; break;
+    case IR_Q4_K: *q = (qtype){RT_Q8_K, 256, dot_q4_k, "portable", NULL, NULL}; break;
+    case IR_Q5_K: *q = (qtype){RT_Q8_K, 256, dot_q5_k, "portable", NULL, NULL}; break;
+    case IR_Q6_K: *q = (qtype){RT_Q8_K, 256, dot_q6_k, "portable", NULL, NULL}; break;
     default: return false;
     }
     pthread_once(&init_once, init_table);
@@ -228,7 +229,7 @@ static bool qtype_of(ir_dtype t, qtype *q) {
     if (want && !strcmp(want, "portable")) return true;
     rt_qdot_fn fast = rt_qdot_x86(t, want, &q->kernels);
     if (!fast) fast = rt_qdot_arm(t, want, &q->kernels);
-    if (fast) q->dot = fast;
+    if (fast) q->dot = fast, q->gemm = rt_qgemm_x86(t, q->kernels, false), q->gemv = rt_qgemm_x86(t, q->kernels, true);
     return true;
 }
 
@@ -260,27 +261,41 @@ float rt_qdot_row(ir_dtype t, const void *wrow, const void *xq, int64_t k) {
 /* ---- the driver ----------------------------------------------------------- */
 
 /* Weight rows go to threads in tiles of TILE rows; a tile (a few KB) stays
- * in L1 while every activation row passes over it. */
+ * in L1 while every activation row passes over it: RT_QGEMM_C rows at a
+ * time through the set's prefill tile where it has one, the rest one by one
+ * through its decode tile (RT_QGEMV_R weight rows at a time), what is left
+ * through the dot product. */
 #define TILE 16
 
 typedef struct job {
     rt_qdot_fn dot;
+    rt_qgemm_fn gemm, gemv;
     const uint8_t *w, *xq;
     size_t wrow, xrow;
     int64_t nb, n, m;
     float *y;
 } job;
 
+/* weight rows [r0, r1) x activation rows [m0, m1): tiles of rr x cc rows
+ * through fn (none when NULL), the rows left over through the dot product */
+static void tile_rows(const job *j, rt_qgemm_fn fn, int rr, int cc, int64_t r0, int64_t r1, int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; m += cc) {
+        const uint8_t *xq = j->xq + (size_t)m * j->xrow;
+        float *y = j->y + m * j->n;
+        int64_t r = r0;
+        for (; fn && r + rr <= r1; r += rr) fn(j->w + (size_t)r * j->wrow, j->wrow, xq, j->xrow, j->nb, y + r, j->n);
+        for (int c = 0; c < cc; c++)
+            for (int64_t i = r; i < r1; i++) y[c * j->n + i] = j->dot(j->w + (size_t)i * j->wrow, xq + c * j->xrow, j->nb);
+    }
+}
+
 static void run_tiles(void *ctx, int64_t begin, int64_t end) {
     const job *j = ctx;
     int64_t r0 = begin * TILE, r1 = end * TILE < j->n ? end * TILE : j->n;
     for (int64_t t = r0; t < r1; t += TILE) {
-        int64_t te = t + TILE < r1 ? t + TILE : r1;
-        for (int64_t m = 0; m < j->m; m++) {
-            const uint8_t *xq = j->xq + (size_t)m * j->xrow;
-            float *y = j->y + m * j->n;
-            for (int64_t r = t; r < te; r++) y[r] = j->dot(j->w + (size_t)r * j->wrow, xq, j->nb);
-        }
+        int64_t te = t + TILE < r1 ? t + TILE : r1, m = j->gemm ? j->m / RT_QGEMM_C * RT_QGEMM_C : 0;
+        tile_rows(j, j->gemm, RT_QGEMM_R, RT_QGEMM_C, t, te, 0, m);
+        tile_rows(j, j->gemv, RT_QGEMV_R, 1, t, te, m, j->m);
     }
 }
 
@@ -293,7 +308,7 @@ int rt_qmatmul(ir_dtype t, const void *w, int64_t n, int64_t k, const float *x, 
     uint8_t *xq = malloc(xrow * (size_t)m);
     if (!xq) return -1;
     for (int64_t i = 0; i < m; i++) rt_q8_quantize_row(q.vt, x + i * k, k, xq + (size_t)i * xrow);
-    job j = {q.dot, w, xq, (size_t)ir_dtype_storage_bytes(t, k), xrow, nb, n, m, y};
+    job j = {q.dot, q.gemm, q.gemv, w, xq, (size_t)ir_dtype_storage_bytes(t, k), xrow, nb, n, m, y};
     int64_t tiles = (n + TILE - 1) / TILE;
     if (pool)
         rt_parallel_for(pool, tiles, run_tiles, &j);

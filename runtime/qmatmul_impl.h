@@ -14,6 +14,19 @@
 /* dot of one weight row (nb blocks) with one quantized activation row */
 typedef float (*rt_qdot_fn)(const uint8_t *w, const uint8_t *x, int64_t nb);
 
+/* A tile of R weight rows (wrow bytes apart, nb blocks each) x C quantized
+ * activation rows (xrow bytes apart): y[c * ldy + r] = the dot product of
+ * weight row r with activation row c, equal bit for bit to the same set's
+ * rt_qdot_fn. The prefill's tile is RT_QGEMM_R x RT_QGEMM_C (several
+ * activation rows per loaded weight block), the decode's RT_QGEMV_R x 1
+ * (independent accumulators, each activation block loaded once for
+ * several weight rows). */
+#define RT_QGEMM_R 2
+#define RT_QGEMM_C 4
+#define RT_QGEMV_R 4
+typedef void (*rt_qgemm_fn)(const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow, int64_t nb, float *y,
+                            int64_t ldy);
+
 extern float rt_qm_f16_table[65536];
 static inline float rt_qm_f16(const uint8_t *p) { return rt_qm_f16_table[(uint16_t)(p[0] | p[1] << 8)]; }
 static inline float rt_qm_f32(const uint8_t *p) {
@@ -48,5 +61,8 @@ static inline float rt_qm_k4(int isum, int msum, const uint8_t *w, const uint8_t
  * without the instructions, a type without kernels in the set). */
 rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name);
 rt_qdot_fn rt_qdot_arm(ir_dtype t, const char *want, const char **name);
+/* The prefill's tile (gemv false) or the decode's of the x86 set named
+ * `set` for t, or NULL (then the driver calls the dot product per pair). */
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv);
 
 #endif

@@ -10,7 +10,9 @@
  * only by float rounding order. The 32-element formats' kernels live in
  * qmatmul_x86_blocks.h, compiled twice: with maddubs + madd (AVX2) and with
  * AVX-VNNI's vpdpbusd (one instruction for the pair, the same integers);
- * the VNNI set is chosen where the CPU has AVX-VNNI.
+ * the VNNI set is chosen where the CPU has AVX-VNNI. Their GEMM tiles
+ * (rt_qgemm_x86) serve prefill: several activation rows per loaded weight
+ * block, with the dot products' floats.
  */
 #include "runtime/ggml_quant.h"
 #include "runtime/qmatmul_impl.h"
@@ -48,21 +50,30 @@ TGT static inline __m256i bits32(const uint8_t *p) {
 
 TGT static inline __m256i load(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
+/* The GEMM tiles' helpers are inlined and their loops over the tile's rows
+ * unrolled, so that the accumulators live in registers. */
+#define QG_INLINE static inline __attribute__((always_inline))
+#define QG_UNROLL _Pragma("GCC unroll 8")
+
 /* The 32-element formats, twice: AVX2's pair-multiply, then AVX-VNNI's. */
 #define QK_TGT TGT
 #define QK(name) name##_avx2
-#define QK_DOT_US(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
+#define QK_DOT_ACC(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#define QK_VNNI 0
 #include "runtime/qmatmul_x86_blocks.h"
 #undef QK_TGT
 #undef QK
-#undef QK_DOT_US
+#undef QK_DOT_ACC
+#undef QK_VNNI
 #define QK_TGT __attribute__((target("avx2,fma,avxvnni")))
 #define QK(name) name##_vnni
-#define QK_DOT_US(u, s) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), (u), (s))
+#define QK_DOT_ACC(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#define QK_VNNI 1
 #include "runtime/qmatmul_x86_blocks.h"
 #undef QK_TGT
 #undef QK
-#undef QK_DOT_US
+#undef QK_DOT_ACC
+#undef QK_VNNI
 
 /* q4_K / q5_K: the sub-block scales multiply the int32 sums; the mins go
  * through the activation block's sums of 16 */
@@ -148,9 +159,19 @@ rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     return f;
 }
 
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv) {
+    if (!strcmp(set, "avxvnni")) return gemm_vnni(t, gemv);
+    if (!strcmp(set, "avx2")) return gemm_avx2(t, gemv);
+    return NULL;
+}
+
 #else
 rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     (void)t, (void)want, (void)name;
+    return NULL;
+}
+rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv) {
+    (void)t, (void)set, (void)gemv;
     return NULL;
 }
 #endif

@@ -11,8 +11,10 @@
  * generator's session (the SPIR-V the artifact carries; a GGUF file is
  * compiled with it), or on the CPU, said on stderr, without a device.
  * --ignore-eos (benchmarks: always n tokens) does not stop at the end of
- * generation and prints ids, not text; --profile (vulkan) prints the device
- * time of each dispatch of the last step on stderr. */
+ * generation and prints ids, not text; --profile prints the device time of
+ * each dispatch of the last step (vulkan) or the wall time of each step of
+ * the compiled model summed over prefill and decode steps, mean per run
+ * (cpu; with -n 1 the prefill alone) on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "runtime/npy.h"
 #include "runtime/vulkan/vk.h"
 #include "run_vulkan.h"
+#include "step_profile.h"
 
 extern const cli_verb verb_run;
 
@@ -136,6 +139,7 @@ static int generate(const gen_opts *go, diag *d) {
     rt_gen *g = NULL;
     rt_vk *vk = NULL;
     rt_vk_exec *x = NULL;
+    cli_step_profile prof = {0};
     int32_t *ids = NULL, *out = NULL;
     int64_t n = 0;
     char err[1024];
@@ -148,6 +152,13 @@ static int generate(const gen_opts *go, diag *d) {
     if (x && rt_gen_set_memory(g, &(rt_gen_memory){x, vk_alloc, vk_release}, err, sizeof err)) {
         diag_error(d, "%s: %s", go->model, err);
         goto done;
+    }
+    if (!go->vulkan && go->vk.profile) {
+        if (cli_step_profile_attach(&prof, rt_gen_session(g))) {
+            diag_error(d, "out of memory");
+            goto done;
+        }
+        prof.skip = 0; /* every step of the generation counts */
     }
     if (prompt_tokens(go, &gm, &ids, &n, d)) goto done;
     if (go->eval_ids) {
@@ -174,8 +185,10 @@ static int generate(const gen_opts *go, diag *d) {
     fprintf(stderr, "generation: %lld tokens, %lld decode steps in %.1f ms, %.2f tokens/s\n", (long long)st.n_gen,
             (long long)st.n_decode, st.gen_ms, st.gen_ms > 0 ? 1000.0 * (double)st.n_decode / st.gen_ms : 0.0);
     if (x && go->vk.profile) cli_vk_print_profile(stderr, x, rt_gen_session(g)); /* the last decode step */
+    if (prof.ms) cli_step_profile_print(&prof, getenv("SMELT_PROFILE_ALL") ? 1 << 30 : 25, stderr);
     rc = 0;
 done:
+    cli_step_profile_free(&prof);
     free(ids);
     free(out);
     rt_gen_free(g); /* the session before its executor */
@@ -236,7 +249,6 @@ int cli_generate(int argc, char **argv) {
     if (!go.vulkan && strcmp(target, "cpu"))
         return cli_usage_error(&verb_run, "generation runs on --target cpu or vulkan, not '%s'", target);
     if (go.vk.device >= 0 && !go.vulkan) return cli_usage_error(&verb_run, "--device needs --target vulkan");
-    if (go.vk.profile && !go.vulkan) return cli_usage_error(&verb_run, "with --prompt, --profile needs --target vulkan");
     diag d;
     diag_init(&d);
     return generate(&go, &d) ? cli_fail(&d) : EXIT_OK;

@@ -65,7 +65,9 @@ const cli_verb verb_run = {
     "positions of the KV cache (2048). --target vulkan runs the steps on a Vulkan\n"
     "device (a GGUF file is compiled with its SPIR-V; an artifact needs\n"
     "--target cpu,vulkan), on the CPU, said on stderr, without one; --profile\n"
-    "prints each dispatch's device time in the last step. --ignore-eos\n"
+    "prints each dispatch's device time in the last step, or on the CPU each\n"
+    "step's wall time, mean over the prefill and decode runs (-n 1: the prefill\n"
+    "alone). --ignore-eos\n"
     "(benchmarks) generates all N tokens and prints their ids.\n" PASS_ARGS_USAGE,
     run_run};
 

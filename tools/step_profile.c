@@ -8,7 +8,7 @@
 
 static int exec_timed(void *ctx, smelt_session *s, char *err, size_t err_size) {
     cli_step_profile *p = ctx;
-    bool count = p->runs++ > 0; /* the first run is the warm-up */
+    bool count = p->runs++ >= p->skip; /* the warm-up runs are not counted */
     for (uint32_t t = 0; t < s->man->n_steps; t++) {
         double t0 = rt_now_ms();
         if (rt_exec_step(s, t, err, err_size)) return -1;
@@ -18,7 +18,7 @@ static int exec_timed(void *ctx, smelt_session *s, char *err, size_t err_size) {
 }
 
 int cli_step_profile_attach(cli_step_profile *p, smelt_session *s) {
-    *p = (cli_step_profile){.s = s, .ms = calloc(s->man->n_steps ? s->man->n_steps : 1, sizeof *p->ms)};
+    *p = (cli_step_profile){.s = s, .skip = 1, .ms = calloc(s->man->n_steps ? s->man->n_steps : 1, sizeof *p->ms)};
     if (!p->ms) return -1;
     rt_session_set_hooks(s, &(rt_exec_hooks){.ctx = p, .exec = exec_timed});
     return 0;
@@ -32,7 +32,7 @@ static int by_time(const void *a, const void *b) {
 
 void cli_step_profile_print(const cli_step_profile *p, int top, FILE *f) {
     const rt_manifest *man = p->s->man;
-    int runs = p->runs - 1;
+    int runs = p->runs - p->skip;
     if (runs < 1 || !man->n_steps) return;
     uint32_t *order = malloc(man->n_steps * sizeof *order);
     if (!order) return;
@@ -40,7 +40,7 @@ void cli_step_profile_print(const cli_step_profile *p, int top, FILE *f) {
     for (uint32_t t = 0; t < man->n_steps; t++) order[t] = t, total += p->ms[t];
     sort_ms = p->ms;
     qsort(order, man->n_steps, sizeof *order, by_time);
-    fprintf(f, "profile (wall time of each step, mean over %d runs after the warm-up):\n", runs);
+    fprintf(f, "profile (wall time of each step, mean over %d runs%s):\n", runs, p->skip ? " after the warm-up" : "");
     double rest = 0;
     for (uint32_t i = 0; i < man->n_steps; i++) {
         const rt_step *st = &man->steps[order[i]];

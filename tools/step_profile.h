@@ -1,7 +1,7 @@
 /* step_profile.h — `smelt run --target cpu --profile`: the wall time of
  * each step of a compiled model on the CPU, measured by running the steps
  * one by one through the session's executor hook (rt_exec_hooks) and
- * summed over every run but the first (the warm-up), then printed as the
+ * summed over every run but the first (the warm-up; `skip` runs), then printed as the
  * steps that take most of the time (`smelt run` prints 25, or every step
  * when SMELT_PROFILE_ALL is set). */
 #ifndef SMELT_TOOLS_STEP_PROFILE_H
@@ -15,6 +15,7 @@ typedef struct cli_step_profile {
     smelt_session *s;
     double *ms;   /* per step, summed over the counted runs */
     int runs;     /* runs seen, the warm-up included */
+    int skip;     /* runs not counted (the warm-up): 1 after attach */
 } cli_step_profile;
 
 /* Time every step of s from now on. 0, or -1 when out of memory. */

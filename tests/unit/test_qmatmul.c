@@ -8,7 +8,9 @@
  * min times the block's f16 sum s, as ggml uses it). The activation bytes
  * must equal this file's exactly; products agree to float rounding, for
  * every kernel set the CPU has (forced with SMELT_QMATMUL_KERNELS), on one
- * thread and on a pool, for odd row counts and several K. The sets that
+ * thread and on a pool, for odd row counts, several K and several
+ * activation row counts (the GEMM tiles of prefill and the rows left over),
+ * each product equal bit for bit to rt_qdot_row of its rows. The sets that
  * share a rounding order must agree bit for bit: AVX-VNNI with AVX2 (the
  * same float steps over exact integer sums), NEON and dotprod with the
  * portable kernels (each block reduced to its integer sum, then added as
@@ -158,8 +160,15 @@ static void one_type(ir_dtype t, int64_t n, int64_t k, int64_t m) {
         }
         if (!ok) fprintf(stderr, "%s k=%lld (%s): max |diff| %g\n", info->name, (long long)k, SETS[v], worst);
         CHECK(ok);
-        int64_t c = n > 2 ? 2 : 0; /* row c . the last x row, quantized in q2 */
-        CHECK(rt_qdot_row(t, w + c * rowb, q2, k) == out[v][(m - 1) * n + c]);
+        /* every product equals the set's dot product of its two rows bit for
+         * bit, whether it came from a GEMM tile or from the dot product */
+        bool exact = true;
+        for (int64_t r = 0; r < m; r++) {
+            rt_q8_quantize_row(vt, x + r * k, k, q2);
+            for (int64_t c = 0; c < n; c++) exact = exact && rt_qdot_row(t, w + c * rowb, q2, k) == out[v][r * n + c];
+        }
+        if (!exact) fprintf(stderr, "%s k=%lld m=%lld (%s): a product differs from rt_qdot_row\n", info->name, (long long)k, (long long)m, SETS[v]);
+        CHECK(exact);
     }
     unsetenv("SMELT_QMATMUL_KERNELS");
     CHECK(out[0] != NULL); /* the portable set always runs */
@@ -187,6 +196,9 @@ int main(void) {
         const int64_t ks[] = {kq ? 256 : 32, kq ? 768 : 160, 512};
         for (int j = 0; j < 3; j++) one_type(types[i], 37, ks[j], 5);
         one_type(types[i], 1, 512, 1); /* one row: the decode case */
+        /* prefill shapes: whole GEMM tiles of activation rows, and leftovers */
+        const int64_t ms[] = {4, 8, 13};
+        for (int j = 0; j < 3; j++) one_type(types[i], 40, ks[1], ms[j]);
     }
     fprintf(stderr, "kernel sets run (type x K):");
     for (int v = 0; v < NSETS; v++) fprintf(stderr, " %s %d", SETS[v], runs[v]);
