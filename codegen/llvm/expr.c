@@ -6,7 +6,9 @@
  * result as the interpreter's double then float, since double rounding is
  * innocuous for these operations); f16/bf16 likewise in float and rounded
  * to their dtype; math functions, pow, fmod, floordiv in double through the
- * C library and rounded to the dtype, as the interpreter does. Integers are
+ * C library and rounded to the dtype, as the interpreter does, except exp
+ * of f32/f16/bf16: a float polynomial within 1 ulp of the correctly rounded
+ * result (helpers.c), so that softmax, sigmoid and SiLU loops vectorize. Integers are
  * computed on their i64 extension and wrapped to their width (division by
  * zero gives 0, INT_MIN / -1 wraps). Results are memoized per scope (see
  * cg_internal.h).
@@ -85,6 +87,10 @@ static LLVMValueRef math1(cg_fn *f, kx_op op, LLVMValueRef a, ir_dtype t) {
     cg_ctx *c = f->c;
     bool narrow = LLVMTypeOf(a) == c->t_f32; /* f32/f16/bf16 not wide */
     LLVMValueRef r;
+    if (narrow && op == KX_EXP) { /* within 1 ulp, vectorizable (helpers.c) */
+        r = cg_call_helper(f, "cg.exp.f32", &a, 1);
+        return t == IR_F32 ? r : cg_round_to(f, r, t);
+    }
     if (narrow && (op == KX_SQRT || op == KX_RECIP)) { /* exact in float as in double */
         r = op == KX_SQRT ? intrinsic(f, "llvm.sqrt", &a, 1)
                           : LLVMBuildFDiv(f->b, LLVMConstReal(c->t_f32, 1.0), a, "");
@@ -305,11 +311,14 @@ static LLVMValueRef emit_load(cg_fn *f, const kir_expr *x) {
     }
     LLVMValueRef off = LLVMConstInt(c->t_i64, 0, 0), stride = LLVMConstInt(c->t_i64, 1, 0);
     LLVMValueRef numel = stride;
+    int in_range = 0;
     for (int ax = kb->rank - 1; ax >= 0; ax--) {
         LLVMValueRef i = cg_emit_expr(f, x->args[ax]);
         if (!i) return NULL;
         LLVMValueRef dim = cg_emit_dim(f, kb->dims[ax]);
-        if (!index_in_range(f, x->args[ax], kb->dims[ax])) {
+        if (index_in_range(f, x->args[ax], kb->dims[ax])) {
+            in_range++;
+        } else {
             LLVMValueRef lim = LLVMBuildSub(f->eb, dim, LLVMConstInt(c->t_i64, 1, 0), "");
             i = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, i, lim, ""), lim, i, "");
             i = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, i, LLVMConstInt(c->t_i64, 0, 0), ""),
@@ -319,7 +328,9 @@ static LLVMValueRef emit_load(cg_fn *f, const kir_expr *x) {
         stride = LLVMBuildMul(f->eb, stride, dim, "");
         numel = stride;
     }
-    if (!maybe_empty) return cg_load_elem(f, x->buffer, off);
+    /* every index within its axis: the load runs only where no axis is
+     * empty (and stays affine, so that LLVM vectorizes it without gathers) */
+    if (!maybe_empty || in_range == kb->rank) return cg_load_elem(f, x->buffer, off);
     /* a size known only at run time may be 0: read element 0 of a dummy */
     LLVMValueRef empty = LLVMBuildICmp(f->eb, LLVMIntEQ, numel, LLVMConstInt(c->t_i64, 0, 0), "");
     off = LLVMBuildSelect(B, empty, LLVMConstInt(c->t_i64, 0, 0), off, "");

@@ -209,6 +209,8 @@ static int optimize(cg_ctx *c, int level) {
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
     LLVMErrorRef err = LLVMRunPasses(c->mod, passes, c->tm, po);
     LLVMDisposePassBuilderOptions(po);
+    const char *dump = getenv("SMELT_LLVM_IR"); /* for compiler work: the optimized module as text */
+    if (!err && dump) LLVMPrintModuleToFile(c->mod, dump, NULL);
     if (err) {
         char *msg = LLVMGetErrorMessage(err);
         diag_error(c->d, "LLVM optimization failed: %s", msg);

@@ -29,6 +29,7 @@
 #include "codegen/llvm/cg_llvm.h"
 #include "frontend/load.h"
 #include "ir/interp.h"
+#include "ir/text.h"
 #include "runtime/elem.h"
 #include "passes/passes.h"
 #include "runtime/half.h"
@@ -249,6 +250,54 @@ static const char *fast_cases[] = {
     "test_matmul_1d_3d", "test_convtranspose_group_2",
 };
 
+/* Compiled f32 Exp (codegen/llvm/helpers.c's cg.exp.f32, vectorized)
+ * against the correctly rounded exp (libm's double exp rounded to f32):
+ * within 1 ulp over a sweep of [-110, 95] (overflow, the denormal range,
+ * the -inf limit) and exact at 0, +-inf and NaN. */
+static void check_exp_ulps(void) {
+    enum { N = 1 << 20 };
+    const char *text = "graph \"g\" { input %x: f32[1048576]\n %y: f32[1048576] = Exp(%x)\n output %y }";
+    diag d;
+    diag_init(&d);
+    float *x = malloc(N * sizeof *x);
+    ir_graph *g = ir_parse(text, strlen(text), "exp.ir", &d);
+    kir_program *p = g ? lower(g, &d) : NULL;
+    cg_object obj = {0};
+    cg_options o = {.opt_level = -1, .pic = 1};
+    cg_harness *h = p && !cg_llvm_compile(p, &o, &obj, &d) ? cg_harness_load(&obj, NULL, &d) : NULL;
+    CHECK(x && h);
+    if (x && h) {
+        const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 88.72f, 88.73f, -87.3f, -103.9f, -104.1f};
+        int ns = sizeof special / sizeof *special;
+        for (int i = 0; i < N; i++) x[i] = i < ns ? special[i] : -110.0f + 205.0f * (float)(i - ns) / (float)(N - ns);
+        interp_tensor in = {.dtype = IR_F32, .rank = 1, .shape = {N}, .data = x, .nbytes = N * sizeof *x}, out = {0};
+        CHECK(cg_harness_run(h, &in, 1, &out, 1, &d) == 0 && out.nbytes == N * sizeof(float));
+        const float *y = out.data;
+        double worst = 0;
+        int64_t bad = -1;
+        for (int i = 0; y && i < N; i++) {
+            float want = (float)exp((double)x[i]);
+            if (i < 5 || !isfinite(want)) { /* 0, -0, +-inf, NaN and overflow: exactly */
+                if (isnan(want) ? !isnan(y[i]) : y[i] != want) bad = i;
+                continue;
+            }
+            double ulp = (double)nextafterf(want, INFINITY) - want, err = fabs((double)y[i] - want) / ulp;
+            if (err > worst) worst = err;
+        }
+        if (bad >= 0 || worst > 1.0)
+            fprintf(stderr, "FAIL exp: worst %.3f ulp; x = %.9g gives %.9g, exp %.9g\n", worst, bad >= 0 ? x[bad] : 0,
+                    bad >= 0 && y ? y[bad] : 0, bad >= 0 ? exp((double)x[bad]) : 0);
+        CHECK(y && bad < 0 && worst <= 1.0);
+        free(out.data);
+    }
+    if (d.msg[0] && !h) fprintf(stderr, "FAIL exp: %s\n", d.msg);
+    cg_harness_free(h);
+    cg_object_free(&obj);
+    kir_free(p);
+    ir_graph_free(g);
+    free(x);
+}
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -330,5 +379,6 @@ int main(int argc, char **argv) {
         if (r != R_MATCH) fprintf(stderr, "FAIL %s: %s %s\n", fast_cases[i], r_names[r], why);
         CHECK(r == R_MATCH);
     }
+    check_exp_ulps();
     return check_summary("test_cg_llvm");
 }
