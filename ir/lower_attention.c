@@ -7,7 +7,10 @@
  * the logits (softcap, then the additive mask, with -inf wherever a boolean
  * mask, the causal diagonal, the mask's length or nonpad_kv_seqlen rule a
  * key out), the softmax along the keys (lr_softmax of lower_reduce.h), and
- * the contraction of the probabilities with V. Packed 3-D inputs are read
+ * the contraction of the probabilities with V. Unless the scores are an
+ * output too, the softmax's division comes last: the unnormalized weights
+ * exp(logits - max) are computed once and contracted with V, and each
+ * output row divided by their sum (Lq * Dv divisions, not Lq * T). Packed 3-D inputs are read
  * in place through their head layout, grouped-query heads by dividing the
  * query head, and a past cache by first writing present = concat(past,
  * new) along the sequence. Everything is computed in lr_float_type of Q
@@ -190,12 +193,15 @@ static int attn_qk_output(kir_program *p, ir_id node, uint32_t qk, uint32_t logi
     return kb_kernel(p, node, out, kb_cast(p, kb_buf(p, out)->dtype, v, false)) < 0 ? -1 : 0;
 }
 
-/* Y[b, h, i, e] (packed: Y[b, i, h * Dv + e]) = sum over j of probs[b, h, i, j] * V[b, h / group, j, e].
+/* Y[b, h, i, e] (packed: Y[b, i, h * Dv + e]) = sum over j of probs[b, h, i, j] * V[b, h / group, j, e],
+ * divided by sum[b, h, i, 0] where sum is not KIR_NONE (probs then holds
+ * the softmax's weights, not yet normalized).
  * A packed Y is computed as (B, Hq, Lq, Dv) into a temporary, then copied:
  * there each head's rows are a plain matrix product (rows i, columns e), the
  * shape the packed GEMM engine takes; written packed, the output's last
  * axis is read by both operands and the contraction is a loop nest. */
-static int attn_values(kir_program *p, ir_id node, const attn_dims *a, uint32_t probs, const heads_view *v) {
+static int attn_values(kir_program *p, ir_id node, const attn_dims *a, uint32_t probs, uint32_t sum,
+                       const heads_view *v) {
     uint32_t y = kb_value(p, NODE->out[0]), vi[4], pt[4];
     ir_dim dims[4] = {a->batch, a->q_heads, a->q_len, a->v_head};
     uint32_t dst = a->packed ? lr_temp(p, node, "values", kb_buf(p, probs)->dtype, 4, dims) : y;
@@ -205,7 +211,13 @@ static int attn_values(kir_program *p, ir_id node, const attn_dims *a, uint32_t 
     nn_contraction c = {.n = 2, .rrank = 1, .red = {a->total_len}};
     c.op[0] = operand_at(p, probs, pi);
     c.op[1] = operand_at(p, v->buf, vi);
-    if (nn_contraction_emit(p, node, dst, &c, kb_buf(p, probs)->dtype, KIR_NONE)) return -1;
+    ir_dtype t = kb_buf(p, probs)->dtype;
+    uint32_t post = KIR_NONE;
+    if (sum != KIR_NONE) {
+        uint32_t si[4] = {pt[0], pt[1], pt[2], nn_ix(p, 0)};
+        post = kb_bin(p, KX_DIV, kb_acc(p, t), kb_load(p, sum, si));
+    }
+    if (nn_contraction_emit(p, node, dst, &c, t, post)) return -1;
     if (dst == y) return 0;
     heads_point(p, true, a->v_head, pt);
     // Y[b, i, h * Dv + e] = values[b, h, i, e]
@@ -229,12 +241,15 @@ int lower_attention(kir_program *p, ir_id node, diag *d) {
     if (attn_cache(p, node, &a, 1, a.head, &k) || attn_cache(p, node, &a, 2, a.v_head, &v)) return -1;
     ir_dim sd[4] = {a.batch, a.q_heads, a.q_len, a.total_len};
     uint32_t qk = lr_temp(p, node, "qk", t, 4, sd), logits = lr_temp(p, node, "logits", ts, 4, sd);
+    if (attn_scores(p, node, &a, &q, &k, qk) || attn_logits(p, node, &a, qk, logits)) return -1;
+    if (!has_output(p, node, 3)) { /* the division after the value contraction */
+        uint32_t weights, sum;
+        if (lr_softmax_weights(p, node, logits, 3, ts, &weights, &sum)) return -1;
+        return attn_values(p, node, &a, weights, sum, &v);
+    }
     uint32_t probs = lr_temp(p, node, "probs", ts, 4, sd);
-    if (attn_scores(p, node, &a, &q, &k, qk) || attn_logits(p, node, &a, qk, logits) ||
-        lr_softmax(p, node, logits, probs, 3, false) ||
-        (has_output(p, node, 3) && attn_qk_output(p, node, qk, logits, probs)))
-        return -1;
-    return attn_values(p, node, &a, probs, &v);
+    if (lr_softmax(p, node, logits, probs, 3, false) || attn_qk_output(p, node, qk, logits, probs)) return -1;
+    return attn_values(p, node, &a, probs, KIR_NONE, &v);
 }
 
 /* ---- RotaryEmbedding ---------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
  * finish with an elementwise kernel over the input's shape.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "infer.h"
 #include "lower_reduce.h"
@@ -239,18 +240,30 @@ int lower_softmax(kir_program *p, ir_id node, diag *d) {
     return lr_softmax(p, node, x, out, axis, n->op == IR_OP_LogSoftmax);
 }
 
+/* max (keepdims, type t) of x along the axis of ax: the first kernel of a
+ * softmax. */
+static uint32_t softmax_max(kir_program *p, ir_id node, uint32_t x, const lr_axes *ax, ir_dtype t) {
+    ir_dim red[IR_MAX_RANK];
+    int rrank = lr_red_dims(p, x, ax, red);
+    uint32_t m = lr_keep_temp(p, node, "max", t, x, ax);
+    // max (X shape, axis kept as 1) = max of x along the axis
+    if (kb_reduce(p, node, m, KR_MAX, rrank, red, t, kb_cast(p, t, lr_load(p, x, ax), false), KIR_NONE) < 0)
+        return KIR_NONE;
+    return m;
+}
+
 int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log) {
-    /* the shape, not a buffer pointer: making temporaries may move the buffers */
+    /* the shape copied: making temporaries may move the buffers */
     int rank = kb_buf(p, x)->rank;
-    const ir_dim *dims = kb_buf(p, x)->dims;
+    ir_dim dims[IR_MAX_RANK], red[IR_MAX_RANK];
+    memcpy(dims, kb_buf(p, x)->dims, rank * sizeof *dims);
     ir_dtype t = lr_float_type(kb_buf(p, x)->dtype);
     lr_axes ax = lr_axes_one(rank, axis);
-    ir_dim red[IR_MAX_RANK];
     int rrank = lr_red_dims(p, x, &ax, red);
-    uint32_t m = lr_keep_temp(p, node, "max", t, x, &ax), s = lr_keep_temp(p, node, "sum", t, x, &ax);
+    uint32_t m = softmax_max(p, node, x, &ax, t);
+    if (m == KIR_NONE) return -1;
+    uint32_t s = lr_keep_temp(p, node, "sum", t, x, &ax);
     uint32_t xr = kb_cast(p, t, lr_load(p, x, &ax), false);
-    // max (X shape, axis kept as 1) = max of x along the axis
-    if (kb_reduce(p, node, m, KR_MAX, rrank, red, t, xr, KIR_NONE) < 0) return -1;
     // sum (same shape) = sum of exp(x - max) along the axis
     uint32_t e = kb_un(p, KX_EXP, kb_bin(p, KX_SUB, xr, kb_load_same(p, m)));
     if (kb_reduce(p, node, s, KR_SUM, rrank, red, t, e, KIR_NONE) < 0) return -1;
@@ -260,4 +273,24 @@ int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, b
     else y = kb_bin(p, KX_DIV, kb_un(p, KX_EXP, xs), sv);
     // out (X shape) = exp(x - max) / sum, or (x - max) - log(sum)
     return kb_kernel(p, node, out, kb_cast(p, kb_buf(p, out)->dtype, y, false)) < 0 ? -1 : 0;
+}
+
+int lr_softmax_weights(kir_program *p, ir_id node, uint32_t x, int axis, ir_dtype t, uint32_t *weights,
+                       uint32_t *sum) {
+    int rank = kb_buf(p, x)->rank;
+    ir_dim dims[IR_MAX_RANK], red[IR_MAX_RANK];
+    memcpy(dims, kb_buf(p, x)->dims, rank * sizeof *dims);
+    lr_axes ax = lr_axes_one(rank, axis);
+    int rrank = lr_red_dims(p, x, &ax, red);
+    uint32_t m = softmax_max(p, node, x, &ax, t);
+    if (m == KIR_NONE) return -1;
+    uint32_t w = lr_temp(p, node, "weights", t, rank, dims), s = lr_keep_temp(p, node, "sum", t, x, &ax);
+    uint32_t xs = kb_bin(p, KX_SUB, kb_cast(p, t, kb_load_same(p, x), false), lr_load_as(p, m, rank, dims, t));
+    // weights (X shape) = exp(x - max)
+    if (kb_kernel(p, node, w, kb_un(p, KX_EXP, xs)) < 0) return -1;
+    // sum (X shape, axis kept as 1) = sum of the weights along the axis
+    if (kb_reduce(p, node, s, KR_SUM, rrank, red, t, lr_load(p, w, &ax), KIR_NONE) < 0) return -1;
+    *weights = w;
+    *sum = s;
+    return 0;
 }

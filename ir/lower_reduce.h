@@ -50,11 +50,6 @@ uint32_t lr_temp(kir_program *p, ir_id node, const char *what, ir_dtype t, int r
  * sizes `dims`, broadcasting b's size-1 axes (numpy rules), cast to t. */
 uint32_t lr_load_as(kir_program *p, uint32_t b, int rank, const ir_dim *dims, ir_dtype t);
 
-/* Softmax of x along axis into out (x's shape; any float type): exp(x -
- * max) / sum, or with log (x - max) - log(sum), computed in lr_float_type.
- * Returns 0 or -1. (SoftmaxCrossEntropyLoss shares it.) */
-int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log);
-
 /* What lr_moments stores in its second buffer, from the variance var
  * (biased: sum of squared deviations / n) and eps. */
 typedef enum lr_spread {
@@ -72,7 +67,16 @@ int lr_moments(kir_program *p, ir_id node, uint32_t x, int rrank, const ir_dim *
 
 /* Softmax (or, with log, LogSoftmax) of buffer x along axis into out, a
  * buffer of x's shape: max and sum of exp(x - max) into keepdims temporaries,
- * computed in lr_float_type of x's dtype, then one kernel over x's shape. */
+ * computed in lr_float_type of x's dtype, then one kernel over x's shape
+ * (exp evaluated twice, so that no x-shaped temporary is kept). Returns 0
+ * or -1. (SoftmaxCrossEntropyLoss shares it.) */
 int lr_softmax(kir_program *p, ir_id node, uint32_t x, uint32_t out, int axis, bool log);
+/* The softmax of x along axis left for its consumer to finish: weights =
+ * exp(x - max), an x-shaped temporary computed once (a transcendental
+ * kernel, so kir_fuse keeps it materialized), and sum, their keepdims sum;
+ * in type t. softmax = weights / sum (Attention divides after its value
+ * contraction). Returns 0 or -1. */
+int lr_softmax_weights(kir_program *p, ir_id node, uint32_t x, int axis, ir_dtype t, uint32_t *weights,
+                       uint32_t *sum);
 
 #endif
