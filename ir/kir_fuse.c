@@ -7,7 +7,13 @@
  * into one kernel, and the intermediate buffer disappears. Producers are
  * inlined into reduction kernels only when they are cheap (few arithmetic
  * nodes, no transcendental functions), because a reduction re-evaluates
- * them for every reduction step.
+ * them for every reduction step; and a producer that is not cheap only
+ * into a single consumer kernel: read by several (the cos / sin of an
+ * LLM's rotary embedding, read by every layer's), it is computed once into
+ * its buffer instead of once per reader. A producer's cost counts the
+ * producers inlined into it, so that a chain (a transformer's residual
+ * adds, layer after layer) is cut into materialized links instead of
+ * growing into one expression per reader that re-adds every layer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,8 @@
 typedef struct fuser {
     kir_program *p;
     int32_t *producer;   /* buffer -> index of an inlinable kernel, -1 */
+    uint32_t *cost;      /* kernel -> nodes of its body with its inlined producers' */
+    bool *math;          /* kernel -> a transcendental function there */
     uint32_t *memo;      /* expression -> rebuilt expression (KIR_NONE: not yet) */
     uint32_t memo_n;     /* expressions that existed when memo was made */
     const uint32_t *idx; /* index substitution while inlining a producer body */
@@ -74,22 +82,31 @@ static uint32_t rebuild(fuser *f, uint32_t e) {
 }
 
 /* Distinct nodes of a body, and whether any is a transcendental function. */
-static uint32_t body_cost(const kir_program *p, uint32_t e, uint8_t *seen, bool *math) {
+/* Distinct nodes of a body, and whether any is a transcendental function;
+ * a load of an inlinable producer's buffer counts that producer's cost. */
+static uint32_t body_cost(const fuser *f, uint32_t e, uint8_t *seen, bool *math) {
     if (seen[e]) return 0;
     seen[e] = 1;
-    const kir_expr *x = &p->exprs[e];
+    const kir_expr *x = &f->p->exprs[e];
     if (kx_get(x->op)->cls == KXC_MATH) *math = true;
     uint32_t c = 1;
-    for (uint32_t i = 0; i < x->n_args; i++) c += body_cost(p, x->args[i], seen, math);
+    if (x->op == KX_LOAD && f->producer[x->buffer] >= 0) {
+        c += f->cost[f->producer[x->buffer]];
+        *math = *math || f->math[f->producer[x->buffer]];
+    }
+    for (uint32_t i = 0; i < x->n_args; i++) c += body_cost(f, x->args[i], seen, math);
     return c;
 }
 
-static bool cheap(const kir_program *p, const kir_kernel *k) {
-    uint8_t *seen = calloc(p->n_exprs, 1);
+/* Kernel kidx's cost (f->cost, f->math); whether it is cheap. */
+static bool cheap(fuser *f, uint32_t kidx) {
+    uint8_t *seen = calloc(f->p->n_exprs, 1);
     if (!seen) return false;
     bool math = false;
-    uint32_t c = body_cost(p, k->body, seen, &math);
+    uint32_t c = body_cost(f, f->p->kernels[kidx].body, seen, &math);
     free(seen);
+    f->cost[kidx] = c;
+    f->math[kidx] = math;
     return c <= CHEAP_NODES && !math;
 }
 
@@ -118,36 +135,44 @@ static bool kernel_loads(const kir_program *p, const kir_kernel *k, uint32_t b) 
 
 /* A producer can be inlined when its buffer is an intermediate, it does not
  * reduce, and every kernel reading the buffer is a loop kernel that may
- * take it (reductions only cheap producers). */
-static bool inlinable(const kir_program *p, uint32_t kidx) {
+ * take it (reductions only cheap producers, and only a cheap producer
+ * more than one kernel). */
+static bool inlinable(fuser *f, uint32_t kidx) {
+    const kir_program *p = f->p;
     const kir_kernel *k = &p->kernels[kidx];
     if (k->kind != KK_LOOP || k->reduce != KR_NONE) return false;
     const kir_buffer *b = &p->bufs[k->out];
     if (b->kind != KB_VALUE && b->kind != KB_TEMP) return false;
     for (uint32_t i = 0; i < p->n_outputs; i++)
         if (p->outputs[i] == k->out) return false;
-    bool is_cheap = cheap(p, k), used = false;
+    bool is_cheap = cheap(f, kidx);
+    uint32_t readers = 0;
     for (uint32_t c = kidx + 1; c < p->n_kernels; c++) {
         const kir_kernel *ck = &p->kernels[c];
         if (!kernel_loads(p, ck, k->out)) continue;
         if (ck->kind == KK_LIB || (ck->reduce != KR_NONE && !is_cheap)) return false;
-        used = true;
+        if (++readers > 1 && !is_cheap) return false;
     }
-    return used;
+    return readers > 0;
 }
 
 int kir_fuse(kir_program *p, diag *d) {
     fuser f = {.p = p};
+    size_t nk = p->n_kernels ? p->n_kernels : 1;
     f.producer = malloc((p->n_bufs ? p->n_bufs : 1) * sizeof *f.producer);
-    if (!f.producer) return diag_error(d, "out of memory");
-    for (uint32_t b = 0; b < p->n_bufs; b++) f.producer[b] = -1;
-    bool *drop = calloc(p->n_kernels ? p->n_kernels : 1, 1);
-    if (!drop) {
+    f.cost = calloc(nk, sizeof *f.cost);
+    f.math = calloc(nk, sizeof *f.math);
+    bool *drop = calloc(nk, 1);
+    if (!f.producer || !f.cost || !f.math || !drop) {
         free(f.producer);
+        free(f.cost);
+        free(f.math);
+        free(drop);
         return diag_error(d, "out of memory");
     }
+    for (uint32_t b = 0; b < p->n_bufs; b++) f.producer[b] = -1;
     for (uint32_t k = 0; k < p->n_kernels; k++)
-        if (inlinable(p, k)) {
+        if (inlinable(&f, k)) {
             f.producer[p->kernels[k].out] = (int32_t)k;
             drop[k] = true;
         }
@@ -169,5 +194,7 @@ int kir_fuse(kir_program *p, diag *d) {
     p->n_kernels = n;
     free(drop);
     free(f.producer);
+    free(f.cost);
+    free(f.math);
     return 0;
 }
