@@ -19,8 +19,10 @@ struct rt_gen {
     smelt_session *s;
     int64_t n_ctx, past, n_vocab, kv_heads, head, row;
     int n_caches, logits_out;
+    int rows_in;        /* input logit_rows, -1: the model gives every row's logits */
     gen_cache *c;
     int64_t *tok64;     /* n_ctx */
+    int64_t *rows64;    /* n_ctx: the row indices bound to logit_rows */
     rt_gen_memory mem;  /* alloc NULL: the caches are calloc'd, the logits the session's */
     float *logits;      /* with mem: logits_rows rows of n_vocab */
     int64_t logits_rows;
@@ -40,7 +42,7 @@ static int fail(char *err, size_t err_size, const char *what, const char *msg) {
 }
 
 /* The cache inputs (cache_k.L / cache_v.L, f32 [1, past, kv_heads, head])
- * and their outputs. */
+ * and their outputs; logit_rows (i64 [rows]) where the model has it. */
 static int find_caches(rt_gen *g, const char *name, char *err, size_t err_size) {
     smelt_model *m = g->m;
     int n_in = smelt_num_inputs(m);
@@ -52,6 +54,10 @@ static int find_caches(rt_gen *g, const char *name, char *err, size_t err_size) 
     if (!g->c) return fail(err, err_size, name, "out of memory");
     for (int i = 1; i < n_in; i++) {
         if (smelt_input_info(m, i, &t)) return fail(err, err_size, name, "bad input");
+        if (!strcmp(t.name, "logit_rows") && t.rank == 1 && !strcmp(t.dtype, "i64")) {
+            g->rows_in = i;
+            continue;
+        }
         bool k = !strncmp(t.name, "cache_k.", 8), v = !strncmp(t.name, "cache_v.", 8);
         if ((!k && !v) || t.rank != 4 || strcmp(t.dtype, "f32") || t.dims[0] != 1 || t.dims[1] != -1 || t.dims[2] <= 0 ||
             t.dims[3] <= 0) {
@@ -85,6 +91,7 @@ int rt_gen_new(smelt_model *m, int threads, int64_t n_ctx, rt_gen **out, char *e
     if (!g) return fail(err, err_size, name, "out of memory");
     g->m = m;
     g->n_ctx = n_ctx;
+    g->rows_in = -1;
     if (n_ctx <= 0 || n_ctx > (1 << 24)) {
         rt_gen_free(g);
         return fail(err, err_size, name, "the context must hold 1 .. 16777216 positions");
@@ -101,8 +108,10 @@ int rt_gen_new(smelt_model *m, int threads, int64_t n_ctx, rt_gen **out, char *e
         }
     }
     smelt_options o = {.threads = threads};
-    if (!(g->tok64 = malloc((size_t)n_ctx * sizeof *g->tok64)) || smelt_session_new(m, &o, &g->s, err, err_size)) {
-        if (!g->tok64) fail(err, err_size, name, "out of memory");
+    g->tok64 = malloc((size_t)n_ctx * sizeof *g->tok64);
+    g->rows64 = malloc((size_t)n_ctx * sizeof *g->rows64);
+    if (!g->tok64 || !g->rows64 || smelt_session_new(m, &o, &g->s, err, err_size)) {
+        if (!g->tok64 || !g->rows64) fail(err, err_size, name, "out of memory");
         rt_gen_free(g);
         return -1;
     }
@@ -119,6 +128,7 @@ void rt_gen_free(rt_gen *g) {
     if (g->mem.alloc) g->mem.release(g->mem.ctx, g->logits);
     free(g->c);
     free(g->tok64);
+    free(g->rows64);
     free(g);
 }
 
@@ -156,7 +166,8 @@ void rt_gen_reset(rt_gen *g) { g->past = 0; }
 int64_t rt_gen_pos(const rt_gen *g) { return g->past; }
 int64_t rt_gen_n_vocab(const rt_gen *g) { return g->n_vocab; }
 
-int rt_gen_eval(rt_gen *g, const int32_t *tokens, int64_t n, const float **logits, char *err, size_t err_size) {
+int rt_gen_eval(rt_gen *g, const int32_t *tokens, int64_t n, bool all_rows, const float **logits, char *err,
+                size_t err_size) {
     if (n <= 0 || n > g->n_ctx - g->past) {
         snprintf(err, err_size, "model: %lld tokens at position %lld do not fit the context of %lld", (long long)n,
                  (long long)g->past, (long long)g->n_ctx);
@@ -178,13 +189,19 @@ int rt_gen_eval(rt_gen *g, const int32_t *tokens, int64_t n, const float **logit
                              err_size))
             return -1;
     }
-    if (g->mem.alloc && bind_logits(g, n, err, err_size)) return -1;
+    int64_t rows = n;
+    if (g->rows_in >= 0) { /* the model computes the logits of the rows asked for */
+        rows = all_rows ? n : 1;
+        for (int64_t i = 0; i < rows; i++) g->rows64[i] = n - rows + i;
+        if (smelt_set_input(g->s, g->rows_in, g->rows64, &rows, 1, err, err_size)) return -1;
+    }
+    if (g->mem.alloc && bind_logits(g, rows, err, err_size)) return -1;
     if (smelt_run(g->s, err, err_size)) return -1;
     const void *data;
     int64_t shape[16];
     int rank;
     if (smelt_get_output(g->s, g->logits_out, &data, shape, &rank)) return fail(err, err_size, "model", "no logits");
-    *logits = data;
+    *logits = (const float *)data + (all_rows ? 0 : (rows - 1) * g->n_vocab);
     g->past += n;
     return 0;
 }
@@ -210,11 +227,11 @@ int rt_generate(rt_gen *g, const rt_tokenizer *tok, const int32_t *prompt, int64
     int rc = 0;
     const float *logits;
     double t0 = rt_now_ms();
-    if (rt_gen_eval(g, prompt, n_prompt, &logits, err, err_size)) rc = -1;
+    if (rt_gen_eval(g, prompt, n_prompt, false, &logits, err, err_size)) rc = -1;
     double t1 = rt_now_ms();
     st->n_prompt = n_prompt;
     st->prompt_ms = t1 - t0;
-    const float *last = rc ? NULL : logits + (n_prompt - 1) * g->n_vocab;
+    const float *last = rc ? NULL : logits;
     char piece[256];
     for (int64_t i = 0; rc == 0 && i < n_predict; i++) {
         int32_t t = rt_sampler_sample(&smp, last, hist, n_hist);
@@ -225,7 +242,7 @@ int rt_generate(rt_gen *g, const rt_tokenizer *tok, const int32_t *prompt, int64
         size_t len = tok ? rt_tok_piece(tok, t, false, piece, sizeof piece) : 0;
         if (emit && emit(ctx, t, piece, len < sizeof piece ? len : sizeof piece)) break;
         if (i + 1 == n_predict) break;
-        if (rt_gen_eval(g, &t, 1, &logits, err, err_size)) rc = -1;
+        if (rt_gen_eval(g, &t, 1, false, &logits, err, err_size)) rc = -1;
         st->n_decode++;
         last = logits;
     }

@@ -46,9 +46,12 @@ int rt_gen_set_memory(rt_gen *g, const rt_gen_memory *mem, char *err, size_t err
 void rt_gen_reset(rt_gen *g);
 int64_t rt_gen_pos(const rt_gen *g);
 int64_t rt_gen_n_vocab(const rt_gen *g);
-/* Run tokens[0..n) at the current position: *logits gets [n, vocab] (valid
- * until the next call); the position advances by n. */
-int rt_gen_eval(rt_gen *g, const int32_t *tokens, int64_t n, const float **logits, char *err, size_t err_size);
+/* Run tokens[0..n) at the current position: *logits gets [n, vocab] with
+ * all_rows, else the last token's [vocab] (valid until the next call; a
+ * model with input logit_rows computes only the rows asked for); the
+ * position advances by n. */
+int rt_gen_eval(rt_gen *g, const int32_t *tokens, int64_t n, bool all_rows, const float **logits, char *err,
+                size_t err_size);
 
 typedef struct rt_gen_stats {
     int64_t n_prompt, n_gen, n_decode; /* n_decode: steps run after the prefill */

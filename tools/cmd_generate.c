@@ -116,10 +116,10 @@ static int eval_logits(rt_gen *g, const int32_t *pre, int64_t n_pre, const gen_o
     float *all = malloc((size_t)(total * V) * sizeof *all);
     const float *lg;
     int rc = all ? 0 : diag_error(d, "out of memory");
-    if (rc == 0 && rt_gen_eval(g, pre, n_pre, &lg, err, sizeof err)) rc = diag_error(d, "%s", err);
+    if (rc == 0 && rt_gen_eval(g, pre, n_pre, true, &lg, err, sizeof err)) rc = diag_error(d, "%s", err);
     if (rc == 0) memcpy(all, lg, (size_t)(n_pre * V) * sizeof *all);
     for (int64_t i = 0; rc == 0 && i < n; i++) {
-        if (rt_gen_eval(g, &ids[i], 1, &lg, err, sizeof err)) rc = diag_error(d, "%s", err);
+        if (rt_gen_eval(g, &ids[i], 1, true, &lg, err, sizeof err)) rc = diag_error(d, "%s", err);
         else memcpy(all + (n_pre + i) * V, lg, (size_t)V * sizeof *all);
     }
     if (rc == 0) {

@@ -34,7 +34,10 @@
  * its first `past` rows and the outputs are bound to the rows that follow,
  * so the new keys are written in place and nothing is copied between steps
  * (runtime/generate.c). Positions are past + 0 .. seq-1. Sliding-window
- * layers keep every position too; the window masks the older ones.
+ * layers keep every position too; the window masks the older ones. Input
+ * logit_rows (i64 [rows], indices into 0 .. seq-1) picks the positions
+ * whose logits are wanted ([rows, vocab]): generation needs only the last;
+ * the last block's FFN and the output matmul run on those rows alone.
  */
 #include <math.h>
 #include <stdio.h>
@@ -232,13 +235,26 @@ static ir_id ffn(gguf_builder *b, const decoder_hp *hp, int64_t i, ir_id h) {
     return linear(b, m, tn(wd, i, "ffn_down.weight"), NULL, E, hp->n_ff);
 }
 
+/* Rows `rows` (i64 [rows]) of x [seq, E]: Gather along axis 0. */
+static ir_id take_rows(gguf_builder *b, ir_id x, ir_id rows) {
+    ir_id in[2] = {x, rows};
+    return x == IR_NONE ? IR_NONE : gb_node(b, IR_OP_Gather, in, 2, "logit_rows");
+}
+
 /* One block: x [seq, E] -> x [seq, E]; past: the cached length (kv_cache
- * form only). gemma norms the attention's and the FFN's outputs too. */
-static ir_id block(gguf_builder *b, const decoder_hp *hp, int64_t i, ir_id x, const rope_in *r, ir_dim past) {
+ * form only). gemma norms the attention's and the FFN's outputs too. With
+ * rows (the last block of the kv_cache form) only those rows go on after
+ * the attention: x [rows, E] (what llama.cpp does with its output ids). */
+static ir_id block(gguf_builder *b, const decoder_hp *hp, int64_t i, ir_id x, const rope_in *r, ir_dim past,
+                   ir_id rows) {
     char n[64];
     int64_t E = hp->n_embd;
     ir_id o = attention(b, hp, i, rms_norm(b, hp, x, tn(n, i, "attn_norm.weight"), E), r, past);
     if (hp->t->gemma) o = rms_norm(b, hp, o, tn(n, i, "post_attention_norm.weight"), E);
+    if (rows != IR_NONE) {
+        x = take_rows(b, x, rows);
+        o = take_rows(b, o, rows);
+    }
     x = add(b, x, o);
     ir_id f = ffn(b, hp, i, rms_norm(b, hp, x, tn(n, i, "ffn_norm.weight"), E));
     if (hp->t->gemma) f = rms_norm(b, hp, f, tn(n, i, "post_ffw_norm.weight"), E);
@@ -307,8 +323,14 @@ int gguf_build_llama(gguf_builder *b) {
     ir_id gin[2] = {emb, tokens};
     ir_id x = gb_node(b, emb_q ? IR_OP_GatherGGML : IR_OP_Gather, gin, 2, "token_embd.weight");
     if (hp.t->gemma) x = scalar_mul(b, x, sqrtf((float)hp.n_embd), "token_embd.weight");
+    ir_id rows = IR_NONE;
+    if (b->kv_cache) {
+        ir_dim nr = ir_dim_named(g, "rows");
+        if ((rows = ir_add_input(g, "logit_rows", IR_I64, 1, &nr, b->d)) == IR_NONE) return -1;
+    }
     for (int64_t i = 0; i < hp.n_layer && x != IR_NONE; i++)
-        x = block(b, &hp, i, x, decoder_layer_is_swa(&hp, i) ? &local : &global, past);
+        x = block(b, &hp, i, x, decoder_layer_is_swa(&hp, i) ? &local : &global, past,
+                  i == hp.n_layer - 1 ? rows : IR_NONE);
     ir_id h = rms_norm(b, &hp, x, "output_norm.weight", hp.n_embd);
     if (h == IR_NONE) return -1;
     bool out_q = emb_q;
