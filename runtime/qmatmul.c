@@ -210,18 +210,19 @@ typedef struct qtype {
     rt_qdot_fn dot;
     const char *kernels; /* the set dot belongs to */
     rt_qgemm_fn gemm, gemv; /* that set's tiles (prefill, decode), or NULL */
+    const rt_qpack *packed; /* that set's packed prefill GEMM, or NULL */
 } qtype;
 
 static bool qtype_of(ir_dtype t, qtype *q) {
     switch (t) {
-    case IR_Q4_0: *q = (qtype){RT_Q8_0, 32, dot_q4_0, "portable", NULL, NULL}; break;
-    case IR_Q4_1: *q = (qtype){RT_Q8_1, 32, dot_q4_1, "portable", NULL, NULL}; break;
-    case IR_Q5_0: *q = (qtype){RT_Q8_0, 32, dot_q5_0, "portable", NULL, NULL}; break;
-    case IR_Q5_1: *q = (qtype){RT_Q8_1, 32, dot_q5_1, "portable", NULL, NULL}; break;
-    case IR_Q8_0: *q = (qtype){RT_Q8_0, 32, dot_q8_0, "portable", NULL, NULL}; break;
-    case IR_Q4_K: *q = (qtype){RT_Q8_K, 256, dot_q4_k, "portable", NULL, NULL}; break;
-    case IR_Q5_K: *q = (qtype){RT_Q8_K, 256, dot_q5_k, "portable", NULL, NULL}; break;
-    case IR_Q6_K: *q = (qtype){RT_Q8_K, 256, dot_q6_k, "portable", NULL, NULL}; break;
+    case IR_Q4_0: *q = (qtype){RT_Q8_0, 32, dot_q4_0, "portable", NULL, NULL, NULL}; break;
+    case IR_Q4_1: *q = (qtype){RT_Q8_1, 32, dot_q4_1, "portable", NULL, NULL, NULL}; break;
+    case IR_Q5_0: *q = (qtype){RT_Q8_0, 32, dot_q5_0, "portable", NULL, NULL, NULL}; break;
+    case IR_Q5_1: *q = (qtype){RT_Q8_1, 32, dot_q5_1, "portable", NULL, NULL, NULL}; break;
+    case IR_Q8_0: *q = (qtype){RT_Q8_0, 32, dot_q8_0, "portable", NULL, NULL, NULL}; break;
+    case IR_Q4_K: *q = (qtype){RT_Q8_K, 256, dot_q4_k, "portable", NULL, NULL, NULL}; break;
+    case IR_Q5_K: *q = (qtype){RT_Q8_K, 256, dot_q5_k, "portable", NULL, NULL, NULL}; break;
+    case IR_Q6_K: *q = (qtype){RT_Q8_K, 256, dot_q6_k, "portable", NULL, NULL, NULL}; break;
     default: return false;
     }
     pthread_once(&init_once, init_table);
@@ -229,7 +230,10 @@ static bool qtype_of(ir_dtype t, qtype *q) {
     if (want && !strcmp(want, "portable")) return true;
     rt_qdot_fn fast = rt_qdot_x86(t, want, &q->kernels);
     if (!fast) fast = rt_qdot_arm(t, want, &q->kernels);
-    if (fast) q->dot = fast, q->gemm = rt_qgemm_x86(t, q->kernels, false), q->gemv = rt_qgemm_x86(t, q->kernels, true);
+    if (fast) {
+        q->dot = fast, q->gemm = rt_qgemm_x86(t, q->kernels, false), q->gemv = rt_qgemm_x86(t, q->kernels, true);
+        q->packed = rt_qpack_x86(t, q->kernels);
+    }
     return true;
 }
 
@@ -248,6 +252,11 @@ const char *rt_qmatmul_kernels(ir_dtype t) {
     return qtype_of(t, &q) ? q.kernels : "portable";
 }
 
+bool rt_qmatmul_packed(ir_dtype t) {
+    qtype q;
+    return qtype_of(t, &q) && q.packed;
+}
+
 static size_t q8_bytes(rt_q8_type vt) {
     return vt == RT_Q8_K ? RT_Q8_K_BYTES : vt == RT_Q8_1 ? RT_Q8_1_BYTES : RT_Q8_0_BYTES;
 }
@@ -261,16 +270,22 @@ float rt_qdot_row(ir_dtype t, const void *wrow, const void *xq, int64_t k) {
 /* ---- the driver ----------------------------------------------------------- */
 
 /* Weight rows go to threads in tiles of TILE rows; a tile (a few KB) stays
- * in L1 while every activation row passes over it: RT_QGEMM_C rows at a
- * time through the set's prefill tile where it has one, the rest one by one
- * through its decode tile (RT_QGEMV_R weight rows at a time), what is left
- * through the dot product. */
+ * in L1 while every activation row passes over it. With a packed GEMM and
+ * at least RT_QGEMM_C activation rows (prefill) the tile is first repacked
+ * (RT_QPACK_ROWS rows a group, the last one padded with zero rows) and
+ * every product comes from the packed GEMM, RT_QGEMM_C activation rows at
+ * a time. Otherwise RT_QGEMM_C rows at a time go through the set's
+ * prefill tile where it has one, the rest one by one through its decode
+ * tile (RT_QGEMV_R weight rows at a time), what is left through the dot
+ * product. */
 #define TILE 16
 
 typedef struct job {
     rt_qdot_fn dot;
     rt_qgemm_fn gemm, gemv;
+    const rt_qpack *packed; /* NULL: not for this call */
     const uint8_t *w, *xq;
+    const int32_t *aux;     /* the packed GEMM's per-block activation data */
     size_t wrow, xrow;
     int64_t nb, n, m;
     float *y;
@@ -289,9 +304,45 @@ static void tile_rows(const job *j, rt_qgemm_fn fn, int rr, int cc, int64_t r0, 
     }
 }
 
+/* weight rows [r0, r1) (at most TILE) x every activation row through the
+ * packed GEMM; buf holds TILE packed rows */
+static void packed_rows(const job *j, int64_t r0, int64_t r1, uint8_t *buf) {
+    const rt_qpack *pk = j->packed;
+    size_t gbytes = (size_t)j->nb * (size_t)pk->block_bytes;
+    int groups = (int)((r1 - r0 + RT_QPACK_ROWS - 1) / RT_QPACK_ROWS);
+    for (int g = 0; g < groups; g++) {
+        int64_t gr = r0 + g * RT_QPACK_ROWS, rows = r1 - gr < RT_QPACK_ROWS ? r1 - gr : RT_QPACK_ROWS;
+        pk->pack(j->w + (size_t)gr * j->wrow, j->wrow, (int)rows, j->nb, buf + g * gbytes);
+    }
+    float part[RT_QGEMM_C * RT_QPACK_ROWS];
+    for (int64_t m = 0; m < j->m; m += RT_QGEMM_C) {
+        int c = j->m - m < RT_QGEMM_C ? (int)(j->m - m) : RT_QGEMM_C;
+        const uint8_t *xq = j->xq + (size_t)m * j->xrow;
+        for (int g = 0; g < groups; g++) {
+            int64_t gr = r0 + g * RT_QPACK_ROWS, rows = r1 - gr < RT_QPACK_ROWS ? r1 - gr : RT_QPACK_ROWS;
+            float *y = j->y + m * j->n + gr;
+            if (rows == RT_QPACK_ROWS) {
+                pk->gemm[c - 1](buf + g * gbytes, xq, j->xrow, j->aux + m * j->nb, j->nb, y, j->n);
+                continue;
+            }
+            pk->gemm[c - 1](buf + g * gbytes, xq, j->xrow, j->aux + m * j->nb, j->nb, part, RT_QPACK_ROWS);
+            for (int cc = 0; cc < c; cc++) memcpy(y + cc * j->n, part + cc * RT_QPACK_ROWS, (size_t)rows * sizeof *y);
+        }
+    }
+}
+
 static void run_tiles(void *ctx, int64_t begin, int64_t end) {
     const job *j = ctx;
     int64_t r0 = begin * TILE, r1 = end * TILE < j->n ? end * TILE : j->n;
+    if (j->packed) {
+        uint8_t *buf = malloc((size_t)TILE / RT_QPACK_ROWS * (size_t)j->nb * (size_t)j->packed->block_bytes);
+        if (buf) {
+            for (int64_t t = r0; t < r1; t += TILE) packed_rows(j, t, t + TILE < r1 ? t + TILE : r1, buf);
+            free(buf);
+            return;
+        }
+        /* out of memory for a few KB: the set's own tiles */
+    }
     for (int64_t t = r0; t < r1; t += TILE) {
         int64_t te = t + TILE < r1 ? t + TILE : r1, m = j->gemm ? j->m / RT_QGEMM_C * RT_QGEMM_C : 0;
         tile_rows(j, j->gemm, RT_QGEMM_R, RT_QGEMM_C, t, te, 0, m);
@@ -306,14 +357,21 @@ int rt_qmatmul(ir_dtype t, const void *w, int64_t n, int64_t k, const float *x, 
     int64_t nb = k / q.block;
     size_t xrow = (size_t)nb * q8_bytes(q.vt);
     uint8_t *xq = malloc(xrow * (size_t)m);
-    if (!xq) return -1;
+    int32_t *aux = NULL;
+    const rt_qpack *packed = m >= RT_QGEMM_C ? q.packed : NULL;
+    if (!xq || (packed && !(aux = malloc(sizeof *aux * (size_t)(m * nb))))) {
+        free(xq);
+        return -1;
+    }
     for (int64_t i = 0; i < m; i++) rt_q8_quantize_row(q.vt, x + i * k, k, xq + (size_t)i * xrow);
-    job j = {q.dot, q.gemm, q.gemv, w, xq, (size_t)ir_dtype_storage_bytes(t, k), xrow, nb, n, m, y};
+    if (packed) packed->prep(xq, xrow, m, nb, aux);
+    job j = {q.dot, q.gemm, q.gemv, packed, w, xq, aux, (size_t)ir_dtype_storage_bytes(t, k), xrow, nb, n, m, y};
     int64_t tiles = (n + TILE - 1) / TILE;
     if (pool)
         rt_parallel_for(pool, tiles, run_tiles, &j);
     else
         run_tiles(&j, 0, tiles);
     free(xq);
+    free(aux);
     return 0;
 }

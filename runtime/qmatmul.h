@@ -43,5 +43,11 @@ float rt_qdot_row(ir_dtype t, const void *wrow, const void *xq, int64_t k);
  * (x86), "neon", "dotprod" (aarch64); the fastest the CPU has, or the one
  * that SMELT_QMATMUL_KERNELS names ("portable" where the CPU lacks it). */
 const char *rt_qmatmul_kernels(ir_dtype t);
+/* Whether that set multiplies t's weights for a prefill (RT_QGEMM_C = 4 or
+ * more activation rows) with weight rows repacked eight at a time; its
+ * products then equal the portable set's dot products bit for bit (else
+ * its own). SMELT_QMATMUL_NO_PACK=1 turns the packing off (tests compare
+ * both). */
+bool rt_qmatmul_packed(ir_dtype t);
 
 #endif

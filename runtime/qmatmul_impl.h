@@ -27,6 +27,23 @@ typedef float (*rt_qdot_fn)(const uint8_t *w, const uint8_t *x, int64_t nb);
 typedef void (*rt_qgemm_fn)(const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow, int64_t nb, float *y,
                             int64_t ldy);
 
+/* The prefill's GEMM over weight rows repacked RT_QPACK_ROWS at a time
+ * (qmatmul_x86_pack.h), whose products equal the portable dot products bit
+ * for bit. pack copies `rows` (<= RT_QPACK_ROWS; the rest of the group is
+ * zero) weight rows of nb blocks into a group of nb * block_bytes bytes;
+ * prep readies the quantized activations once per call (m rows of nb
+ * blocks; aux: m * nb int32 of per-block data where the format needs it);
+ * gemm[C - 1] multiplies a group with C activation rows (aux at the first
+ * of them): y[c * ldy + r] for the group's 8 rows r. */
+#define RT_QPACK_ROWS 8
+typedef struct rt_qpack {
+    int block_bytes;
+    void (*pack)(const uint8_t *w, size_t wrow, int rows, int64_t nb, uint8_t *dst);
+    void (*prep)(uint8_t *xq, size_t xrow, int64_t m, int64_t nb, int32_t *aux);
+    void (*gemm[RT_QGEMM_C])(const uint8_t *pw, const uint8_t *x, size_t xrow, const int32_t *aux, int64_t nb,
+                              float *y, int64_t ldy);
+} rt_qpack;
+
 extern float rt_qm_f16_table[65536];
 static inline float rt_qm_f16(const uint8_t *p) { return rt_qm_f16_table[(uint16_t)(p[0] | p[1] << 8)]; }
 static inline float rt_qm_f32(const uint8_t *p) {
@@ -64,5 +81,7 @@ rt_qdot_fn rt_qdot_arm(ir_dtype t, const char *want, const char **name);
 /* The prefill's tile (gemv false) or the decode's of the x86 set named
  * `set` for t, or NULL (then the driver calls the dot product per pair). */
 rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv);
+/* The packed prefill GEMM of the x86 set named `set` for t, or NULL. */
+const rt_qpack *rt_qpack_x86(ir_dtype t, const char *set);
 
 #endif

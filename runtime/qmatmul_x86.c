@@ -12,12 +12,15 @@
  * AVX-VNNI's vpdpbusd (one instruction for the pair, the same integers);
  * the VNNI set is chosen where the CPU has AVX-VNNI. Their GEMM tiles
  * (rt_qgemm_x86) serve prefill: several activation rows per loaded weight
- * block, with the dot products' floats.
+ * block, with the dot products' floats. For q4_0 and q8_0 the prefill
+ * goes through rt_qpack_x86 instead (qmatmul_x86_pack.h: weight rows
+ * repacked 8 at a time, the portable kernels' floats).
  */
 #include "runtime/ggml_quant.h"
 #include "runtime/qmatmul_impl.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -61,6 +64,7 @@ TGT static inline __m256i load(const uint8_t *p) { return _mm256_loadu_si256((co
 #define QK_DOT_ACC(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
 #define QK_VNNI 0
 #include "runtime/qmatmul_x86_blocks.h"
+#include "runtime/qmatmul_x86_pack.h"
 #undef QK_TGT
 #undef QK
 #undef QK_DOT_ACC
@@ -70,6 +74,7 @@ TGT static inline __m256i load(const uint8_t *p) { return _mm256_loadu_si256((co
 #define QK_DOT_ACC(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
 #define QK_VNNI 1
 #include "runtime/qmatmul_x86_blocks.h"
+#include "runtime/qmatmul_x86_pack.h"
 #undef QK_TGT
 #undef QK
 #undef QK_DOT_ACC
@@ -165,6 +170,13 @@ rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv) {
     return NULL;
 }
 
+const rt_qpack *rt_qpack_x86(ir_dtype t, const char *set) {
+    if (getenv("SMELT_QMATMUL_NO_PACK")) return NULL; /* to compare with the tiles of the set's own rounding */
+    if (!strcmp(set, "avxvnni")) return packed_vnni(t);
+    if (!strcmp(set, "avx2")) return packed_avx2(t);
+    return NULL;
+}
+
 #else
 rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
     (void)t, (void)want, (void)name;
@@ -172,6 +184,10 @@ rt_qdot_fn rt_qdot_x86(ir_dtype t, const char *want, const char **name) {
 }
 rt_qgemm_fn rt_qgemm_x86(ir_dtype t, const char *set, bool gemv) {
     (void)t, (void)set, (void)gemv;
+    return NULL;
+}
+const rt_qpack *rt_qpack_x86(ir_dtype t, const char *set) {
+    (void)t, (void)set;
     return NULL;
 }
 #endif

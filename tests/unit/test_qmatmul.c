@@ -10,7 +10,11 @@
  * every kernel set the CPU has (forced with SMELT_QMATMUL_KERNELS), on one
  * thread and on a pool, for odd row counts, several K and several
  * activation row counts (the GEMM tiles of prefill and the rows left over),
- * each product equal bit for bit to rt_qdot_row of its rows. The sets that
+ * each product equal bit for bit to rt_qdot_row of its rows, except where
+ * the set repacks the weights for a prefill (rt_qmatmul_packed: 4 or more
+ * activation rows), whose products equal the portable set's rt_qdot_row
+ * (and, with SMELT_QMATMUL_NO_PACK=1, the set's own tiles are checked as
+ * before). The sets that
  * share a rounding order must agree bit for bit: AVX-VNNI with AVX2 (the
  * same float steps over exact integer sums), NEON and dotprod with the
  * portable kernels (each block reduced to its integer sum, then added as
@@ -143,32 +147,50 @@ static void one_type(ir_dtype t, int64_t n, int64_t k, int64_t m) {
             ref[r * n + c] = s;
         }
     rt_pool *pool = rt_pool_new(2);
-    float *out[NSETS] = {0};
-    for (int v = 0; v < NSETS; v++) {
+    float *out[NSETS] = {0}, *pdot = malloc(sizeof(float) * (size_t)(m * n));
+    bool packed[NSETS] = {0};
+    setenv("SMELT_QMATMUL_KERNELS", "portable", 1);
+    for (int64_t r = 0; r < m; r++) {
+        rt_q8_quantize_row(vt, x + r * k, k, q2);
+        for (int64_t c = 0; c < n; c++) pdot[r * n + c] = rt_qdot_row(t, w + c * rowb, q2, k);
+    }
+    for (int run = 0; run < 2 * NSETS; run++) {
+        int v = run % NSETS, own = run >= NSETS; /* the second round: SMELT_QMATMUL_NO_PACK */
         setenv("SMELT_QMATMUL_KERNELS", SETS[v], 1);
         if (strcmp(rt_qmatmul_kernels(t), SETS[v])) continue; /* not on this CPU / for this type */
-        runs[v]++;
-        out[v] = malloc(sizeof(float) * (size_t)(m * n));
-        CHECK(rt_qmatmul(t, w, n, k, x, m, out[v], NULL) == 0);
+        if (own) {
+            if (!rt_qmatmul_packed(t)) continue; /* the first round checked the set's own products */
+            setenv("SMELT_QMATMUL_NO_PACK", "1", 1);
+        }
+        bool pk = rt_qmatmul_packed(t) && m >= 4;
+        float *o = malloc(sizeof(float) * (size_t)(m * n));
+        if (!own) runs[v]++, out[v] = o, packed[v] = pk;
+        CHECK(rt_qmatmul(t, w, n, k, x, m, o, NULL) == 0);
         CHECK(rt_qmatmul(t, w, n, k, x, m, y2, pool) == 0);
-        CHECK(!memcmp(out[v], y2, sizeof(float) * (size_t)(m * n)));
+        CHECK(!memcmp(o, y2, sizeof(float) * (size_t)(m * n)));
         bool ok = true;
         for (int64_t i = 0; i < m * n; i++) {
-            double e = fabs(out[v][i] - ref[i]);
+            double e = fabs(o[i] - ref[i]);
             worst = fmax(worst, e);
             ok = ok && e <= 2e-4 * (1 + fabs(ref[i]));
         }
         if (!ok) fprintf(stderr, "%s k=%lld (%s): max |diff| %g\n", info->name, (long long)k, SETS[v], worst);
         CHECK(ok);
         /* every product equals the set's dot product of its two rows bit for
-         * bit, whether it came from a GEMM tile or from the dot product */
+         * bit, whether it came from a GEMM tile or from the dot product; the
+         * packed prefill GEMM's the portable one */
         bool exact = true;
         for (int64_t r = 0; r < m; r++) {
             rt_q8_quantize_row(vt, x + r * k, k, q2);
-            for (int64_t c = 0; c < n; c++) exact = exact && rt_qdot_row(t, w + c * rowb, q2, k) == out[v][r * n + c];
+            for (int64_t c = 0; c < n; c++)
+                exact = exact && (pk ? pdot[r * n + c] : rt_qdot_row(t, w + c * rowb, q2, k)) == o[r * n + c];
         }
-        if (!exact) fprintf(stderr, "%s k=%lld m=%lld (%s): a product differs from rt_qdot_row\n", info->name, (long long)k, (long long)m, SETS[v]);
+        if (!exact)
+            fprintf(stderr, "%s k=%lld m=%lld (%s%s): a product differs from rt_qdot_row\n", info->name, (long long)k,
+                    (long long)m, SETS[v], pk ? ", packed" : own ? ", not packed" : "");
         CHECK(exact);
+        if (own) free(o);
+        unsetenv("SMELT_QMATMUL_NO_PACK");
     }
     unsetenv("SMELT_QMATMUL_KERNELS");
     CHECK(out[0] != NULL); /* the portable set always runs */
@@ -176,13 +198,14 @@ static void one_type(ir_dtype t, int64_t n, int64_t k, int64_t m) {
     for (int v = 1; v < NSETS; v++) {
         /* the same rounding: avxvnni as avx2; neon and dotprod as portable */
         int like = !strcmp(SETS[v], "avxvnni") ? 1 : !strcmp(SETS[v], "avx2") ? -1 : 0;
-        if (out[v] && like >= 0 && out[like]) {
+        if (out[v] && like >= 0 && out[like] && packed[v] == packed[like]) {
             bool same = !memcmp(out[v], out[like], bytes);
             if (!same) fprintf(stderr, "%s k=%lld: %s differs from %s\n", info->name, (long long)k, SETS[v], SETS[like]);
             CHECK(same);
         }
     }
     for (int v = 0; v < NSETS; v++) free(out[v]);
+    free(pdot);
     CHECK(rt_qmatmul(t, w, n, k + 16, x, m, y, NULL) == -1); /* not whole blocks */
     rt_pool_free(pool);
     free(w), free(q), free(q2), free(x), free(wd), free(y), free(y2), free(xd), free(ref);
